@@ -1,0 +1,61 @@
+"""One-time codes: SMS codes, e-mail link tokens and letter codes.
+
+A code is *derived* from a secret and the (registration, purpose, sequence) it belongs to, so
+an activity that is retried produces the same code and the gateway's idempotency key makes it
+the same message. Only a keyed hash of a code ever enters Temporal; the caller hashes what the
+citizen typed with the same secret and the workflow compares hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from enum import StrEnum
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+SMS_CODE_DIGITS = 6
+EMAIL_TOKEN_CHARS = 26  # 130 bits: a link token must not be guessable
+LETTER_CODE_CHARS = 10  # DOMAIN.md: 10 characters of Crockford base32
+
+
+class Purpose(StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+    LETTER = "letter"
+
+
+def _mac(secret: bytes, *parts: str) -> bytes:
+    return hmac.new(secret, "\x1f".join(parts).encode(), hashlib.sha256).digest()
+
+
+def derive_code(secret: bytes, registration_id: str, purpose: Purpose, sequence: int) -> str:
+    """The code number `sequence` of this registration for this purpose; stable across retries."""
+    digest = _mac(secret, "derive", registration_id, purpose, str(sequence))
+    number = int.from_bytes(digest, "big")
+    if purpose is Purpose.SMS:
+        return str(number % 10**SMS_CODE_DIGITS).zfill(SMS_CODE_DIGITS)
+    length = EMAIL_TOKEN_CHARS if purpose is Purpose.EMAIL else LETTER_CODE_CHARS
+    chars = []
+    for _ in range(length):
+        number, index = divmod(number, 32)
+        chars.append(CROCKFORD[index])
+    return "".join(chars)
+
+
+def normalize_code(purpose: Purpose, code: str) -> str:
+    """What the citizen typed, in canonical form: Crockford base32 forgives case, spaces,
+    hyphens and the look-alikes I/L (1) and O (0)."""
+    cleaned = code.strip().replace(" ", "").replace("-", "")
+    if purpose is Purpose.SMS:
+        return cleaned
+    return cleaned.upper().translate(str.maketrans("ILO", "110"))
+
+
+def hash_code(secret: bytes, registration_id: str, purpose: Purpose, code: str) -> str:
+    """Keyed hash of a code, bound to its registration and purpose (hex, 64 characters)."""
+    canonical = normalize_code(purpose, code)
+    return _mac(secret, "hash", registration_id, purpose, canonical).hex()
+
+
+def is_code_hash(value: str) -> bool:
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)

@@ -1,0 +1,91 @@
+"""Error vocabulary: what the portal is told when a step is refused, and the typed failures
+that activities raise so the workflow can tell an answer from a fault."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class Refusal(StrEnum):
+    """Stable machine-readable codes for a citizen step that was not applied."""
+
+    INVALID_INPUT = "invalid_input"
+    WRONG_STAGE = "wrong_stage"
+    LOCKED = "locked"
+    NO_ACTIVE_CODE = "no_active_code"
+    CODE_EXPIRED = "code_expired"
+    RESEND_TOO_SOON = "resend_too_soon"
+    RESEND_LIMIT = "resend_limit"
+    PASSWORD_NOT_STAGED = "password_not_staged"
+    METHOD_NOT_CHOSEN = "method_not_chosen"
+    LETTER_REORDER_TOO_SOON = "letter_reorder_too_soon"
+    LETTER_REORDER_LIMIT = "letter_reorder_limit"
+    ALREADY_FINISHED = "already_finished"
+
+
+class FieldError(BaseModel):
+    """One rule broken by one field: `field` is a dotted path, `message` is for the citizen."""
+
+    field: str
+    code: str
+    message: str
+
+
+class StepRefused(Exception):
+    """A citizen step that was not applied, and why. Carried to the caller as the failure of
+    a Workflow Update (type = `code`), so the answer is exact and nothing half-happens."""
+
+    def __init__(
+        self,
+        code: Refusal,
+        message: str,
+        *,
+        errors: list[FieldError] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.errors = errors or []
+        self.details = details or {}
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "code": str(self.code),
+            "message": self.message,
+            "errors": [e.model_dump() for e in self.errors],
+            "details": self.details,
+        }
+
+
+class InvalidInput(StepRefused):
+    """Input that breaks a validation rule; `errors` lists every broken rule."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        first = errors[0].message if errors else "invalid input"
+        super().__init__(Refusal.INVALID_INPUT, first, errors=errors)
+
+
+# ApplicationError types raised by activities (the `type` of temporalio's ApplicationError).
+AGENCY_ANSWER_PENDING = "AgencyAnswerPending"
+"""Retryable: the agency has the request and has not answered yet."""
+AGENCY_REQUEST_REJECTED = "AgencyRequestRejected"
+"""Non-retryable: the agency refused the request itself (4xx); asking again will not help."""
+DELIVERY_REJECTED = "DeliveryRejected"
+"""Non-retryable: a gateway refused the recipient (unknown number, bad address)."""
+CONTACT_ALREADY_REGISTERED = "ContactAlreadyRegistered"
+"""Non-retryable: an account with this phone or e-mail exists already."""
+PASSWORD_NOT_STAGED = "PasswordNotStaged"
+"""Non-retryable: the workflow was told a password was set, but the store has none staged."""
+TRANSIENT_FAULT = "TransientFault"
+"""Retryable: a 5xx, a timeout or a connection failure talking to an outside party."""
+
+NON_RETRYABLE = [
+    AGENCY_REQUEST_REJECTED,
+    DELIVERY_REJECTED,
+    CONTACT_ALREADY_REGISTERED,
+    PASSWORD_NOT_STAGED,
+]

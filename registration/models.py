@@ -1,0 +1,396 @@
+"""The vocabulary of the journey: pydantic models shared by workflows, activities and the API.
+
+Every workflow, update, signal and activity takes exactly one of these models and returns
+one, so that adding a field later never breaks a running registration's history. Models here
+only describe shapes; the rules that judge their contents live in `registration.validators`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from registration.policy import Policy
+
+
+class Model(BaseModel):
+    """Base for every message: unknown fields are ignored so that old histories still load."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- enumerations ---------------------------------------------------------------------------
+
+
+class Stage(StrEnum):
+    CONTACT = "contact_confirmation"
+    PASSWORD = "password"
+    PROFILE = "profile"
+    VERIFICATION = "verification"
+    IDENTITY = "identity_confirmation"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REFUSED = "refused"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STAGES
+
+
+FINAL_STAGES = frozenset({Stage.CONFIRMED, Stage.CANCELLED, Stage.EXPIRED, Stage.REFUSED})
+
+
+class Level(StrEnum):
+    NONE = "none"
+    SIMPLIFIED = "simplified"
+    STANDARD = "standard"
+    CONFIRMED = "confirmed"
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class Gender(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+class ConfirmationMethod(StrEnum):
+    LETTER = "letter"
+    IN_PERSON = "in_person"
+    ESIGNATURE = "esignature"
+    BANK = "bank"
+
+
+class Agency(StrEnum):
+    PENSION_FUND = "pension_fund"
+    MVD = "mvd"
+    FNS = "fns"
+
+
+class Notice(StrEnum):
+    """What the user is told outside the portal (SMS or e-mail, by their contact channel)."""
+
+    STANDARD_GRANTED = "standard_granted"
+    VERIFICATION_FAILED = "verification_failed"
+    LETTER_REMINDER = "letter_reminder"
+    CONFIRMED = "confirmed"
+
+
+# --- the person ------------------------------------------------------------------------------
+
+
+class Contact(Model):
+    """A confirmed-or-to-be-confirmed contact: `+7XXXXXXXXXX` for SMS, an address for e-mail."""
+
+    channel: Channel
+    address: str
+
+
+class Person(Model):
+    surname: str
+    name: str
+
+
+class Profile(Model):
+    """The profile as the passport shows it; fields are stored normalised (see validators)."""
+
+    surname: str
+    name: str
+    patronymic: str | None = None
+    gender: Gender
+    birth_date: date
+    birth_place: str
+    citizenship: str = "RUS"
+    passport_series: str
+    passport_number: str
+    passport_issue_date: date
+    passport_issuer: str
+    division_code: str
+    snils: str
+
+
+class PostalAddress(Model):
+    postcode: str
+    region: str
+    city: str
+    street: str
+    house: str
+    apartment: str | None = None
+
+
+# --- workflow start, result and query ---------------------------------------------------------
+
+
+class RegistrationInput(Model):
+    """Start of a registration. `carried` is set only by continue-as-new."""
+
+    registration_id: str
+    person: Person
+    contact: Contact
+    policy: Policy = Field(default_factory=lambda: Policy())
+    carried: dict[str, Any] | None = None
+
+
+class RegistrationResult(Model):
+    stage: Stage
+    level: Level
+    method: ConfirmationMethod | None = None
+
+
+class Rejection(Model):
+    """Why the registration was sent back, or why an outside confirmation was refused."""
+
+    code: str
+    message: str
+    at: datetime
+
+
+class LetterView(Model):
+    tracking_number: str
+    ordered_at: datetime
+    code_expires_at: datetime
+    status: str
+    status_updated_at: datetime | None = None
+    orders_in_window: int
+    next_order_allowed_at: datetime
+
+
+class RegistrationView(Model):
+    """The query answer: everything the portal and support need, and no secret."""
+
+    registration_id: str
+    stage: Stage
+    level: Level
+    stage_entered_at: datetime
+    channel: Channel
+    expires_at: datetime | None = None
+    code_expires_at: datetime | None = None
+    code_attempts_left: int | None = None
+    failures_before_lock: int | None = None
+    locked_until: datetime | None = None
+    next_code_allowed_at: datetime | None = None
+    resends_left_today: int | None = None
+    pending_checks: list[Agency] = Field(default_factory=list)
+    verification_deadline: datetime | None = None
+    last_rejection: Rejection | None = None
+    method: ConfirmationMethod | None = None
+    letter: LetterView | None = None
+    letter_code_locked_until: datetime | None = None
+    refused_confirmations: list[Rejection] = Field(default_factory=list)
+    inn_found: bool | None = None
+
+
+# --- updates and signals (citizen, clerk, bank, support) --------------------------------------
+
+
+class SubmitCode(Model):
+    """A code the citizen typed, already turned into its keyed hash by the caller
+    (`registration.codes.hash_code`): the code itself never enters Temporal."""
+
+    code_hash: str
+
+
+class CodeVerdict(Model):
+    accepted: bool
+    attempts_left: int
+    code_burnt: bool = False
+    locked_until: datetime | None = None
+    stage: Stage
+
+
+class RequestNewCode(Model):
+    pass
+
+
+class CodeSentView(Model):
+    channel: Channel
+    code_expires_at: datetime
+    next_code_allowed_at: datetime
+    resends_left_today: int
+
+
+class PasswordSet(Model):
+    """The caller has hashed the password and staged the hash in the account store."""
+
+
+class StepDone(Model):
+    stage: Stage
+    level: Level
+
+
+class SubmitProfile(Model):
+    profile: Profile
+
+
+class ChooseMethod(Model):
+    method: ConfirmationMethod
+    address: PostalAddress | None = None
+
+
+class MethodChosen(Model):
+    method: ConfirmationMethod
+    letter: LetterView | None = None
+
+
+class SubmitSignature(Model):
+    signed_request: str
+
+
+class ClerkConfirmation(Model):
+    clerk_id: str
+    service_center_id: str
+    passport_series: str
+    passport_number: str
+    snils: str
+
+
+class BankConfirmation(Model):
+    bank_id: str
+    surname: str
+    name: str
+    patronymic: str | None = None
+    birth_date: date
+    snils: str
+    passport_series: str
+    passport_number: str
+
+
+class ConfirmationVerdict(Model):
+    confirmed: bool
+    reason: str | None = None
+    stage: Stage
+
+
+class Cancel(Model):
+    actor: str
+    reason: str
+
+
+# --- activities --------------------------------------------------------------------------------
+
+
+class SendContactCode(Model):
+    """Send code number `sequence` of a registration; the same (registration, sequence) is the
+    same message, so a retried activity never sends a second one."""
+
+    registration_id: str
+    contact: Contact
+    sequence: int
+
+
+class SentCode(Model):
+    code_hash: str
+
+
+class Notify(Model):
+    registration_id: str
+    contact: Contact
+    notice: Notice
+    key: str
+
+
+class AgencyCheck(Model):
+    """One request to an agency; `request_key` makes the request idempotent at the agency."""
+
+    request_key: str
+    profile: Profile
+
+
+class CheckResult(Model):
+    agency: Agency
+    matched: bool
+    reason_code: str | None = None
+    reason: str | None = None
+
+
+class InnResult(Model):
+    found: bool
+    inn: str | None = None
+
+
+class OrderLetter(Model):
+    registration_id: str
+    sequence: int
+    recipient: str
+    address: PostalAddress
+
+
+class LetterOrdered(Model):
+    tracking_number: str
+    code_hash: str
+
+
+class TrackLetter(Model):
+    tracking_number: str
+
+
+class LetterStatus(Model):
+    status: str
+    description: str
+    updated_at: datetime | None = None
+
+
+class VerifySignature(Model):
+    registration_id: str
+    signed_request: str
+
+
+class SignatureCheck(Model):
+    valid: bool
+    reason: str | None = None
+    snils: str | None = None
+    surname: str | None = None
+    name: str | None = None
+    patronymic: str | None = None
+
+
+class AuditEntry(Model):
+    """One line of the append-only audit trail; (registration_id, seq) makes it idempotent."""
+
+    registration_id: str
+    seq: int
+    event: str
+    stage: Stage
+    actor: str = "system"
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class OpenRegistration(Model):
+    registration_id: str
+    contact: Contact
+    audit: AuditEntry
+
+
+class ActivatePassword(Model):
+    registration_id: str
+    contact: Contact
+    person: Person
+    audit: AuditEntry
+
+
+class SaveVerifiedProfile(Model):
+    registration_id: str
+    profile: Profile
+    inn: str | None
+    audit: AuditEntry
+
+
+class ConfirmIdentity(Model):
+    registration_id: str
+    method: ConfirmationMethod
+    tax_cabinet_access: bool
+    audit: AuditEntry
+
+
+class CloseRegistration(Model):
+    registration_id: str
+    outcome: Stage
+    audit: AuditEntry
+

@@ -1,0 +1,74 @@
+"""The one place configuration is read: environment variables prefixed `GOSREG_` (or a `.env`).
+
+Defaults run everything on this machine (dev server, embedded PostgreSQL, simulators on
+loopback); pointing at a Temporal cluster or Temporal Cloud and an external PostgreSQL is a
+matter of setting variables, never of changing code.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from registration.policy import Policy
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GOSREG_", env_file=".env", extra="ignore")
+
+    # Temporal: a dev server by default; a cluster or Temporal Cloud by configuration.
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "registrations"
+    temporal_task_queue: str = "registrations"
+    temporal_api_key: SecretStr | None = None
+    temporal_tls: bool = False
+    temporal_tls_client_cert: Path | None = None
+    temporal_tls_client_key: Path | None = None
+    temporal_tls_server_ca: Path | None = None
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+
+    # PostgreSQL: None starts an embedded server under `data_dir` (development only).
+    database_url: str | None = None
+    data_dir: Path = Path(".devstack")
+
+    # Outside parties. Each can be pointed elsewhere; by default all are the simulators.
+    simulators_url: str = "http://127.0.0.1:8081"
+    sms_gateway_url: str | None = None
+    email_gateway_url: str | None = None
+    pension_fund_url: str | None = None
+    mvd_url: str | None = None
+    fns_url: str | None = None
+    post_url: str | None = None
+    esignature_url: str | None = None
+    http_timeout_seconds: float = 10.0
+    portal_url: str = "http://127.0.0.1:8000"
+
+    # Secret for one-time codes; generated into `data_dir` on first use when not configured.
+    code_secret: SecretStr | None = None
+
+    # Numbers of the journey for new registrations (JSON, e.g. '{"sms_code_ttl": "PT5M"}').
+    policy: Policy = Policy()
+
+    def party_url(self, party: str) -> str:
+        """Base URL of an outside party: its own setting, else the simulators' route for it."""
+        own = getattr(self, f"{party}_url")
+        return own or f"{self.simulators_url.rstrip('/')}/{party.replace('_', '-')}"
+
+    @cached_property
+    def code_secret_bytes(self) -> bytes:
+        if self.code_secret is not None:
+            return self.code_secret.get_secret_value().encode()
+        path = self.data_dir / "code_secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+
+def load_settings() -> Settings:
+    return Settings()
