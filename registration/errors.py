@@ -24,6 +24,8 @@ class Refusal(StrEnum):
     LETTER_REORDER_TOO_SOON = "letter_reorder_too_soon"
     LETTER_REORDER_LIMIT = "letter_reorder_limit"
     ALREADY_FINISHED = "already_finished"
+    DELIVERY_FAILED = "delivery_failed"
+    UNAVAILABLE = "unavailable"
 
 
 class FieldError(BaseModel):

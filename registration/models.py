@@ -393,4 +393,3 @@ class CloseRegistration(Model):
     registration_id: str
     outcome: Stage
     audit: AuditEntry
-

@@ -1,0 +1,38 @@
+"""The Pension Fund (SFR): does this SNILS belong to this person? Answers later, by request id."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel
+
+from activities.http import CheckAnswer, PartyClient, RequestAccepted
+from registration.models import Profile
+
+
+class SnilsCheck(BaseModel):
+    request_key: str
+    snils: str
+    surname: str
+    name: str
+    patronymic: str | None
+    birth_date: date
+
+
+class PensionFundClient(PartyClient):
+    party = "Pension Fund"
+
+    async def submit(self, request_key: str, profile: Profile) -> str:
+        """Ask for a check; the same `request_key` is the same request. Returns its id."""
+        check = SnilsCheck(
+            request_key=request_key,
+            snils=profile.snils,
+            surname=profile.surname,
+            name=profile.name,
+            patronymic=profile.patronymic,
+            birth_date=profile.birth_date,
+        )
+        return (await self._post("/checks", check, RequestAccepted)).request_id
+
+    async def answer(self, request_id: str) -> CheckAnswer:
+        return await self._get(f"/checks/{request_id}", CheckAnswer)

@@ -1,0 +1,42 @@
+"""`gosreg`: one command for the local stack, the demo, the worker and migrations."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="gosreg", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "stack", help="run Temporal, PostgreSQL, simulators and worker (Ctrl-C stops)"
+    )
+    commands.add_parser("demo", help="walk one registration to `confirmed` on the running stack")
+    commands.add_parser("worker", help="run only the worker")
+    commands.add_parser("migrate", help="bring the account store's schema up to date")
+    args = parser.parse_args(argv)
+
+    if args.command == "stack":
+        from ops.stack import run_stack
+
+        run_stack()
+    elif args.command == "demo":
+        from ops.demo import run_demo
+
+        asyncio.run(run_demo())
+    elif args.command == "worker":
+        import worker
+
+        worker.main()
+    elif args.command == "migrate":
+        from settings import load_settings
+        from store.db import migrate
+        from store.embedded import database_url
+
+        migrate(database_url(load_settings()))
+        print("schema is up to date")
+
+
+if __name__ == "__main__":
+    main()

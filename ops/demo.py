@@ -1,0 +1,165 @@
+"""`gosreg demo`: one registration through every stage against the running stack.
+
+It plays the citizen (reading the SMS and the letter from the simulators' outbox, as a phone
+and a mailbox would) and prints each stage as the workflow reaches it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from datetime import date
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from registration.models import (
+    ConfirmationMethod,
+    Gender,
+    PostalAddress,
+    Profile,
+    RegistrationView,
+    Stage,
+)
+from registration.validators import snils_check_digits
+from service.registrations import Registrations
+from service.temporal import connect
+from settings import Settings, load_settings
+from store import repository
+from store.db import make_engine
+from store.embedded import database_url
+
+ADDRESS = PostalAddress(
+    postcode="101000",
+    region="Москва",
+    city="Москва",
+    street="ул. Мясницкая",
+    house="1",
+    apartment="5",
+)
+
+
+def random_profile() -> Profile:
+    body = f"{random.randint(2_000_000, 899_999_999):09d}"
+    if body.endswith(("666", "999", "000")):  # the simulators' scripted failures
+        body = body[:-1] + "1"
+    return Profile(
+        surname="Иванова",
+        name="Мария",
+        patronymic="Петровна",
+        gender=Gender.FEMALE,
+        birth_date=date(1990, 5, 15),
+        birth_place="г. Москва",
+        citizenship="RUS",
+        passport_series="4512",
+        passport_number=f"{random.randint(100_000, 599_999)}",
+        passport_issue_date=date(2010, 6, 1),
+        passport_issuer="ОВД Тверской район г. Москвы",
+        division_code="770-001",
+        snils=body + snils_check_digits(body),
+    )
+
+
+class Demo:
+    def __init__(
+        self,
+        settings: Settings,
+        registrations: Registrations,
+        engine: AsyncEngine,
+        outbox: httpx.AsyncClient,
+    ) -> None:
+        self.settings, self.registrations, self.outbox = settings, registrations, outbox
+        self.engine = engine
+        self.t0 = time.monotonic()
+
+    def say(self, text: str) -> None:
+        print(f"  [{time.monotonic() - self.t0:5.1f}s] {text}", flush=True)
+
+    async def latest(self, path: str, to: str) -> dict[str, object]:
+        for _ in range(50):
+            response = await self.outbox.get(path, params={"to": to})
+            response.raise_for_status()
+            items = response.json()
+            if items:
+                return items[-1]
+            await asyncio.sleep(0.2)
+        raise SystemExit(f"nothing arrived in the outbox at {path} for {to}")
+
+    async def wait_for(
+        self, registration_id: str, stage: Stage, seconds: float = 90
+    ) -> RegistrationView:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            view = await self.registrations.state(registration_id)
+            if view.stage is stage:
+                return view
+            await asyncio.sleep(0.5)
+        raise SystemExit(f"the registration did not reach {stage} in {seconds:.0f} s")
+
+    async def run(self) -> None:
+        phone = f"+79{random.randint(100_000_000, 999_999_998)}"
+        started = await self.registrations.start("Иванова", "Мария", phone=phone)
+        rid = started.registration_id
+        self.say(f"registration {rid} started, stage {started.state.stage}")
+        self.say(
+            f"UI: {self.settings.temporal_ui_url}/namespaces/{self.settings.temporal_namespace}"
+            f"/workflows/{rid}"
+        )
+
+        sms = await self.latest("/outbox/messages", phone)
+        code = next(
+            word.strip(".") for word in str(sms["text"]).split() if word.strip(".").isdigit()
+        )
+        self.say(f"SMS arrived: {sms['text']}")
+        verdict = await self.registrations.submit_contact_code(rid, code)
+        self.say(f"code accepted={verdict.accepted} → stage {verdict.stage}")
+
+        done = await self.registrations.set_password(rid, "Zvezda#Polar7", "Zvezda#Polar7")
+        self.say(f"password set → stage {done.stage}, level {done.level}")
+
+        done = await self.registrations.submit_profile(rid, random_profile())
+        self.say(f"profile submitted → stage {done.stage}: Pension Fund and MVD are checking")
+        view = await self.wait_for(rid, Stage.IDENTITY)
+        self.say(f"verified → level {view.level}, INN found: {view.inn_found}")
+
+        chosen = await self.registrations.choose_method(rid, ConfirmationMethod.LETTER, ADDRESS)
+        assert chosen.letter is not None
+        self.say(f"registered letter ordered, tracking number {chosen.letter.tracking_number}")
+        letter = await self.latest("/outbox/letters", chosen.letter.tracking_number)
+        letter_code = str(letter["code"])
+        self.say(f"letter collected at the post office, code {letter_code}")
+        verdict = await self.registrations.submit_letter_code(rid, letter_code)
+        self.say(f"letter code accepted={verdict.accepted}")
+
+        result = await self.registrations.result(rid)
+        account = await repository.get_account_for_registration(self.engine, rid)
+        self.say(f"finished: stage {result.stage}, level {result.level}, method {result.method}")
+        if account is not None:
+            self.say(
+                f"account in the store: level {account.level}, "
+                f"tax-cabinet access {account.tax_cabinet_access}"
+            )
+        audit = await repository.list_audit(self.engine, rid)
+        self.say("audit trail: " + ", ".join(entry.event for entry in audit))
+        if result.stage is not Stage.CONFIRMED:
+            raise SystemExit("the demo did not reach `confirmed`")
+
+
+async def run_demo() -> None:
+    settings = load_settings()
+    client = await connect(settings)
+    engine = make_engine(database_url(settings))
+    registrations = Registrations(
+        client,
+        engine,
+        task_queue=settings.temporal_task_queue,
+        code_secret=settings.code_secret_bytes,
+        policy=settings.policy,
+    )
+    async with httpx.AsyncClient(base_url=settings.simulators_url, timeout=10) as outbox:
+        demo = Demo(settings, registrations, outbox)
+        demo.registrations_engine = engine  # type: ignore[assignment]
+        print("Registering one citizen end to end:")
+        await demo.run()
+    await engine.dispose()

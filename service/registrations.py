@@ -1,0 +1,264 @@
+"""The front door to registrations, for everything that is not the workflow itself.
+
+The portal (through the API), the demo, the tests and support tools all reach a registration
+through `Registrations`: it validates what a person typed (the exact error before anything is
+sent), turns codes into keyed hashes and passwords into argon2 hashes so neither enters
+Temporal, and maps the workflow's answers and refusals to plain results and `StepRefused`.
+Every call to Temporal has a deadline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from registration.codes import Purpose, hash_code
+from registration.errors import FieldError, Refusal, StepRefused
+from registration.models import (
+    BankConfirmation,
+    Cancel,
+    Channel,
+    ChooseMethod,
+    ClerkConfirmation,
+    CodeSentView,
+    CodeVerdict,
+    ConfirmationMethod,
+    ConfirmationVerdict,
+    Contact,
+    MethodChosen,
+    PasswordSet,
+    PostalAddress,
+    Profile,
+    RegistrationInput,
+    RegistrationResult,
+    RegistrationView,
+    RequestNewCode,
+    StepDone,
+    SubmitCode,
+    SubmitProfile,
+    SubmitSignature,
+)
+from registration.policy import Policy
+from registration.validators import (
+    validate_code_input,
+    validate_password,
+    validate_password_confirmation,
+    validate_registration_start,
+)
+from store import repository
+from store.passwords import hash_password
+from workflows import RegistrationWorkflow
+
+RPC_TIMEOUT = timedelta(seconds=10)
+# An update waits for the workflow's answer, which may include one activity (letter, signature).
+UPDATE_TIMEOUT = timedelta(seconds=40)
+
+R = TypeVar("R")
+
+
+def registration_id_for(secret: bytes, contact: Contact) -> str:
+    """The workflow id of a contact's registration: stable (a second start finds the first)
+    and keyed (a phone number cannot be read back from it, nor guessed without the secret)."""
+    digest = hmac.new(
+        secret, f"registration\x1f{contact.channel}\x1f{contact.address}".encode(), hashlib.sha256
+    ).hexdigest()
+    return f"reg-{digest[:32]}"
+
+
+class RegistrationNotFound(Exception):
+    def __init__(self, registration_id: str) -> None:
+        super().__init__(f"No registration {registration_id}")
+        self.registration_id = registration_id
+
+
+@dataclass(frozen=True)
+class Started:
+    registration_id: str
+    state: RegistrationView
+
+
+class Registrations:
+    def __init__(
+        self,
+        client: Client,
+        engine: AsyncEngine,
+        *,
+        task_queue: str,
+        code_secret: bytes,
+        policy: Policy | None = None,
+    ) -> None:
+        self._client = client
+        self._engine = engine
+        self._task_queue = task_queue
+        self._secret = code_secret
+        self._policy = policy or Policy()
+
+    # --- portal --------------------------------------------------------------------------
+
+    async def start(
+        self, surname: str, name: str, *, phone: str | None = None, email: str | None = None
+    ) -> Started:
+        """Start (or find the running) registration for this contact."""
+        person, contact = validate_registration_start(surname, name, phone, email)
+        if await repository.find_account_by_contact(self._engine, contact) is not None:
+            raise StepRefused(
+                Refusal.ALREADY_FINISHED,
+                "An account with this phone or e-mail exists already: log in instead",
+            )
+        registration_id = registration_id_for(self._secret, contact)
+        await self._client.start_workflow(
+            RegistrationWorkflow.run,
+            RegistrationInput(
+                registration_id=registration_id, person=person, contact=contact, policy=self._policy
+            ),
+            id=registration_id,
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            rpc_timeout=RPC_TIMEOUT,
+        )
+        return Started(registration_id, await self.state(registration_id))
+
+    async def submit_contact_code(self, registration_id: str, code: str) -> CodeVerdict:
+        channel = (await self.state(registration_id)).channel
+        purpose = Purpose.SMS if channel is Channel.SMS else Purpose.EMAIL
+        return await self._update(
+            registration_id,
+            "submit_contact_code",
+            self._hashed(registration_id, purpose, code),
+            CodeVerdict,
+        )
+
+    async def request_new_code(self, registration_id: str) -> CodeSentView:
+        return await self._update(
+            registration_id, "request_new_code", RequestNewCode(), CodeSentView
+        )
+
+    async def set_password(self, registration_id: str, password: str, repeated: str) -> StepDone:
+        """Check the policy, store the argon2 hash, then tell the workflow it was set."""
+        registration = await repository.get_registration(self._engine, registration_id)
+        if registration is None:
+            raise RegistrationNotFound(registration_id)
+        validate_password_confirmation(password, repeated)
+        validate_password(password, contact=registration.contact)
+        await repository.stage_password(self._engine, registration_id, hash_password(password))
+        return await self._update(registration_id, "password_set", PasswordSet(), StepDone)
+
+    async def submit_profile(self, registration_id: str, profile: Profile) -> StepDone:
+        return await self._update(
+            registration_id, "submit_profile", SubmitProfile(profile=profile), StepDone
+        )
+
+    async def choose_method(
+        self, registration_id: str, method: ConfirmationMethod, address: PostalAddress | None = None
+    ) -> MethodChosen:
+        return await self._update(
+            registration_id,
+            "choose_method",
+            ChooseMethod(method=method, address=address),
+            MethodChosen,
+        )
+
+    async def submit_letter_code(self, registration_id: str, code: str) -> CodeVerdict:
+        return await self._update(
+            registration_id,
+            "submit_letter_code",
+            self._hashed(registration_id, Purpose.LETTER, code),
+            CodeVerdict,
+        )
+
+    async def submit_signature(
+        self, registration_id: str, signed_request: str
+    ) -> ConfirmationVerdict:
+        return await self._update(
+            registration_id,
+            "submit_signature",
+            SubmitSignature(signed_request=signed_request),
+            ConfirmationVerdict,
+        )
+
+    async def cancel(self, registration_id: str, actor: str, reason: str) -> StepDone:
+        return await self._update(
+            registration_id, "cancel", Cancel(actor=actor, reason=reason), StepDone
+        )
+
+    async def state(self, registration_id: str) -> RegistrationView:
+        try:
+            return await self._handle(registration_id).query(
+                "state", result_type=RegistrationView, rpc_timeout=RPC_TIMEOUT
+            )
+        except RPCError as error:
+            raise self._translate(registration_id, error) from error
+
+    async def result(self, registration_id: str) -> RegistrationResult:
+        return await self._handle(registration_id).result(rpc_timeout=RPC_TIMEOUT)
+
+    # --- clerks and partners -------------------------------------------------------------
+
+    async def clerk_confirmation(self, registration_id: str, seen: ClerkConfirmation) -> None:
+        await self._signal(registration_id, "clerk_confirmation", seen)
+
+    async def bank_confirmation(self, registration_id: str, vouched: BankConfirmation) -> None:
+        await self._signal(registration_id, "bank_confirmation", vouched)
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _handle(self, registration_id: str) -> WorkflowHandle[Any, RegistrationResult]:
+        return self._client.get_workflow_handle(registration_id, result_type=RegistrationResult)
+
+    def _hashed(self, registration_id: str, purpose: Purpose, code: str) -> SubmitCode:
+        typed = validate_code_input(purpose, code)
+        return SubmitCode(code_hash=hash_code(self._secret, registration_id, purpose, typed))
+
+    async def _update(self, registration_id: str, name: str, arg: Any, result_type: type[R]) -> R:
+        try:
+            return await self._handle(registration_id).execute_update(
+                name, arg, result_type=result_type, rpc_timeout=UPDATE_TIMEOUT
+            )
+        except WorkflowUpdateFailedError as error:
+            raise refusal_of(error) from error
+        except RPCError as error:
+            raise self._translate(registration_id, error) from error
+
+    async def _signal(self, registration_id: str, name: str, arg: Any) -> None:
+        try:
+            await self._handle(registration_id).signal(name, arg, rpc_timeout=RPC_TIMEOUT)
+        except RPCError as error:
+            raise self._translate(registration_id, error) from error
+
+    @staticmethod
+    def _translate(registration_id: str, error: RPCError) -> Exception:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            return RegistrationNotFound(registration_id)
+        return error
+
+
+def refusal_of(error: WorkflowUpdateFailedError) -> StepRefused:
+    """The workflow's refusal as a `StepRefused` with its stable code, message and details."""
+    cause = error.cause
+    if not isinstance(cause, ApplicationError) or cause.type is None:
+        return StepRefused(Refusal.UNAVAILABLE, "The registration could not take this step now")
+    payload = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+    try:
+        code = Refusal(cause.type)
+    except ValueError:
+        code = Refusal.UNAVAILABLE
+    return StepRefused(
+        code,
+        cause.message,
+        errors=[FieldError.model_validate(e) for e in payload.get("errors") or []],
+        details=payload.get("details") or {},
+    )

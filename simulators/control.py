@@ -1,0 +1,104 @@
+"""An async client of the simulators' outbox and control routes, for tests, fault drills and
+the demo: inject faults, move simulator time, read what was "sent" and how often."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from types import TracebackType
+
+import httpx
+from pydantic import TypeAdapter
+
+from simulators.config import Timings
+from simulators.schemas import (
+    ClockNow,
+    FaultMode,
+    MessageKind,
+    OutboxLetter,
+    OutboxMessage,
+    Party,
+    PartyCounts,
+)
+
+_MESSAGES = TypeAdapter(list[OutboxMessage])
+_LETTERS = TypeAdapter(list[OutboxLetter])
+_COUNTS = TypeAdapter(dict[str, PartyCounts])
+
+
+class SimulatorControl:
+    """Talks to the simulators at `base_url` (e.g. `RunningSimulators.url`)."""
+
+    def __init__(self, base_url: str, *, timeout: float = 5.0) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> SimulatorControl:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        response = await self._http.request(method, path, json=json, params=params)
+        response.raise_for_status()
+        return response
+
+    async def reset(self) -> None:
+        """Forget everything: outboxes, requests, faults, counts, timing changes, clock moves."""
+        await self._call("POST", "/control/reset")
+
+    async def inject_fault(
+        self, party: Party, mode: FaultMode | str, *, count: int = 1, delay_seconds: float = 30.0
+    ) -> None:
+        """The party's next `count` calls meet the fault (see `simulators.schemas.FaultMode`)."""
+        fault = {"party": party, "mode": mode, "count": count, "delay_seconds": delay_seconds}
+        await self._call("POST", "/control/faults", json=fault)
+
+    async def clear_faults(self, party: Party | None = None) -> None:
+        params = {"party": party} if party else {}
+        await self._call("DELETE", "/control/faults", params=params)
+
+    async def configure(self, **changes: float) -> Timings:
+        """Change timings, e.g. `configure(mvd_delay_seconds=0)`; returns them all."""
+        response = await self._call("POST", "/control/config", json=changes)
+        return Timings.model_validate(response.json())
+
+    async def advance_clock(self, seconds: float) -> datetime:
+        """Move simulator time forward; returns the simulators' new now."""
+        response = await self._call("POST", "/control/clock", json={"advance_seconds": seconds})
+        return ClockNow.model_validate(response.json()).now
+
+    async def messages(
+        self, *, to: str | None = None, kind: MessageKind | str | None = None
+    ) -> list[OutboxMessage]:
+        params = {key: value for key, value in {"to": to, "kind": kind}.items() if value}
+        response = await self._call("GET", "/outbox/messages", params=params)
+        return _MESSAGES.validate_python(response.json())
+
+    async def letters(
+        self, *, recipient: str | None = None, tracking_number: str | None = None
+    ) -> list[OutboxLetter]:
+        wanted = {"recipient": recipient, "tracking_number": tracking_number}
+        params = {key: value for key, value in wanted.items() if value}
+        response = await self._call("GET", "/outbox/letters", params=params)
+        return _LETTERS.validate_python(response.json())
+
+    async def counts(self) -> dict[str, PartyCounts]:
+        """Per party: distinct sends/requests, duplicate hits, refusals, polls, faults met."""
+        response = await self._call("GET", "/outbox/counts")
+        return _COUNTS.validate_python(response.json())

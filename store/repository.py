@@ -1,0 +1,431 @@
+"""Every read and write of the account store.
+
+Each write is one transaction that also appends the step's audit line. The line's
+(registration_id, seq) is the step's idempotency key: the line is inserted with
+`ON CONFLICT DO NOTHING`, and when it was there already the step was applied before, so the
+write returns `False` and changes nothing. A retried activity therefore never applies a step
+twice, and a step that raises leaves no trace, its audit line included.
+
+Writes lock the registration row first, so the steps of one registration (and the portal's
+`stage_password`) take turns. Exceptions here carry ids only, never personal data.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from registration.models import (
+    ActivatePassword,
+    AuditEntry,
+    Channel,
+    CloseRegistration,
+    ConfirmationMethod,
+    ConfirmIdentity,
+    Contact,
+    Level,
+    OpenRegistration,
+    SaveVerifiedProfile,
+    Stage,
+)
+from store.schema import Account, AuditEvent, Registration, RegistrationStatus
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class StoreError(Exception):
+    """A write the store refused; the message names ids only."""
+
+
+class ContactAlreadyRegistered(StoreError):
+    """An account with this phone or e-mail exists already."""
+
+
+class PasswordNotStaged(StoreError):
+    """`activate_password` found no password hash staged for the registration."""
+
+
+class RegistrationNotFound(StoreError):
+    """No registration has this id."""
+
+
+class PasswordStepOver(StoreError):
+    """The registration no longer takes a password: it is closed, or its account exists."""
+
+
+class AccountNotCreated(StoreError):
+    """A step that needs the registration's account came before `activate_password`."""
+
+
+CLOSING_STATUSES = {
+    Stage.CANCELLED: RegistrationStatus.CANCELLED,
+    Stage.EXPIRED: RegistrationStatus.EXPIRED,
+    Stage.REFUSED: RegistrationStatus.REFUSED,
+}
+"""The outcomes `close_registration` accepts, and the status each one gives."""
+
+
+# --- what readers return ----------------------------------------------------------------------
+# Plain frozen records rather than ORM objects, so nothing outside this module can lazy-load
+# or change a row behind the repository's back. Personal fields stay out of repr(), so a
+# record that ends up in a log line leaks nothing.
+
+
+@dataclass(frozen=True)
+class RegistrationRecord:
+    registration_id: str
+    account_id: uuid.UUID | None
+    channel: Channel
+    contact: str = field(repr=False)
+    status: RegistrationStatus
+    stage: Stage
+    password_staged: bool
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AccountRecord:
+    id: uuid.UUID
+    level: Level
+    phone: str | None = field(repr=False)
+    email: str | None = field(repr=False)
+    surname: str = field(repr=False)
+    name: str = field(repr=False)
+    password_hash: str = field(repr=False)
+    profile: dict[str, Any] | None = field(repr=False)
+    snils: str | None = field(repr=False)
+    inn: str | None = field(repr=False)
+    confirmation_method: ConfirmationMethod | None
+    tax_cabinet_access: bool | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    registration_id: str
+    seq: int
+    event: str
+    stage: Stage
+    actor: str
+    details: dict[str, Any] = field(repr=False)
+    recorded_at: datetime
+
+
+# --- writes (activities) ----------------------------------------------------------------------
+
+
+async def open_registration(engine: AsyncEngine, step: OpenRegistration) -> bool:
+    """Record a new open registration for `step.contact`. Raises `ContactAlreadyRegistered`
+    when an account has this contact. Returns False when the step had been applied before."""
+    async with _transaction(engine) as session:
+        # The row goes in first because the audit line refers to it; a retry finds both.
+        await session.execute(
+            insert(Registration)
+            .values(
+                registration_id=step.registration_id,
+                channel=step.contact.channel.value,
+                contact=step.contact.address,
+                status=RegistrationStatus.OPEN.value,
+                stage=step.audit.stage.value,
+            )
+            .on_conflict_do_nothing(index_elements=[Registration.registration_id])
+        )
+        if not await _append_audit(session, step.audit):
+            return False
+        if await _account_id_for(session, step.contact) is not None:
+            raise ContactAlreadyRegistered(f"registration {step.registration_id}")
+        return True
+
+
+async def record_audit(engine: AsyncEngine, entry: AuditEntry) -> bool:
+    """Append `entry` and, while the registration is open, move it to `entry.stage`. Raises
+    `RegistrationNotFound`. Returns False when the entry had been recorded before."""
+    async with _transaction(engine) as session:
+        return await _begin_step(session, entry) is not None
+
+
+async def stage_password(engine: AsyncEngine, registration_id: str, password_hash: str) -> None:
+    """Keep `password_hash` (from `store.passwords.hash_password`) until the workflow's
+    `activate_password` moves it into the new account; a later call replaces it. Not an
+    activity: the portal calls it before telling the workflow a password was set. Raises
+    `RegistrationNotFound`, or `PasswordStepOver` once the registration is closed or has its
+    account."""
+    async with _transaction(engine) as session:
+        registration = await _lock_registration(session, registration_id)
+        if registration.status != RegistrationStatus.OPEN or registration.account_id is not None:
+            raise PasswordStepOver(f"registration {registration_id}")
+        registration.pending_password_hash = password_hash
+
+
+async def activate_password(engine: AsyncEngine, step: ActivatePassword) -> bool:
+    """Create the registration's account (level simplified) with the staged password hash, on
+    the registration's own contact. Raises `RegistrationNotFound`, `PasswordNotStaged`, or
+    `ContactAlreadyRegistered` when another registration's account took the contact meanwhile.
+    Returns False when the step had been applied before."""
+    async with _transaction(engine) as session:
+        registration = await _begin_step(session, step.audit)
+        if registration is None:
+            return False
+        if registration.account_id is not None:
+            # An earlier password_set (another audit seq) created it and its answer was lost.
+            return False
+        if registration.pending_password_hash is None:
+            raise PasswordNotStaged(f"registration {step.registration_id}")
+        contact = Contact(channel=Channel(registration.channel), address=registration.contact)
+        account_id = await _insert_account(
+            session,
+            contact=contact,
+            surname=step.person.surname,
+            name=step.person.name,
+            password_hash=registration.pending_password_hash,
+        )
+        if account_id is None:
+            raise ContactAlreadyRegistered(f"registration {step.registration_id}")
+        registration.account_id = account_id
+        registration.pending_password_hash = None
+        return True
+
+
+async def save_verified_profile(engine: AsyncEngine, step: SaveVerifiedProfile) -> bool:
+    """Store the verified profile, SNILS and INN on the account and make it `standard` (a
+    confirmed account stays confirmed). Raises `RegistrationNotFound`, `AccountNotCreated`.
+    Returns False when the step had been applied before."""
+    async with _transaction(engine) as session:
+        registration = await _begin_step(session, step.audit)
+        if registration is None:
+            return False
+        account = await _lock_account(session, registration)
+        account.profile = step.profile.model_dump(mode="json")
+        account.surname = step.profile.surname
+        account.name = step.profile.name
+        account.snils = step.profile.snils
+        account.inn = step.inn
+        if account.level == Level.SIMPLIFIED:
+            account.level = Level.STANDARD.value
+        return True
+
+
+async def confirm_identity(engine: AsyncEngine, step: ConfirmIdentity) -> bool:
+    """Make the account `confirmed` by `step.method` and close the registration as confirmed.
+    Raises `RegistrationNotFound`, `AccountNotCreated`. Returns False when the step had been
+    applied before."""
+    async with _transaction(engine) as session:
+        registration = await _begin_step(session, step.audit)
+        if registration is None:
+            return False
+        account = await _lock_account(session, registration)
+        account.level = Level.CONFIRMED.value
+        account.confirmation_method = step.method.value
+        account.tax_cabinet_access = step.tax_cabinet_access
+        _close(registration, RegistrationStatus.CONFIRMED)
+        return True
+
+
+async def close_registration(engine: AsyncEngine, step: CloseRegistration) -> bool:
+    """Close the registration as cancelled, expired or refused (`step.outcome`; any other
+    stage raises ValueError). A registration closed already keeps its first outcome and
+    stage; the audit line is recorded either way. Raises `RegistrationNotFound`. Returns
+    False when the step had been applied before."""
+    status = CLOSING_STATUSES.get(step.outcome)
+    if status is None:
+        raise ValueError(f"{step.outcome} does not close a registration")
+    async with _transaction(engine) as session:
+        registration = await _begin_step(session, step.audit)
+        if registration is None:
+            return False
+        _close(registration, status)
+        return True
+
+
+# --- reads --------------------------------------------------------------------------------------
+
+
+async def get_registration(engine: AsyncEngine, registration_id: str) -> RegistrationRecord | None:
+    async with AsyncSession(engine) as session:
+        registration = await session.get(Registration, registration_id)
+        return None if registration is None else _registration_record(registration)
+
+
+async def get_account_for_registration(
+    engine: AsyncEngine, registration_id: str
+) -> AccountRecord | None:
+    """The account the registration created, or None before `activate_password`."""
+    async with AsyncSession(engine) as session:
+        account = await session.scalar(
+            select(Account)
+            .join(Registration, Registration.account_id == Account.id)
+            .where(Registration.registration_id == registration_id)
+        )
+        return None if account is None else _account_record(account)
+
+
+async def find_account_by_contact(engine: AsyncEngine, contact: Contact) -> AccountRecord | None:
+    """The account with this phone, or this e-mail address in any letter case."""
+    async with AsyncSession(engine) as session:
+        account = await session.scalar(select(Account).where(_has_contact(contact)))
+        return None if account is None else _account_record(account)
+
+
+async def list_audit(engine: AsyncEngine, registration_id: str) -> list[AuditRecord]:
+    """The registration's audit trail, in `seq` order."""
+    async with AsyncSession(engine) as session:
+        events = await session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.registration_id == registration_id)
+            .order_by(AuditEvent.seq)
+        )
+        return [_audit_record(event) for event in events]
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def _transaction(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session inside one transaction: committed on return, rolled back on an exception."""
+    async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+async def _begin_step(session: AsyncSession, entry: AuditEntry) -> Registration | None:
+    """Lock the registration, append `entry` and move an open registration to its stage. None
+    when the entry was there already, i.e. the step was applied before and must not be again."""
+    registration = await _lock_registration(session, entry.registration_id)
+    if not await _append_audit(session, entry):
+        return None
+    # A closed registration's stage is its outcome; later lines (support notes) leave it.
+    if registration.status == RegistrationStatus.OPEN:
+        registration.stage = entry.stage.value
+    return registration
+
+
+async def _lock_registration(session: AsyncSession, registration_id: str) -> Registration:
+    registration = await session.get(Registration, registration_id, with_for_update=True)
+    if registration is None:
+        raise RegistrationNotFound(f"registration {registration_id}")
+    return registration
+
+
+async def _lock_account(session: AsyncSession, registration: Registration) -> Account:
+    account = None
+    if registration.account_id is not None:
+        account = await session.get(Account, registration.account_id, with_for_update=True)
+    if account is None:
+        raise AccountNotCreated(f"registration {registration.registration_id}")
+    return account
+
+
+async def _append_audit(session: AsyncSession, entry: AuditEntry) -> bool:
+    """Insert the audit line; False when (registration_id, seq) was there already. A concurrent
+    attempt of the same step waits here until the first commits or rolls back."""
+    inserted = await session.scalar(
+        insert(AuditEvent)
+        .values(
+            registration_id=entry.registration_id,
+            seq=entry.seq,
+            event=entry.event,
+            stage=entry.stage.value,
+            actor=entry.actor,
+            details=entry.details,
+        )
+        .on_conflict_do_nothing(index_elements=[AuditEvent.registration_id, AuditEvent.seq])
+        .returning(AuditEvent.id)
+    )
+    return inserted is not None
+
+
+async def _insert_account(
+    session: AsyncSession, *, contact: Contact, surname: str, name: str, password_hash: str
+) -> uuid.UUID | None:
+    """Insert a simplified account; None when the contact belongs to an account already. The
+    unique indexes decide, so two registrations racing for one contact cannot both win."""
+    phone = contact.address if contact.channel == Channel.SMS else None
+    email = contact.address if contact.channel == Channel.EMAIL else None
+    return await session.scalar(
+        insert(Account)
+        .values(
+            level=Level.SIMPLIFIED.value,
+            phone=phone,
+            email=email,
+            surname=surname,
+            name=name,
+            password_hash=password_hash,
+        )
+        .on_conflict_do_nothing()
+        .returning(Account.id)
+    )
+
+
+async def _account_id_for(session: AsyncSession, contact: Contact) -> uuid.UUID | None:
+    return await session.scalar(select(Account.id).where(_has_contact(contact)))
+
+
+def _has_contact(contact: Contact) -> ColumnElement[bool]:
+    if contact.channel == Channel.SMS:
+        return Account.phone == contact.address
+    # Compared as the unique index `uq_accounts_email_lower` does, so the index serves it.
+    return func.lower(Account.email) == func.lower(contact.address)
+
+
+def _close(registration: Registration, status: RegistrationStatus) -> None:
+    if registration.status == RegistrationStatus.OPEN:
+        registration.status = status.value
+        registration.closed_at = func.now()
+
+
+def _registration_record(row: Registration) -> RegistrationRecord:
+    return RegistrationRecord(
+        registration_id=row.registration_id,
+        account_id=row.account_id,
+        channel=Channel(row.channel),
+        contact=row.contact,
+        status=RegistrationStatus(row.status),
+        stage=Stage(row.stage),
+        password_staged=row.pending_password_hash is not None,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        closed_at=row.closed_at,
+    )
+
+
+def _account_record(row: Account) -> AccountRecord:
+    method = row.confirmation_method
+    return AccountRecord(
+        id=row.id,
+        level=Level(row.level),
+        phone=row.phone,
+        email=row.email,
+        surname=row.surname,
+        name=row.name,
+        password_hash=row.password_hash,
+        profile=row.profile,
+        snils=row.snils,
+        inn=row.inn,
+        confirmation_method=None if method is None else ConfirmationMethod(method),
+        tax_cabinet_access=row.tax_cabinet_access,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _audit_record(row: AuditEvent) -> AuditRecord:
+    return AuditRecord(
+        registration_id=row.registration_id,
+        seq=row.seq,
+        event=row.event,
+        stage=Stage(row.stage),
+        actor=row.actor,
+        details=row.details,
+        recorded_at=row.recorded_at,
+    )

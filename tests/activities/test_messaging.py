@@ -1,0 +1,239 @@
+from __future__ import annotations
+
+import logging
+import re
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.email import EmailClient
+from activities.http import HttpClient
+from activities.messaging import NOTICES, MessagingActivities
+from activities.sms import SmsClient
+from registration.codes import Purpose, hash_code
+from registration.errors import DELIVERY_REJECTED, TRANSIENT_FAULT
+from registration.models import Channel, Contact, Notice, Notify, SendContactCode
+from settings import Settings
+from simulators.control import SimulatorControl
+from simulators.schemas import OutboxMessage
+
+PORTAL = "https://portal.test"
+PHONE = Contact(channel=Channel.SMS, address="+79161234567")
+MAILBOX = Contact(channel=Channel.EMAIL, address="maria@example.ru")
+
+
+@pytest.fixture
+def messaging(settings: Settings, http: HttpClient) -> MessagingActivities:
+    return MessagingActivities(
+        SmsClient(settings.party_url("sms_gateway"), http),
+        EmailClient(settings.party_url("email_gateway"), http),
+        settings.code_secret_bytes,
+        PORTAL,
+    )
+
+
+def sms_code(message: OutboxMessage) -> str:
+    assert message.text is not None
+    found = re.search(r"\b(\d{6})\b", message.text)
+    assert found, message.text
+    return found.group(1)
+
+
+def email_link(message: OutboxMessage) -> str:
+    assert message.body is not None
+    links: list[str] = re.findall(r"https?://\S+", message.body)
+    assert len(links) == 1, message.body
+    return links[0]
+
+
+async def test_sms_code_reaches_the_phone_and_only_its_hash_comes_back(
+    settings: Settings,
+    env: ActivityEnvironment,
+    messaging: MessagingActivities,
+    control: SimulatorControl,
+    registration_id: str,
+) -> None:
+    sent = await env.run(
+        messaging.send_contact_code,
+        SendContactCode(registration_id=registration_id, contact=PHONE, sequence=1),
+    )
+
+    [message] = await control.messages(to=PHONE.address, kind="sms")
+    code = sms_code(message)
+    assert message.idempotency_key == f"{registration_id}:contact-code:1"
+    assert sent.code_hash == hash_code(
+        settings.code_secret_bytes, registration_id, Purpose.SMS, code
+    )
+    assert code not in sent.model_dump_json()
+
+
+async def test_retrying_the_same_sequence_sends_one_sms_and_returns_the_same_hash(
+    env: ActivityEnvironment,
+    messaging: MessagingActivities,
+    control: SimulatorControl,
+    registration_id: str,
+) -> None:
+    request = SendContactCode(registration_id=registration_id, contact=PHONE, sequence=1)
+
+    first = await env.run(messaging.send_contact_code, request)
+    again = await env.run(messaging.send_contact_code, request)
+
+    assert again == first
+    assert len(await control.messages(to=PHONE.address)) == 1
+    counts = (await control.counts())["sms-gateway"]
+    assert (counts.distinct, counts.duplicates) == (1, 1)
+
+
+async def test_a_new_sequence_sends_a_new_code(
+    env: ActivityEnvironment,
+    messaging: MessagingActivities,
+    control: SimulatorControl,
+    registration_id: str,
+) -> None:
+    hashes = {
+        (
+            await env.run(
+                messaging.send_contact_code,
+                SendContactCode(registration_id=registration_id, contact=PHONE, sequence=n),
+            )
+        ).code_hash
+        for n in (1, 2)
+    }
+
+    messages = await control.messages(to=PHONE.address)
+    assert len(hashes) == 2
+    assert len({sms_code(m) for m in messages}) == 2
+
+
+async def test_email_carries_a_confirmation_link_whose_token_hashes_to_the_result(
+    settings: Settings,
+    env: ActivityEnvironment,
+    messaging: MessagingActivities,
+    control: SimulatorControl,
+    registration_id: str,
+) -> None:
+    sent = await env.run(
+        messaging.send_contact_code,
+        SendContactCode(registration_id=registration_id, contact=MAILBOX, sequence=3),
+    )
+
+    [message] = await control.messages(to=MAILBOX.address, kind="email")
+    link = urlsplit(email_link(message))
+    query = parse_qs(link.query)
+    assert f"{link.scheme}://{link.netloc}{link.path}" == f"{PORTAL}/confirm-email"
+    assert query["registration"] == [registration_id]
+    [token] = query["token"]
+    assert sent.code_hash == hash_code(
+        settings.code_secret_bytes, registration_id, Purpose.EMAIL, token
+    )
+    assert message.idempotency_key == f"{registration_id}:contact-code:3"
+
+
+async def test_neither_code_nor_contact_is_logged(
+    env: ActivityEnvironment,
+    messaging: MessagingActivities,
+    control: SimulatorControl,
+    registration_id: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    for contact in (PHONE, MAILBOX):
+        await env.run(
+            messaging.send_contact_code,
+            SendContactCode(registration_id=registration_id, contact=contact, sequence=1),
+        )
+
+    sms, email = await control.messages()
+    secrets = [sms_code(sms), parse_qs(urlsplit(email_link(email)).query)["token"][0]]
+    assert registration_id in caplog.text  # something was logged, so the check means something
+    for secret in [*secrets, PHONE.address, MAILBOX.address]:
+        assert secret not in caplog.text
+
+
+async def test_unknown_subscriber_is_a_definitive_delivery_rejection(
+    env: ActivityEnvironment, messaging: MessagingActivities, registration_id: str
+) -> None:
+    unknown = Contact(channel=Channel.SMS, address="+79990000000")
+
+    with pytest.raises(ApplicationError) as failure:
+        await env.run(
+            messaging.send_contact_code,
+            SendContactCode(registration_id=registration_id, contact=unknown, sequence=1),
+        )
+
+    assert failure.value.type == DELIVERY_REJECTED
+    assert failure.value.non_retryable
+    assert unknown.address not in str(failure.value)
+
+
+async def test_gateway_error_is_a_transient_fault_and_the_retry_sends_once(
+    env: ActivityEnvironment,
+    messaging: MessagingActivities,
+    control: SimulatorControl,
+    registration_id: str,
+) -> None:
+    request = SendContactCode(registration_id=registration_id, contact=PHONE, sequence=1)
+    await control.inject_fault("sms-gateway", "error_500")
+
+    with pytest.raises(ApplicationError) as failure:
+        await env.run(messaging.send_contact_code, request)
+    await env.run(messaging.send_contact_code, request)
+
+    assert failure.value.type == TRANSIENT_FAULT
+    assert not failure.value.non_retryable
+    assert len(await control.messages(to=PHONE.address)) == 1
+
+
+async def test_gateway_timeout_fails_within_the_deadline_and_the_retry_sends_nothing_new(
+    settings: Settings,
+    env: ActivityEnvironment,
+    messaging: MessagingActivities,
+    control: SimulatorControl,
+    registration_id: str,
+) -> None:
+    request = SendContactCode(registration_id=registration_id, contact=PHONE, sequence=1)
+    deadline = settings.http_timeout_seconds
+    await control.inject_fault("sms-gateway", "timeout", delay_seconds=deadline * 3)
+
+    started = time.monotonic()
+    with pytest.raises(ApplicationError) as failure:
+        await env.run(messaging.send_contact_code, request)
+    elapsed = time.monotonic() - started
+    await env.run(messaging.send_contact_code, request)
+
+    assert failure.value.type == TRANSIENT_FAULT
+    assert deadline <= elapsed < deadline * 2
+    counts = (await control.counts())["sms-gateway"]
+    assert (counts.distinct, counts.duplicates) == (1, 1)
+
+
+@pytest.mark.parametrize("contact", [PHONE, MAILBOX], ids=["sms", "email"])
+async def test_notice_is_sent_once_per_key_on_the_contact_channel(
+    env: ActivityEnvironment,
+    messaging: MessagingActivities,
+    control: SimulatorControl,
+    registration_id: str,
+    contact: Contact,
+) -> None:
+    notify = Notify(
+        registration_id=registration_id,
+        contact=contact,
+        notice=Notice.CONFIRMED,
+        key=f"{registration_id}:notice:confirmed",
+    )
+
+    await env.run(messaging.notify_user, notify)
+    await env.run(messaging.notify_user, notify)
+
+    [message] = await control.messages(to=contact.address)
+    assert message.kind == contact.channel.value
+    assert message.idempotency_key == notify.key
+    assert NOTICES[Notice.CONFIRMED].body in (message.text or message.body or "")
+
+
+def test_every_notice_has_a_text() -> None:
+    assert set(NOTICES) == set(Notice)

@@ -1,0 +1,573 @@
+"""The registration workflow, stage by stage and branch by branch, in time-skipping Temporal."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from registration.codes import Purpose
+from registration.models import (
+    Agency,
+    BankConfirmation,
+    Cancel,
+    ChooseMethod,
+    ClerkConfirmation,
+    CodeSentView,
+    CodeVerdict,
+    ConfirmationMethod,
+    ConfirmationVerdict,
+    Contact,
+    Gender,
+    Level,
+    MethodChosen,
+    Notice,
+    PasswordSet,
+    Person,
+    PostalAddress,
+    Profile,
+    RegistrationInput,
+    RegistrationResult,
+    RegistrationView,
+    RequestNewCode,
+    SignatureCheck,
+    Stage,
+    StepDone,
+    SubmitCode,
+    SubmitProfile,
+    SubmitSignature,
+)
+from registration.policy import Policy
+from tests.workflows.world import AgencyScript, World
+from workflows import RegistrationWorkflow
+
+PROFILE = Profile(
+    surname="Иванова",
+    name="Мария",
+    patronymic="Петровна",
+    gender=Gender.FEMALE,
+    birth_date=date(1990, 5, 15),
+    birth_place="г. Москва",
+    citizenship="RUS",
+    passport_series="4512",
+    passport_number="345678",
+    passport_issue_date=date(2010, 6, 1),
+    passport_issuer="ОВД Тверской район г. Москвы",
+    division_code="770-001",
+    snils="112-233-445 95",
+)
+ADDRESS = PostalAddress(
+    postcode="101000",
+    region="Москва",
+    city="Москва",
+    street="ул. Мясницкая",
+    house="1",
+    apartment="5",
+)
+
+
+class Journey:
+    """Drives one registration the way the portal would, with the stand-in world's codes."""
+
+    def __init__(self, env: WorkflowEnvironment, world: World, handle: WorkflowHandle[Any, Any]):
+        self.env, self.world, self.handle = env, world, handle
+        self.id = handle.id
+
+    async def update(self, name: str, arg: Any, result_type: type) -> Any:
+        return await self.handle.execute_update(name, arg, result_type=result_type)
+
+    async def refused(self, name: str, arg: Any) -> ApplicationError:
+        """Send an update that must be refused; return the refusal."""
+        with pytest.raises(WorkflowUpdateFailedError) as caught:
+            await self.handle.execute_update(name, arg)
+        cause = caught.value.cause
+        assert isinstance(cause, ApplicationError)
+        return cause
+
+    async def code_sent(self) -> RegistrationView:
+        """The state once the first code is out (start returns before it is sent)."""
+        for _ in range(100):
+            view = await self.state()
+            if view.code_expires_at is not None:
+                return view
+            await asyncio.sleep(0.05)
+        raise AssertionError("the first code was never sent")
+
+    async def state(self) -> RegistrationView:
+        return await self.handle.query("state", result_type=RegistrationView)
+
+    def sms(self, sequence: int = 1) -> SubmitCode:
+        code = self.world.sms_code(self.id, sequence)
+        return SubmitCode(code_hash=self.world.code_hash(self.id, Purpose.SMS, code))
+
+    def wrong_sms(self) -> SubmitCode:
+        return SubmitCode(code_hash=self.world.code_hash(self.id, Purpose.SMS, "000000"))
+
+    async def confirm_contact(self) -> CodeVerdict:
+        return await self.update("submit_contact_code", self.sms(), CodeVerdict)
+
+    async def set_password(self) -> StepDone:
+        self.world.staged_passwords.add(self.id)
+        return await self.update("password_set", PasswordSet(), StepDone)
+
+    async def submit_profile(self, profile: Profile = PROFILE) -> StepDone:
+        return await self.update("submit_profile", SubmitProfile(profile=profile), StepDone)
+
+    async def wait_for(
+        self, stage: Stage, step: timedelta = timedelta(seconds=10), limit: int = 200
+    ) -> RegistrationView:
+        for _ in range(limit):
+            view = await self.state()
+            if view.stage is stage:
+                return view
+            await self.env.sleep(step)
+        raise AssertionError(f"never reached {stage}; at {view.stage}")
+
+    async def reach_identity_stage(self) -> None:
+        await self.confirm_contact()
+        await self.set_password()
+        await self.submit_profile()
+        await self.wait_for(Stage.IDENTITY)
+
+    async def result(self) -> RegistrationResult:
+        return await self.handle.result()
+
+
+@pytest.fixture
+async def journey(env: WorkflowEnvironment, world: World, task_queue: str) -> Journey:
+    return await start(env, world, task_queue)
+
+
+async def start(
+    env: WorkflowEnvironment,
+    world: World,
+    task_queue: str,
+    policy: Policy | None = None,
+    contact: Contact | None = None,
+) -> Journey:
+    registration_id = f"reg-{uuid.uuid4().hex}"
+    handle = await env.client.start_workflow(
+        RegistrationWorkflow.run,
+        RegistrationInput(
+            registration_id=registration_id,
+            person=Person(surname="Иванова", name="Мария"),
+            contact=contact or Contact(channel="sms", address="+79123456789"),
+            policy=policy or Policy(),
+        ),
+        id=registration_id,
+        task_queue=task_queue,
+    )
+    # Talk to the registration, not to one run of it: continue-as-new starts new runs.
+    return Journey(
+        env, world, env.client.get_workflow_handle(handle.id, result_type=RegistrationResult)
+    )
+
+
+async def accepted_updates(handle: WorkflowHandle[Any, Any]) -> int:
+    """Updates written to history (a validator's rejection writes nothing)."""
+    history = await handle.fetch_history()
+    accepted = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    return sum(1 for event in history.events if event.event_type == accepted)
+
+
+# --- the four happy paths ---------------------------------------------------------------------
+
+
+async def test_letter_confirms_identity_without_tax_cabinet_access(journey: Journey) -> None:
+    verdict = await journey.confirm_contact()
+    assert verdict.accepted and verdict.stage is Stage.PASSWORD
+    assert (await journey.set_password()).level is Level.SIMPLIFIED
+    assert (await journey.submit_profile()).stage is Stage.VERIFICATION
+    view = await journey.wait_for(Stage.IDENTITY)
+    assert view.level is Level.STANDARD and view.inn_found is True
+
+    chosen = await journey.update(
+        "choose_method", ChooseMethod(method="letter", address=ADDRESS), MethodChosen
+    )
+    assert chosen.letter is not None and chosen.letter.tracking_number == "10000000000001"
+    code = journey.world.letter_code(journey.id, 1)
+    letter_hash = journey.world.code_hash(journey.id, Purpose.LETTER, code.lower())
+    verdict = await journey.update(
+        "submit_letter_code", SubmitCode(code_hash=letter_hash), CodeVerdict
+    )
+    assert verdict.accepted
+
+    result = await journey.result()
+    assert result == RegistrationResult(
+        stage=Stage.CONFIRMED, level=Level.CONFIRMED, method=ConfirmationMethod.LETTER
+    )
+    confirmed = [req for name, req in journey.world.store if name == "confirm_identity"]
+    assert len(confirmed) == 1 and confirmed[0].tax_cabinet_access is False
+    assert [n.notice for n in journey.world.notices] == [Notice.STANDARD_GRANTED, Notice.CONFIRMED]
+    assert journey.world.events(journey.id)[:4] == [
+        "registration_started",
+        "contact_code_sent",
+        "contact_confirmed",
+        "password_set",
+    ]
+
+
+async def test_clerk_with_matching_documents_confirms_in_person(journey: Journey) -> None:
+    await journey.reach_identity_stage()
+    await journey.handle.signal(
+        "clerk_confirmation",
+        ClerkConfirmation(
+            clerk_id="clerk-7",
+            service_center_id="mfc-77-001",
+            passport_series="4512",
+            passport_number="345678",
+            snils="11223344595",
+        ),
+    )
+    result = await journey.result()
+    assert result.method is ConfirmationMethod.IN_PERSON and result.level is Level.CONFIRMED
+    entry = next(e for e in journey.world.audit if e.event == "identity_confirmed")
+    assert entry.actor == "clerk:clerk-7" and entry.details["service_center_id"] == "mfc-77-001"
+    confirmed = [req for name, req in journey.world.store if name == "confirm_identity"]
+    assert confirmed[0].tax_cabinet_access is True
+
+
+async def test_valid_esignature_of_the_same_person_confirms(journey: Journey) -> None:
+    await journey.reach_identity_stage()
+    journey.world.signature = SignatureCheck(
+        valid=True, snils="11223344595", surname="ИВАНОВА", name="мария"
+    )
+    verdict = await journey.update(
+        "submit_signature", SubmitSignature(signed_request="sig"), ConfirmationVerdict
+    )
+    assert verdict.confirmed
+    assert (await journey.result()).method is ConfirmationMethod.ESIGNATURE
+
+
+async def test_esignature_of_another_person_is_refused(journey: Journey) -> None:
+    await journey.reach_identity_stage()
+    journey.world.signature = SignatureCheck(
+        valid=True, snils="11223344595", surname="Петрова", name="Мария"
+    )
+    verdict = await journey.update(
+        "submit_signature", SubmitSignature(signed_request="sig"), ConfirmationVerdict
+    )
+    assert not verdict.confirmed and verdict.reason == "The certificate belongs to another person"
+    assert (await journey.state()).stage is Stage.IDENTITY
+
+
+async def test_bank_with_matching_identity_confirms(journey: Journey) -> None:
+    await journey.reach_identity_stage()
+    await journey.handle.signal(
+        "bank_confirmation",
+        BankConfirmation(
+            bank_id="sber",
+            surname="Иванова",
+            name="Мария",
+            patronymic="Петровна",
+            birth_date=date(1990, 5, 15),
+            snils="112-233-445 95",
+            passport_series="4512",
+            passport_number="345678",
+        ),
+    )
+    result = await journey.result()
+    assert result.method is ConfirmationMethod.BANK
+
+
+# --- contact confirmation -------------------------------------------------------------------
+
+
+async def test_code_expires_after_300_seconds(journey: Journey) -> None:
+    await journey.env.sleep(timedelta(seconds=301))
+    refusal = await journey.refused("submit_contact_code", journey.sms())
+    assert refusal.type == "code_expired"
+    assert refusal.message == "The code has expired: request a new one"
+
+
+async def test_code_is_still_valid_just_before_300_seconds(journey: Journey) -> None:
+    await journey.env.sleep(timedelta(seconds=290))
+    assert (await journey.confirm_contact()).accepted
+
+
+async def test_three_wrong_codes_burn_the_code_and_ten_lock_the_registration(
+    journey: Journey,
+) -> None:
+    verdicts = [
+        await journey.update("submit_contact_code", journey.wrong_sms(), CodeVerdict)
+        for _ in range(3)
+    ]
+    assert [v.attempts_left for v in verdicts] == [2, 1, 0]
+    assert verdicts[-1].code_burnt
+    refusal = await journey.refused("submit_contact_code", journey.sms())
+    assert refusal.type == "no_active_code"
+
+    failures = 3
+    sequence = 1
+    while failures < 10:
+        await journey.env.sleep(timedelta(seconds=61))
+        await journey.update("request_new_code", RequestNewCode(), CodeSentView)
+        sequence += 1
+        for _ in range(min(3, 10 - failures)):
+            verdict = await journey.update("submit_contact_code", journey.wrong_sms(), CodeVerdict)
+            failures += 1
+    assert verdict.locked_until is not None
+    view = await journey.state()
+    assert view.locked_until == verdict.locked_until
+
+    refusal = await journey.refused("request_new_code", RequestNewCode())
+    assert refusal.type == "locked"
+    await journey.env.sleep(timedelta(minutes=10, seconds=1))
+    await journey.update("request_new_code", RequestNewCode(), CodeSentView)
+    ok = await journey.update("submit_contact_code", journey.sms(sequence + 1), CodeVerdict)
+    assert ok.accepted
+    assert "contact_locked" in journey.world.events(journey.id)
+
+
+async def test_new_code_respects_the_cooldown(journey: Journey) -> None:
+    refusal = await journey.refused("request_new_code", RequestNewCode())
+    assert refusal.type == "resend_too_soon"
+    await journey.env.sleep(timedelta(seconds=61))
+    sent = await journey.update("request_new_code", RequestNewCode(), CodeSentView)
+    assert sent.resends_left_today == 18
+    verdict = await journey.update("submit_contact_code", journey.sms(1), CodeVerdict)
+    assert not verdict.accepted, "the first code stops working once a new one is sent"
+    assert (await journey.update("submit_contact_code", journey.sms(2), CodeVerdict)).accepted
+
+
+async def test_unconfirmed_contact_expires_after_24_hours(journey: Journey) -> None:
+    await journey.env.sleep(timedelta(hours=24, seconds=1))
+    result = await journey.result()
+    assert result.stage is Stage.EXPIRED
+    assert journey.world.store[-1][0] == "close_registration"
+
+
+async def test_email_registration_gets_a_link_valid_for_24_hours(
+    env: WorkflowEnvironment, world: World, task_queue: str
+) -> None:
+    journey = await start(
+        env, world, task_queue, contact=Contact(channel="email", address="maria@example.ru")
+    )
+    view = await journey.code_sent()
+    assert view.code_expires_at is not None
+    assert view.code_expires_at - view.stage_entered_at >= timedelta(hours=23, minutes=59)
+
+
+async def test_contact_with_an_account_is_refused(
+    env: WorkflowEnvironment, world: World, task_queue: str
+) -> None:
+    world.taken_contacts.add("+79123456789")
+    journey = await start(env, world, task_queue)
+    result = await journey.result()
+    assert result.stage is Stage.REFUSED
+
+
+# --- password and profile -------------------------------------------------------------------
+
+
+async def test_password_must_be_staged_in_the_store_first(journey: Journey) -> None:
+    await journey.confirm_contact()
+    refusal = await journey.refused("password_set", PasswordSet())
+    assert refusal.type == "password_not_staged"
+    assert (await journey.state()).stage is Stage.PASSWORD
+
+
+async def test_invalid_profile_is_rejected_without_touching_history(journey: Journey) -> None:
+    await journey.confirm_contact()
+    await journey.set_password()
+    before = await accepted_updates(journey.handle)
+    bad = PROFILE.model_copy(update={"snils": "112-233-445 96", "passport_series": "45 12"})
+    refusal = await journey.refused("submit_profile", SubmitProfile(profile=bad))
+    assert refusal.type == "invalid_input"
+    fields = {e["field"]: e["message"] for e in refusal.details[0]["errors"]}
+    assert fields["snils"] == "SNILS check digits do not match"
+    assert "passport_series" in fields
+    assert await accepted_updates(journey.handle) == before
+
+
+async def test_step_of_another_stage_is_refused(journey: Journey) -> None:
+    refusal = await journey.refused("submit_profile", SubmitProfile(profile=PROFILE))
+    assert refusal.type == "wrong_stage"
+    assert refusal.details[0]["details"]["stage"] == "contact_confirmation"
+
+
+# --- automatic verification -----------------------------------------------------------------
+
+
+async def test_agency_mismatch_returns_to_profile_and_correction_passes(journey: Journey) -> None:
+    journey.world.agencies[Agency.MVD] = AgencyScript(
+        matched=False, reason_code="passport_invalid", reason="Passport is not valid"
+    )
+    await journey.confirm_contact()
+    await journey.set_password()
+    await journey.submit_profile()
+    view = await journey.wait_for(Stage.PROFILE)
+    assert view.last_rejection is not None and view.last_rejection.code == "passport_invalid"
+    assert view.level is Level.SIMPLIFIED
+    assert journey.world.notices[-1].notice is Notice.VERIFICATION_FAILED
+
+    journey.world.agencies[Agency.MVD] = AgencyScript()
+    await journey.submit_profile(PROFILE.model_copy(update={"passport_number": "345679"}))
+    view = await journey.wait_for(Stage.IDENTITY)
+    assert view.level is Level.STANDARD and view.last_rejection is None
+
+
+async def test_agency_silent_for_eleven_days_hits_the_deadline(journey: Journey) -> None:
+    journey.world.agencies[Agency.PENSION_FUND] = AgencyScript(pending=None)
+    await journey.confirm_contact()
+    await journey.set_password()
+    await journey.submit_profile()
+    view = await journey.state()
+    assert set(view.pending_checks) <= {Agency.PENSION_FUND, Agency.MVD}
+    await journey.env.sleep(timedelta(days=11))
+    view = await journey.wait_for(Stage.PROFILE)
+    assert view.last_rejection is not None
+    assert view.last_rejection.code == "verification_timeout"
+    assert journey.world.calls[Agency.PENSION_FUND] > 100, "retried with backoff for days"
+
+
+async def test_inn_lookup_failure_does_not_block_standard(journey: Journey) -> None:
+    journey.world.agencies[Agency.FNS] = AgencyScript(pending=None)
+    await journey.confirm_contact()
+    await journey.set_password()
+    await journey.submit_profile()
+    await journey.env.sleep(timedelta(days=2))
+    view = await journey.wait_for(Stage.IDENTITY)
+    assert view.level is Level.STANDARD and view.inn_found is False
+
+
+# --- identity confirmation ------------------------------------------------------------------
+
+
+async def test_letter_expires_at_day_30_and_can_be_reordered(journey: Journey) -> None:
+    await journey.reach_identity_stage()
+    await journey.update(
+        "choose_method", ChooseMethod(method="letter", address=ADDRESS), MethodChosen
+    )
+    refusal = await journey.refused("choose_method", ChooseMethod(method="letter", address=ADDRESS))
+    assert refusal.type == "letter_reorder_too_soon"
+
+    await journey.env.sleep(timedelta(days=30, hours=1))
+    view = await journey.state()
+    assert view.letter is not None and view.letter.status == "code_expired"
+    old = journey.world.code_hash(
+        journey.id, Purpose.LETTER, journey.world.letter_code(journey.id, 1)
+    )
+    refusal = await journey.refused("submit_letter_code", SubmitCode(code_hash=old))
+    assert refusal.type == "no_active_code"
+    assert Notice.LETTER_REMINDER in [n.notice for n in journey.world.notices]
+    assert "letter_status" in journey.world.events(journey.id), "tracking was refreshed"
+
+    chosen = await journey.update(
+        "choose_method", ChooseMethod(method="letter", address=ADDRESS), MethodChosen
+    )
+    assert chosen.letter is not None and chosen.letter.tracking_number == "10000000000002"
+    new = journey.world.code_hash(
+        journey.id, Purpose.LETTER, journey.world.letter_code(journey.id, 2)
+    )
+    assert (
+        await journey.update("submit_letter_code", SubmitCode(code_hash=new), CodeVerdict)
+    ).accepted
+    assert (await journey.result()).method is ConfirmationMethod.LETTER
+    assert len(journey.world.letters) == 2
+
+
+async def test_five_wrong_letter_codes_lock_code_entry(journey: Journey) -> None:
+    await journey.reach_identity_stage()
+    await journey.update(
+        "choose_method", ChooseMethod(method="letter", address=ADDRESS), MethodChosen
+    )
+    wrong = SubmitCode(code_hash=journey.world.code_hash(journey.id, Purpose.LETTER, "0" * 10))
+    verdicts = [await journey.update("submit_letter_code", wrong, CodeVerdict) for _ in range(5)]
+    assert [v.attempts_left for v in verdicts] == [4, 3, 2, 1, 0]
+    assert verdicts[-1].locked_until is not None
+    assert (await journey.refused("submit_letter_code", wrong)).type == "locked"
+
+
+async def test_clerk_with_mismatching_documents_is_refused_and_recorded(journey: Journey) -> None:
+    await journey.reach_identity_stage()
+    await journey.handle.signal(
+        "clerk_confirmation",
+        ClerkConfirmation(
+            clerk_id="clerk-7",
+            service_center_id="mfc-77-001",
+            passport_series="4512",
+            passport_number="000000",
+            snils="11223344595",
+        ),
+    )
+    view = await journey.state()
+    assert view.stage is Stage.IDENTITY
+    assert view.refused_confirmations[-1].code == "documents_mismatch"
+    assert "passport_number" in view.refused_confirmations[-1].message
+    await journey.wait_for(Stage.IDENTITY)
+    refused = [e for e in journey.world.audit if e.event == "confirmation_refused"]
+    assert refused and refused[0].actor == "clerk:clerk-7"
+
+
+async def test_clerk_before_verification_is_refused_not_crashed(journey: Journey) -> None:
+    await journey.handle.signal(
+        "clerk_confirmation",
+        ClerkConfirmation(
+            clerk_id="c",
+            service_center_id="s",
+            passport_series="4512",
+            passport_number="345678",
+            snils="11223344595",
+        ),
+    )
+    view = await journey.state()
+    assert view.refused_confirmations[-1].code == "not_awaiting_confirmation"
+    assert (await journey.confirm_contact()).accepted
+
+
+# --- cancellation and continue-as-new ---------------------------------------------------------
+
+
+async def test_support_cancels_a_registration(journey: Journey) -> None:
+    await journey.confirm_contact()
+    done = await journey.update(
+        "cancel", Cancel(actor="support:anna", reason="duplicate"), StepDone
+    )
+    assert done.stage is Stage.CANCELLED
+    result = await journey.result()
+    assert result.stage is Stage.CANCELLED
+    closed = [e for e in journey.world.audit if e.event == "cancelled"]
+    assert closed[0].actor == "support:anna" and closed[0].details["reason"] == "duplicate"
+    assert (await journey.handle.describe()).status is WorkflowExecutionStatus.COMPLETED
+
+
+async def test_temporal_cancellation_closes_the_registration(journey: Journey) -> None:
+    await journey.confirm_contact()
+    await journey.handle.cancel()
+    desc = None
+    for _ in range(50):
+        desc = await journey.handle.describe()
+        if desc.status is not WorkflowExecutionStatus.RUNNING:
+            break
+        await journey.env.sleep(timedelta(seconds=1))
+    assert desc is not None and desc.status is WorkflowExecutionStatus.CANCELED
+    assert journey.world.store[-1][0] == "close_registration"
+
+
+async def test_continue_as_new_carries_the_state(
+    env: WorkflowEnvironment, world: World, task_queue: str
+) -> None:
+    journey = await start(env, world, task_queue, policy=Policy(max_history_events=30))
+    first_run = (await journey.handle.describe()).run_id
+    await journey.confirm_contact()
+    await journey.set_password()
+    for _ in range(3):
+        await journey.refused(
+            "submit_profile", SubmitProfile(profile=PROFILE.model_copy(update={"snils": "1"}))
+        )
+    await journey.env.sleep(timedelta(days=90))
+    view = await journey.state()
+    assert (await journey.handle.describe()).run_id != first_run
+    assert view.stage is Stage.PROFILE and view.level is Level.SIMPLIFIED
+    await journey.submit_profile()
+    await journey.wait_for(Stage.IDENTITY)
+    seqs = sorted(e.seq for e in world.audit if e.registration_id == journey.id)
+    assert seqs == list(range(1, len(seqs) + 1)), "audit numbering continues across runs"

@@ -1,0 +1,212 @@
+"""A small stand-in for the outside world, for tests about the workflow itself.
+
+Activities are replaced by name (the workflow cannot tell): codes are derived and hashed with
+the real `registration.codes` functions so tests can "read the SMS"; agencies answer as each
+test scripts them; the store is a list of calls. Real HTTP and PostgreSQL are tested elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+
+from registration import errors
+from registration.codes import Purpose, derive_code, hash_code
+from registration.models import (
+    ActivatePassword,
+    Agency,
+    AgencyCheck,
+    AuditEntry,
+    CheckResult,
+    CloseRegistration,
+    ConfirmIdentity,
+    InnResult,
+    LetterOrdered,
+    LetterStatus,
+    Notify,
+    OpenRegistration,
+    OrderLetter,
+    SaveVerifiedProfile,
+    SendContactCode,
+    SentCode,
+    SignatureCheck,
+    TrackLetter,
+    VerifySignature,
+)
+
+SECRET = b"test-secret"
+
+
+@dataclass
+class AgencyScript:
+    """How an agency behaves: `pending` attempts before it answers (None: never answers)."""
+
+    pending: int | None = 0
+    matched: bool = True
+    reason_code: str = "mismatch"
+    reason: str = "Data do not match"
+
+
+@dataclass
+class World:
+    agencies: dict[Agency, AgencyScript] = field(
+        default_factory=lambda: {agency: AgencyScript() for agency in Agency}
+    )
+    signature: SignatureCheck | None = None
+    staged_passwords: set[str] = field(default_factory=set)
+    calls: Counter[str] = field(default_factory=Counter)
+    audit: list[AuditEntry] = field(default_factory=list)
+    store: list[tuple[str, Any]] = field(default_factory=list)
+    notices: list[Notify] = field(default_factory=list)
+    letters: list[OrderLetter] = field(default_factory=list)
+    taken_contacts: set[str] = field(default_factory=set)
+
+    # --- what a test reads --------------------------------------------------------------
+
+    @staticmethod
+    def sms_code(registration_id: str, sequence: int) -> str:
+        return derive_code(SECRET, registration_id, Purpose.SMS, sequence)
+
+    @staticmethod
+    def code_hash(registration_id: str, purpose: Purpose, code: str) -> str:
+        return hash_code(SECRET, registration_id, purpose, code)
+
+    @staticmethod
+    def letter_code(registration_id: str, sequence: int) -> str:
+        return derive_code(SECRET, registration_id, Purpose.LETTER, sequence)
+
+    def events(self, registration_id: str) -> list[str]:
+        entries = [e for e in self.audit if e.registration_id == registration_id]
+        return [e.event for e in sorted(entries, key=lambda e: e.seq)]
+
+    def activities(self) -> list[Any]:
+        return [
+            self.send_contact_code,
+            self.notify_user,
+            self.check_pension_fund,
+            self.check_passport,
+            self.lookup_inn,
+            self.order_letter,
+            self.track_letter,
+            self.verify_signature,
+            self.open_registration,
+            self.record_audit,
+            self.activate_password,
+            self.save_verified_profile,
+            self.confirm_identity,
+            self.close_registration,
+        ]
+
+    # --- messaging --------------------------------------------------------------------
+
+    @activity.defn(name="send_contact_code")
+    async def send_contact_code(self, request: SendContactCode) -> SentCode:
+        self.calls["send_contact_code"] += 1
+        if request.contact.address.endswith("0000000"):
+            raise ApplicationError(
+                "unknown subscriber", type=errors.DELIVERY_REJECTED, non_retryable=True
+            )
+        purpose = Purpose.SMS if request.contact.channel == "sms" else Purpose.EMAIL
+        code = derive_code(SECRET, request.registration_id, purpose, request.sequence)
+        return SentCode(code_hash=hash_code(SECRET, request.registration_id, purpose, code))
+
+    @activity.defn(name="notify_user")
+    async def notify_user(self, request: Notify) -> None:
+        self.notices.append(request)
+
+    # --- agencies ---------------------------------------------------------------------
+
+    def _answer(self, agency: Agency) -> CheckResult:
+        self.calls[agency] += 1
+        script = self.agencies[agency]
+        if script.pending is None or self.calls[agency] <= script.pending:
+            raise ApplicationError(
+                f"{agency} has not answered yet",
+                type=errors.AGENCY_ANSWER_PENDING,
+                category=ApplicationErrorCategory.BENIGN,
+            )
+        if script.matched:
+            return CheckResult(agency=agency, matched=True)
+        return CheckResult(
+            agency=agency, matched=False, reason_code=script.reason_code, reason=script.reason
+        )
+
+    @activity.defn(name="check_pension_fund")
+    async def check_pension_fund(self, request: AgencyCheck) -> CheckResult:
+        return self._answer(Agency.PENSION_FUND)
+
+    @activity.defn(name="check_passport")
+    async def check_passport(self, request: AgencyCheck) -> CheckResult:
+        return self._answer(Agency.MVD)
+
+    @activity.defn(name="lookup_inn")
+    async def lookup_inn(self, request: AgencyCheck) -> InnResult:
+        result = self._answer(Agency.FNS)
+        return InnResult(found=result.matched, inn="500100732259" if result.matched else None)
+
+    # --- post and e-signature ---------------------------------------------------------
+
+    @activity.defn(name="order_letter")
+    async def order_letter(self, request: OrderLetter) -> LetterOrdered:
+        if request not in self.letters:
+            self.letters.append(request)
+        code = derive_code(SECRET, request.registration_id, Purpose.LETTER, request.sequence)
+        return LetterOrdered(
+            tracking_number=f"1000000000{request.sequence:04d}",
+            code_hash=hash_code(SECRET, request.registration_id, Purpose.LETTER, code),
+        )
+
+    @activity.defn(name="track_letter")
+    async def track_letter(self, request: TrackLetter) -> LetterStatus:
+        self.calls["track_letter"] += 1
+        status = "in_transit" if self.calls["track_letter"] < 3 else "arrived_at_post_office"
+        return LetterStatus(status=status, description=status)
+
+    @activity.defn(name="verify_signature")
+    async def verify_signature(self, request: VerifySignature) -> SignatureCheck:
+        assert self.signature is not None, "the test did not script the signature service"
+        return self.signature
+
+    # --- store ------------------------------------------------------------------------
+
+    def _write(self, name: str, request: Any, audit: AuditEntry) -> None:
+        if audit not in self.audit:
+            self.audit.append(audit)
+            self.store.append((name, request))
+
+    @activity.defn(name="open_registration")
+    async def open_registration(self, request: OpenRegistration) -> None:
+        if request.contact.address in self.taken_contacts:
+            raise ApplicationError(
+                "taken", type=errors.CONTACT_ALREADY_REGISTERED, non_retryable=True
+            )
+        self._write("open_registration", request, request.audit)
+
+    @activity.defn(name="record_audit")
+    async def record_audit(self, request: AuditEntry) -> None:
+        if request not in self.audit:
+            self.audit.append(request)
+
+    @activity.defn(name="activate_password")
+    async def activate_password(self, request: ActivatePassword) -> None:
+        if request.registration_id not in self.staged_passwords:
+            raise ApplicationError(
+                "no password", type=errors.PASSWORD_NOT_STAGED, non_retryable=True
+            )
+        self._write("activate_password", request, request.audit)
+
+    @activity.defn(name="save_verified_profile")
+    async def save_verified_profile(self, request: SaveVerifiedProfile) -> None:
+        self._write("save_verified_profile", request, request.audit)
+
+    @activity.defn(name="confirm_identity")
+    async def confirm_identity(self, request: ConfirmIdentity) -> None:
+        self._write("confirm_identity", request, request.audit)
+
+    @activity.defn(name="close_registration")
+    async def close_registration(self, request: CloseRegistration) -> None:
+        self._write("close_registration", request, request.audit)

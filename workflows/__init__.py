@@ -1,0 +1,5 @@
+"""Orchestration only: the journey, its stages, timers, updates and signals. No I/O here."""
+
+from workflows.registration import RegistrationWorkflow
+
+WORKFLOWS = [RegistrationWorkflow]

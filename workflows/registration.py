@@ -1,0 +1,996 @@
+"""The registration journey: one workflow execution per citizen, from contact to confirmed.
+
+Reading order: `run` walks the stages; each stage is a method that waits for the citizen (or an
+agency, a clerk, a bank) and returns when the stage changes. Update and signal handlers *decide*
+(and answer the caller at once); the main loop *performs* what follows from a decision (audit
+trail, store writes, notifications), so a decision is durable the moment it is made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any, NoReturn
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
+
+with workflow.unsafe.imports_passed_through():
+    from activities.agencies import AgencyActivities
+    from activities.esignature import SignatureActivities
+    from activities.messaging import MessagingActivities
+    from activities.post import PostActivities
+    from activities.store import StoreActivities
+    from registration import errors
+    from registration.codes import is_code_hash
+    from registration.errors import InvalidInput, Refusal, StepRefused
+    from registration.models import (
+        ActivatePassword,
+        Agency,
+        AgencyCheck,
+        AuditEntry,
+        BankConfirmation,
+        Cancel,
+        CheckResult,
+        ChooseMethod,
+        ClerkConfirmation,
+        CloseRegistration,
+        CodeSentView,
+        CodeVerdict,
+        ConfirmationMethod,
+        ConfirmationVerdict,
+        ConfirmIdentity,
+        InnResult,
+        Level,
+        MethodChosen,
+        Notice,
+        Notify,
+        OpenRegistration,
+        OrderLetter,
+        PasswordSet,
+        RegistrationInput,
+        RegistrationResult,
+        RegistrationView,
+        Rejection,
+        RequestNewCode,
+        SaveVerifiedProfile,
+        SendContactCode,
+        Stage,
+        StepDone,
+        SubmitCode,
+        SubmitProfile,
+        SubmitSignature,
+        TrackLetter,
+        VerifySignature,
+    )
+    from registration.validators import (
+        names_match,
+        normalize_postal_address,
+        same_person_documents,
+        validate_profile,
+    )
+    from workflows.state import Confirmation, RegistrationState
+
+
+class Wake(Enum):
+    """Why a wait ended."""
+
+    DONE = "done"  # the awaited condition holds
+    TIMEOUT = "timeout"  # the deadline passed first
+    INTERRUPTED = "interrupted"  # cancellation, or time to continue as new
+
+
+# Timeouts and retries of every activity, in one place. Agency calls take theirs from Policy.
+STORE = {
+    # Worst case inside: 10 s to connect plus 15 s per statement (store.db).
+    "start_to_close_timeout": timedelta(seconds=60),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        maximum_interval=timedelta(seconds=30),
+        non_retryable_error_types=errors.NON_RETRYABLE,
+    ),
+}
+# A citizen is waiting for the answer of an update: give up quickly and say "not applied".
+INTERACTIVE = {
+    "start_to_close_timeout": timedelta(seconds=10),
+    "schedule_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(milliseconds=500),
+        maximum_interval=timedelta(seconds=5),
+        non_retryable_error_types=errors.NON_RETRYABLE,
+    ),
+}
+# Background messages (notifications, tracking): retry for a day, then let it go.
+BACKGROUND = {
+    "start_to_close_timeout": timedelta(seconds=15),
+    "schedule_to_close_timeout": timedelta(days=1),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=5),
+        maximum_interval=timedelta(minutes=30),
+        non_retryable_error_types=errors.NON_RETRYABLE,
+    ),
+}
+
+
+def refuse(code: Refusal, message: str, **details: Any) -> NoReturn:
+    """Reject a step: the caller gets `code` as the failure type and nothing is applied."""
+    raise ApplicationError(
+        message,
+        StepRefused(code, message, details=details).payload(),
+        type=code,
+        non_retryable=True,
+    )
+
+
+def refuse_invalid(error: InvalidInput) -> NoReturn:
+    raise ApplicationError(error.message, error.payload(), type=error.code, non_retryable=True)
+
+
+def failure_type(error: ActivityError) -> str | None:
+    cause = error.cause
+    return cause.type if isinstance(cause, ApplicationError) else None
+
+
+@workflow.defn(name="Registration")
+class RegistrationWorkflow:
+    @workflow.init
+    def __init__(self, input: RegistrationInput) -> None:
+        self._id = input.registration_id
+        self._input = input
+        self._policy = input.policy
+        now = workflow.now()
+        if input.carried is not None:
+            self._state = RegistrationState.model_validate(input.carried)
+            self._state.runs += 1
+        else:
+            self._state = RegistrationState(started_at=now, stage_entered_at=now)
+        self._lock = asyncio.Lock()
+        self._cancel: Cancel | None = None
+        self._opened = input.carried is not None
+
+    # --- the journey ----------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, input: RegistrationInput) -> RegistrationResult:
+        stages: dict[Stage, Callable[[], Awaitable[None]]] = {
+            Stage.CONTACT: self._confirm_contact,
+            Stage.PASSWORD: self._await_password,
+            Stage.PROFILE: self._collect_profile,
+            Stage.VERIFICATION: self._verify,
+            Stage.IDENTITY: self._confirm_identity,
+        }
+        try:
+            if input.carried is None:
+                await self._open()
+                self._opened = True
+            while not self._state.stage.is_final:
+                await stages[self._state.stage]()
+                if self._cancel is not None and not self._state.stage.is_final:
+                    await self._finish(
+                        Stage.CANCELLED, "cancelled", self._cancel.actor, reason=self._cancel.reason
+                    )
+                elif self._should_continue_as_new():
+                    await self._continue_as_new()
+        except asyncio.CancelledError:
+            # Cancelled from Temporal itself (UI, CLI): close the books, then end as cancelled.
+            await self._finish(
+                Stage.CANCELLED, "cancelled", "temporal", reason="workflow cancelled"
+            )
+            raise
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return RegistrationResult(
+            stage=self._state.stage, level=self._state.level, method=self._state.method
+        )
+
+    async def _open(self) -> None:
+        try:
+            await workflow.execute_activity_method(
+                StoreActivities.open_registration,
+                OpenRegistration(
+                    registration_id=self._id,
+                    contact=self._input.contact,
+                    audit=self._audit_entry(
+                        "registration_started", channel=self._input.contact.channel
+                    ),
+                ),
+                **STORE,
+            )
+        except ActivityError as error:
+            if failure_type(error) != errors.CONTACT_ALREADY_REGISTERED:
+                raise
+            self._reject("contact_already_registered", "An account with this contact exists")
+            self._state.stage = Stage.REFUSED
+            return
+        try:
+            await self._send_code(INTERACTIVE)
+        except ActivityError as error:
+            if failure_type(error) == errors.DELIVERY_REJECTED:
+                self._reject(
+                    "contact_unreachable", "The code could not be delivered to this contact"
+                )
+                await self._finish(Stage.REFUSED, "contact_unreachable")
+            # Otherwise the citizen asks for a new code once the gateway is back.
+
+    async def _confirm_contact(self) -> None:
+        deadline = self._state.started_at + self._policy.contact_deadline
+        wake = await self._wait(lambda: self._state.stage is not Stage.CONTACT, until=deadline)
+        if wake is Wake.TIMEOUT:
+            await self._finish(Stage.EXPIRED, "contact_not_confirmed")
+
+    async def _await_password(self) -> None:
+        await self._wait(lambda: self._state.stage is not Stage.PASSWORD)
+
+    async def _collect_profile(self) -> None:
+        # The citizen may come back months later: no deadline, just a durable wait.
+        await self._wait(lambda: self._state.stage is not Stage.PROFILE)
+
+    async def _verify(self) -> None:
+        state = self._state
+        assert state.profile is not None
+        deadline = state.verification_deadline or workflow.now()
+        checks = asyncio.ensure_future(self._run_checks(deadline))
+        cancelled = asyncio.ensure_future(workflow.wait_condition(lambda: self._cancel is not None))
+        await workflow.wait([checks, cancelled], return_when=asyncio.FIRST_COMPLETED)
+        if not checks.done():
+            checks.cancel()
+            state.pending_checks = []
+            return
+        cancelled.cancel()
+        mismatch = checks.result()
+        if mismatch is not None:
+            code = mismatch.reason_code or "mismatch"
+            self._reject(code, mismatch.reason or "The agencies did not confirm the data")
+            self._enter(Stage.PROFILE, "verification_failed", agency=mismatch.agency, reason=code)
+            await self._notify(
+                Notice.VERIFICATION_FAILED, f"verification-failed:{state.profile_version}"
+            )
+            return
+        inn = await self._lookup_inn()
+        await workflow.execute_activity_method(
+            StoreActivities.save_verified_profile,
+            SaveVerifiedProfile(
+                registration_id=self._id,
+                profile=state.profile,
+                inn=inn.inn,
+                audit=self._audit_entry("verified", inn_found=inn.found),
+            ),
+            **STORE,
+        )
+        state.inn_found = inn.found
+        state.level = Level.STANDARD
+        state.last_rejection = None
+        self._enter(Stage.IDENTITY)
+        await self._notify(Notice.STANDARD_GRANTED, "standard-granted")
+
+    async def _confirm_identity(self) -> None:
+        while self._state.stage is Stage.IDENTITY and self._state.confirmation is None:
+            due, event = self._next_letter_event()
+            wake = await self._wait(
+                lambda due=due: (  # type: ignore[misc]
+                    self._state.confirmation is not None or self._letter_event_moved(due)
+                ),
+                until=due,
+            )
+            if wake is Wake.INTERRUPTED:
+                return
+            if wake is Wake.TIMEOUT and event is not None:
+                await event()
+        confirmation = self._state.confirmation
+        if confirmation is None:
+            return
+        await workflow.execute_activity_method(
+            StoreActivities.confirm_identity,
+            ConfirmIdentity(
+                registration_id=self._id,
+                method=confirmation.method,
+                # A letter-confirmed identity gets no tax-cabinet access (DOMAIN.md, seeds 000/003).
+                tax_cabinet_access=confirmation.method is not ConfirmationMethod.LETTER,
+                audit=self._audit_entry(
+                    "identity_confirmed",
+                    confirmation.actor,
+                    method=confirmation.method,
+                    **confirmation.details,
+                ),
+            ),
+            **STORE,
+        )
+        self._state.method = confirmation.method
+        self._state.level = Level.CONFIRMED
+        self._enter(Stage.CONFIRMED)
+        await self._notify(Notice.CONFIRMED, "confirmed")
+
+    # --- citizen input: contact code ----------------------------------------------------------
+
+    @workflow.update(name="submit_contact_code")
+    async def submit_contact_code(self, request: SubmitCode) -> CodeVerdict:
+        """Judge a code (its keyed hash): accepted, or wrong with the attempts left."""
+        if not self._opened:
+            # A fast client can type before the first code's send has been recorded.
+            await workflow.wait_condition(lambda: self._opened)
+            self._check_contact_code(request)
+        state, code, now = self._state, self._state.code, workflow.now()
+        if request.code_hash == code.code_hash:
+            code.code_hash = None
+            state.consecutive_failures = 0
+            self._enter(Stage.PASSWORD, "contact_confirmed")
+            return CodeVerdict(accepted=True, attempts_left=code.attempts_left, stage=state.stage)
+        code.attempts_left -= 1
+        state.consecutive_failures += 1
+        burnt = code.attempts_left <= 0
+        if state.consecutive_failures >= self._policy.failures_before_lock:
+            state.locked_until = now + self._policy.lock_duration
+            state.consecutive_failures = 0
+            burnt = True
+            self._record("contact_locked", locked_until=state.locked_until.isoformat())
+        if burnt:
+            code.code_hash = None
+            code.attempts_left = 0
+        return CodeVerdict(
+            accepted=False,
+            attempts_left=code.attempts_left,
+            code_burnt=burnt,
+            locked_until=state.locked_until
+            if state.locked_until and state.locked_until > now
+            else None,
+            stage=state.stage,
+        )
+
+    @submit_contact_code.validator
+    def _check_contact_code(self, request: SubmitCode) -> None:
+        self._require_stage(Stage.CONTACT)
+        if not is_code_hash(request.code_hash):
+            refuse(Refusal.INVALID_INPUT, "The code must be sent as its 64-character keyed hash")
+        self._require_unlocked()
+        code = self._state.code
+        if not self._opened:
+            return  # judged once the first code is out
+        if code.code_hash is None or code.expires_at is None:
+            refuse(Refusal.NO_ACTIVE_CODE, "There is no active code: request a new one")
+        if workflow.now() >= code.expires_at:
+            refuse(
+                Refusal.CODE_EXPIRED,
+                "The code has expired: request a new one",
+                expired_at=code.expires_at.isoformat(),
+            )
+
+    @workflow.update(name="request_new_code")
+    async def request_new_code(self, request: RequestNewCode) -> CodeSentView:
+        """Send a new code (the old one stops working), within cooldown and daily caps."""
+        await workflow.wait_condition(lambda: self._opened)
+        async with self._lock:
+            self._check_new_code(request)  # again: the first send or another request came first
+            try:
+                await self._send_code(INTERACTIVE)
+            except ActivityError:
+                refuse(Refusal.DELIVERY_FAILED, "The code could not be sent: try again shortly")
+            view = self._view()
+            assert view.code_expires_at and view.next_code_allowed_at is not None
+            return CodeSentView(
+                channel=self._input.contact.channel,
+                code_expires_at=view.code_expires_at,
+                next_code_allowed_at=view.next_code_allowed_at,
+                resends_left_today=view.resends_left_today or 0,
+            )
+
+    @request_new_code.validator
+    def _check_new_code(self, request: RequestNewCode) -> None:
+        self._require_stage(Stage.CONTACT)
+        self._require_unlocked()
+        if not self._opened:
+            return  # judged once the first code is out
+        state, now, policy = self._state, workflow.now(), self._policy
+        allowed_at = state.next_code_allowed_at(policy)
+        if now < allowed_at:
+            refuse(
+                Refusal.RESEND_TOO_SOON,
+                f"A new code can be requested at {allowed_at:%H:%M:%S} UTC",
+                retry_at=allowed_at.isoformat(),
+            )
+        if state.code.sends_since(now - timedelta(hours=1)) >= policy.resends_per_hour:
+            refuse(Refusal.RESEND_LIMIT, "Too many codes requested in the last hour: try later")
+        if state.code.sends_since(now - timedelta(days=1)) >= policy.resends_per_day:
+            refuse(Refusal.RESEND_LIMIT, "Too many codes requested today: try tomorrow")
+
+    # --- citizen input: password and profile -----------------------------------------------
+
+    @workflow.update(name="password_set")
+    async def password_set(self, request: PasswordSet) -> StepDone:
+        """The caller staged the password's hash in the store; activate the account."""
+        async with self._lock:
+            self._require_stage(Stage.PASSWORD)
+            try:
+                await workflow.execute_activity_method(
+                    StoreActivities.activate_password,
+                    ActivatePassword(
+                        registration_id=self._id,
+                        contact=self._input.contact,
+                        person=self._input.person,
+                        audit=self._audit_entry("password_set"),
+                    ),
+                    **INTERACTIVE,
+                )
+            except ActivityError as error:
+                if failure_type(error) == errors.PASSWORD_NOT_STAGED:
+                    refuse(
+                        Refusal.PASSWORD_NOT_STAGED, "No password was stored for this registration"
+                    )
+                if failure_type(error) == errors.CONTACT_ALREADY_REGISTERED:
+                    refuse(Refusal.ALREADY_FINISHED, "An account with this contact exists already")
+                refuse(Refusal.UNAVAILABLE, "The account store did not answer: try again")
+            self._state.level = Level.SIMPLIFIED
+            self._enter(Stage.PROFILE)
+            return StepDone(stage=self._state.stage, level=self._state.level)
+
+    @password_set.validator
+    def _check_password_set(self, request: PasswordSet) -> None:
+        self._require_stage(Stage.PASSWORD)
+
+    @workflow.update(name="submit_profile")
+    def submit_profile(self, request: SubmitProfile) -> StepDone:
+        """Accept a (corrected) profile and start the automatic verification."""
+        state = self._state
+        state.profile = validate_profile(request.profile, workflow.now().date())
+        state.profile_version += 1
+        state.verification_deadline = workflow.now() + self._policy.verification_deadline
+        self._enter(Stage.VERIFICATION, "profile_submitted", version=state.profile_version)
+        return StepDone(stage=state.stage, level=state.level)
+
+    @submit_profile.validator
+    def _check_profile(self, request: SubmitProfile) -> None:
+        self._require_stage(Stage.PROFILE)
+        try:
+            validate_profile(request.profile, workflow.now().date())
+        except InvalidInput as error:
+            refuse_invalid(error)
+
+    # --- identity confirmation ----------------------------------------------------------------
+
+    @workflow.update(name="choose_method")
+    async def choose_method(self, request: ChooseMethod) -> MethodChosen:
+        """Record the chosen method; for a letter, order it and answer with its tracking number."""
+        async with self._lock:
+            self._check_method(request)
+            self._state.method = request.method
+            if request.method is ConfirmationMethod.LETTER:
+                await self._order_letter(request)
+            self._record("method_chosen", method=request.method)
+            return MethodChosen(method=request.method, letter=self._state.letter_view(self._policy))
+
+    @choose_method.validator
+    def _check_method(self, request: ChooseMethod) -> None:
+        self._require_stage(Stage.IDENTITY)
+        if request.method is not ConfirmationMethod.LETTER:
+            return
+        if request.address is None:
+            refuse(
+                Refusal.INVALID_INPUT,
+                "A postal address is required for a registered letter",
+                field="address",
+            )
+        try:
+            normalize_postal_address(request.address)
+        except InvalidInput as error:
+            refuse_invalid(error)
+        letter, now, policy = self._state.letter, workflow.now(), self._policy
+        if letter.ordered_at is not None and now < letter.ordered_at + policy.letter_reorder_gap:
+            allowed = letter.ordered_at + policy.letter_reorder_gap
+            refuse(
+                Refusal.LETTER_REORDER_TOO_SOON,
+                f"A new letter can be ordered after {allowed:%Y-%m-%d %H:%M} UTC",
+                retry_at=allowed.isoformat(),
+            )
+        window_start = now - policy.letter_order_window
+        if (
+            sum(1 for t in letter.order_times if t > window_start)
+            >= policy.letter_orders_per_window
+        ):
+            refuse(
+                Refusal.LETTER_REORDER_LIMIT,
+                f"At most {policy.letter_orders_per_window} letters can be ordered in "
+                f"{policy.letter_order_window.days} days",
+            )
+
+    @workflow.update(name="submit_letter_code")
+    def submit_letter_code(self, request: SubmitCode) -> CodeVerdict:
+        """Judge the code from the registered letter."""
+        letter, now, policy = self._state.letter, workflow.now(), self._policy
+        if request.code_hash == letter.code_hash:
+            letter.code_hash = None
+            self._decide(
+                Confirmation(
+                    method=ConfirmationMethod.LETTER,
+                    actor="citizen",
+                    details={"tracking_number": letter.tracking_number or ""},
+                )
+            )
+            return CodeVerdict(accepted=True, attempts_left=0, stage=self._state.stage)
+        window_start = now - policy.letter_wrong_code_window
+        letter.wrong_entries = [t for t in letter.wrong_entries if t > window_start] + [now]
+        left = policy.letter_wrong_codes_before_lock - len(letter.wrong_entries)
+        if left <= 0:
+            letter.locked_until = now + policy.letter_lock_duration
+            letter.wrong_entries = []
+            self._record("letter_code_locked", locked_until=letter.locked_until.isoformat())
+        return CodeVerdict(
+            accepted=False,
+            attempts_left=max(left, 0),
+            locked_until=letter.locked_until if left <= 0 else None,
+            stage=self._state.stage,
+        )
+
+    @submit_letter_code.validator
+    def _check_letter_code(self, request: SubmitCode) -> None:
+        self._require_stage(Stage.IDENTITY)
+        if not is_code_hash(request.code_hash):
+            refuse(Refusal.INVALID_INPUT, "The code must be sent as its 64-character keyed hash")
+        letter, now = self._state.letter, workflow.now()
+        if letter.locked_until is not None and now < letter.locked_until:
+            refuse(
+                Refusal.LOCKED,
+                f"Code entry is locked until {letter.locked_until:%H:%M:%S} UTC",
+                locked_until=letter.locked_until.isoformat(),
+            )
+        if letter.code_hash is None or letter.code_expires_at is None:
+            refuse(Refusal.NO_ACTIVE_CODE, "No letter code is active: order a letter first")
+        if now >= letter.code_expires_at:
+            refuse(
+                Refusal.CODE_EXPIRED,
+                "The letter code has expired: order a new letter",
+                expired_at=letter.code_expires_at.isoformat(),
+            )
+
+    @workflow.update(name="submit_signature")
+    async def submit_signature(self, request: SubmitSignature) -> ConfirmationVerdict:
+        """Verify a confirmation request signed with a qualified e-signature."""
+        async with self._lock:
+            self._require_stage(Stage.IDENTITY)
+            try:
+                check = await workflow.execute_activity_method(
+                    SignatureActivities.verify_signature,
+                    VerifySignature(
+                        registration_id=self._id, signed_request=request.signed_request
+                    ),
+                    **INTERACTIVE,
+                )
+            except ActivityError:
+                refuse(Refusal.UNAVAILABLE, "The signature service did not answer: try again")
+            profile = self._verified_profile()
+            if not check.valid:
+                return self._refuse_confirmation(
+                    "signature_invalid", check.reason or "invalid", "citizen"
+                )
+            same = (
+                "snils"
+                not in same_person_documents(
+                    profile, profile.passport_series, profile.passport_number, check.snils or ""
+                )
+                and names_match(check.surname or "", profile.surname)
+                and names_match(check.name or "", profile.name)
+            )
+            if not same:
+                return self._refuse_confirmation(
+                    "signature_other_person", "The certificate belongs to another person", "citizen"
+                )
+            self._decide(Confirmation(method=ConfirmationMethod.ESIGNATURE, actor="citizen"))
+            return ConfirmationVerdict(confirmed=True, stage=self._state.stage)
+
+    @submit_signature.validator
+    def _check_signature(self, request: SubmitSignature) -> None:
+        self._require_stage(Stage.IDENTITY)
+        if not request.signed_request or len(request.signed_request) > 65_536:
+            refuse(
+                Refusal.INVALID_INPUT,
+                "The signed request must be 1 to 65536 characters",
+                field="signed_request",
+            )
+
+    @workflow.signal(name="clerk_confirmation")
+    def clerk_confirmation(self, signal: ClerkConfirmation) -> None:
+        """A service-center clerk checked the passport and SNILS in person."""
+        actor = f"clerk:{signal.clerk_id}"
+        where = {"clerk_id": signal.clerk_id, "service_center_id": signal.service_center_id}
+        if not self._may_confirm(actor):
+            return
+        mismatched = same_person_documents(
+            self._verified_profile(), signal.passport_series, signal.passport_number, signal.snils
+        )
+        if mismatched:
+            self._refuse_confirmation(
+                "documents_mismatch",
+                "Documents do not match: " + ", ".join(mismatched),
+                actor,
+                **where,
+            )
+            return
+        self._decide(Confirmation(method=ConfirmationMethod.IN_PERSON, actor=actor, details=where))
+
+    @workflow.signal(name="bank_confirmation")
+    def bank_confirmation(self, signal: BankConfirmation) -> None:
+        """The citizen's bank vouches for an identity it verified itself."""
+        actor = f"bank:{signal.bank_id}"
+        if not self._may_confirm(actor):
+            return
+        profile = self._verified_profile()
+        mismatched = same_person_documents(
+            profile, signal.passport_series, signal.passport_number, signal.snils
+        )
+        for field in ("surname", "name"):
+            if not names_match(getattr(signal, field), getattr(profile, field)):
+                mismatched.append(field)
+        if (signal.patronymic or "") and not names_match(
+            signal.patronymic or "", profile.patronymic or ""
+        ):
+            mismatched.append("patronymic")
+        if signal.birth_date != profile.birth_date:
+            mismatched.append("birth_date")
+        if mismatched:
+            self._refuse_confirmation(
+                "identity_mismatch", "Bank data do not match: " + ", ".join(mismatched), actor
+            )
+            return
+        self._decide(
+            Confirmation(
+                method=ConfirmationMethod.BANK, actor=actor, details={"bank_id": signal.bank_id}
+            )
+        )
+
+    # --- support ------------------------------------------------------------------------------
+
+    @workflow.update(name="cancel")
+    def cancel(self, request: Cancel) -> StepDone:
+        """End the registration; the store and the audit trail say who cancelled and why."""
+        self._cancel = request
+        return StepDone(stage=Stage.CANCELLED, level=self._state.level)
+
+    @cancel.validator
+    def _check_cancel(self, request: Cancel) -> None:
+        if self._state.stage.is_final or self._cancel is not None:
+            refuse(Refusal.ALREADY_FINISHED, f"The registration is already {self._state.stage}")
+        if not request.actor.strip():
+            refuse(Refusal.INVALID_INPUT, "Say who cancels (actor)", field="actor")
+
+    @workflow.query(name="state")
+    def state(self) -> RegistrationView:
+        return self._view()
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _view(self) -> RegistrationView:
+        return self._state.view(self._id, self._input.contact.channel, self._policy, workflow.now())
+
+    def _enter(self, stage: Stage, event: str | None = None, **details: Any) -> None:
+        self._state.stage = stage
+        self._state.stage_entered_at = workflow.now()
+        if event is not None:
+            self._record(event, **details)
+
+    def _audit_entry(self, event: str, actor: str = "system", **details: Any) -> AuditEntry:
+        self._state.audit_seq += 1
+        return AuditEntry(
+            registration_id=self._id,
+            seq=self._state.audit_seq,
+            event=event,
+            stage=self._state.stage,
+            actor=actor,
+            details=details,
+        )
+
+    def _record(self, event: str, actor: str = "system", **details: Any) -> None:
+        """Queue an audit line; the main loop writes it (handlers must answer fast)."""
+        self._state.audit_outbox.append(self._audit_entry(event, actor, **details))
+
+    async def _flush_audit(self) -> None:
+        while self._state.audit_outbox:
+            await workflow.execute_activity_method(
+                StoreActivities.record_audit, self._state.audit_outbox[0], **STORE
+            )
+            self._state.audit_outbox.pop(0)
+
+    def _reject(self, code: str, message: str) -> None:
+        self._state.last_rejection = Rejection(code=code, message=message, at=workflow.now())
+
+    def _require_stage(self, stage: Stage) -> None:
+        current = self._state.stage
+        if self._cancel is not None or current.is_final:
+            refuse(Refusal.ALREADY_FINISHED, f"The registration is already {current}")
+        if current is not stage:
+            refuse(
+                Refusal.WRONG_STAGE,
+                f"This step belongs to stage {stage}; the registration is at {current}",
+                stage=current,
+            )
+
+    def _require_unlocked(self) -> None:
+        locked_until = self._state.locked_until
+        if locked_until is not None and workflow.now() < locked_until:
+            refuse(
+                Refusal.LOCKED,
+                f"Too many wrong codes: locked until {locked_until:%H:%M:%S} UTC",
+                locked_until=locked_until.isoformat(),
+            )
+
+    def _verified_profile(self) -> Any:
+        assert self._state.profile is not None
+        return self._state.profile
+
+    def _may_confirm(self, actor: str) -> bool:
+        if self._state.stage is Stage.IDENTITY and self._state.confirmation is None:
+            return True
+        self._refuse_confirmation(
+            "not_awaiting_confirmation", f"The registration is at stage {self._state.stage}", actor
+        )
+        return False
+
+    def _refuse_confirmation(
+        self, code: str, message: str, actor: str, **details: Any
+    ) -> ConfirmationVerdict:
+        self._state.refused_confirmations.append(
+            Rejection(code=code, message=message, at=workflow.now())
+        )
+        self._record("confirmation_refused", actor, reason=code, **details)
+        return ConfirmationVerdict(confirmed=False, reason=message, stage=self._state.stage)
+
+    def _decide(self, confirmation: Confirmation) -> None:
+        self._state.confirmation = confirmation
+
+    def _should_continue_as_new(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._policy.max_history_events
+        )
+
+    async def _wait(self, condition: Callable[[], bool], until: datetime | None = None) -> Wake:
+        """Wait for `condition` or `until`, writing queued audit lines as they appear; stop early
+        on cancellation or when history has grown enough to continue as new."""
+        while True:
+            await self._flush_audit()
+            if condition():
+                return Wake.DONE
+            if self._cancel is not None or self._should_continue_as_new():
+                return Wake.INTERRUPTED
+            timeout = None
+            if until is not None:
+                timeout = (until - workflow.now()).total_seconds()
+                if timeout <= 0:
+                    return Wake.TIMEOUT
+            try:
+                await workflow.wait_condition(
+                    lambda: (
+                        condition()
+                        or bool(self._state.audit_outbox)
+                        or self._cancel is not None
+                        or self._should_continue_as_new()
+                    ),
+                    timeout=timeout,
+                )
+            except TimeoutError:
+                return Wake.TIMEOUT
+
+    async def _continue_as_new(self) -> NoReturn:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._flush_audit()
+        workflow.continue_as_new(
+            self._input.model_copy(update={"carried": self._state.model_dump(mode="json")})
+        )
+
+    async def _finish(
+        self, stage: Stage, event: str, actor: str = "system", **details: Any
+    ) -> None:
+        await self._flush_audit()
+        self._enter(stage)
+        await workflow.execute_activity_method(
+            StoreActivities.close_registration,
+            CloseRegistration(
+                registration_id=self._id,
+                outcome=stage,
+                audit=self._audit_entry(event, actor, **details),
+            ),
+            **STORE,
+        )
+
+    async def _notify(self, notice: Notice, key: str) -> None:
+        try:
+            await workflow.execute_activity_method(
+                MessagingActivities.notify_user,
+                Notify(
+                    registration_id=self._id,
+                    contact=self._input.contact,
+                    notice=notice,
+                    key=f"{self._id}:{key}",
+                ),
+                **BACKGROUND,
+            )
+        except ActivityError:
+            # A lost notification must not hold the journey: the portal shows the same news.
+            workflow.logger.warning("notification %s not delivered", notice)
+
+    # --- contact code ---------------------------------------------------------------------------
+
+    async def _send_code(self, options: dict[str, Any]) -> None:
+        code = self._state.code
+        sequence = code.sequence + 1
+        sent = await workflow.execute_activity_method(
+            MessagingActivities.send_contact_code,
+            SendContactCode(
+                registration_id=self._id, contact=self._input.contact, sequence=sequence
+            ),
+            **options,
+        )
+        now = workflow.now()
+        ttl = (
+            self._policy.sms_code_ttl
+            if self._input.contact.channel == "sms"
+            else self._policy.email_link_ttl
+        )
+        code.sequence = sequence
+        code.code_hash = sent.code_hash
+        code.expires_at = now + ttl
+        code.attempts_left = self._policy.attempts_per_code
+        code.sent_at = [t for t in code.sent_at if t > now - timedelta(days=1)] + [now]
+        self._record("contact_code_sent", sequence=sequence)
+
+    # --- verification -------------------------------------------------------------------------
+
+    async def _run_checks(self, deadline: datetime) -> CheckResult | None:
+        """Pension Fund and MVD in parallel; the first mismatch (or the deadline) wins."""
+        state = self._state
+        state.pending_checks = [Agency.PENSION_FUND, Agency.MVD]
+        results = await asyncio.gather(
+            self._check(AgencyActivities.check_pension_fund, Agency.PENSION_FUND, deadline),
+            self._check(AgencyActivities.check_passport, Agency.MVD, deadline),
+        )
+        return next((result for result in results if not result.matched), None)
+
+    async def _check(self, method: Any, agency: Agency, deadline: datetime) -> CheckResult:
+        state = self._state
+        assert state.profile is not None
+        try:
+            return await workflow.execute_activity_method(
+                method,
+                AgencyCheck(
+                    request_key=f"{self._id}:{agency}:v{state.profile_version}",
+                    profile=state.profile,
+                ),
+                **self._agency_options(deadline),
+            )
+        except ActivityError as error:
+            if error.retry_state is RetryState.TIMEOUT:
+                days = self._policy.verification_deadline.days
+                return CheckResult(
+                    agency=agency,
+                    matched=False,
+                    reason_code="verification_timeout",
+                    reason=f"No answer from {agency} within {days} days: "
+                    "check the data and submit again",
+                )
+            if failure_type(error) == errors.AGENCY_REQUEST_REJECTED:
+                return CheckResult(
+                    agency=agency,
+                    matched=False,
+                    reason_code="request_rejected",
+                    reason=f"{agency} could not process the data: check and resubmit",
+                )
+            raise
+        finally:
+            if agency in state.pending_checks:
+                state.pending_checks.remove(agency)
+
+    async def _lookup_inn(self) -> InnResult:
+        state = self._state
+        assert state.profile is not None
+        state.pending_checks = [Agency.FNS]
+        try:
+            return await workflow.execute_activity_method(
+                AgencyActivities.lookup_inn,
+                AgencyCheck(
+                    request_key=f"{self._id}:fns:v{state.profile_version}", profile=state.profile
+                ),
+                **self._agency_options(workflow.now() + self._policy.inn_deadline),
+            )
+        except ActivityError:
+            # Without an INN the account is still `standard` (DOMAIN.md).
+            return InnResult(found=False)
+        finally:
+            state.pending_checks = []
+
+    def _agency_options(self, deadline: datetime) -> dict[str, Any]:
+        policy = self._policy
+        return {
+            "start_to_close_timeout": policy.agency_attempt_timeout,
+            "schedule_to_close_timeout": max(deadline - workflow.now(), timedelta(seconds=1)),
+            "retry_policy": RetryPolicy(
+                initial_interval=policy.agency_initial_backoff,
+                backoff_coefficient=2.0,
+                maximum_interval=policy.agency_max_backoff,
+                non_retryable_error_types=errors.NON_RETRYABLE,
+            ),
+        }
+
+    # --- registered letter ------------------------------------------------------------------------
+
+    async def _order_letter(self, request: ChooseMethod) -> None:
+        assert request.address is not None
+        letter, policy = self._state.letter, self._policy
+        profile = self._verified_profile()
+        sequence = letter.sequence + 1
+        try:
+            ordered = await workflow.execute_activity_method(
+                PostActivities.order_letter,
+                OrderLetter(
+                    registration_id=self._id,
+                    sequence=sequence,
+                    recipient=f"{profile.surname} {profile.name}",
+                    address=normalize_postal_address(request.address),
+                ),
+                **INTERACTIVE,
+            )
+        except ActivityError:
+            refuse(Refusal.UNAVAILABLE, "The post service did not take the order: try again")
+        now = workflow.now()
+        letter.sequence = sequence
+        letter.tracking_number = ordered.tracking_number
+        letter.code_hash = ordered.code_hash
+        letter.ordered_at = now
+        letter.code_expires_at = now + policy.letter_code_ttl
+        letter.status = "ordered"
+        letter.status_updated_at = now
+        letter.order_times = [
+            t for t in letter.order_times if t > now - policy.letter_order_window
+        ] + [now]
+        letter.reminder_due_at = now + policy.letter_reminder_after
+        letter.next_tracking_at = now + policy.letter_tracking_interval
+        letter.wrong_entries = []
+        self._record("letter_ordered", sequence=sequence, tracking_number=ordered.tracking_number)
+
+    def _next_letter_event(self) -> tuple[datetime | None, Callable[[], Awaitable[None]] | None]:
+        """The next thing a letter needs: a tracking refresh, the reminder, or expiry."""
+        letter = self._state.letter
+        if letter.code_hash is None or letter.code_expires_at is None:
+            return None, None
+        candidates: list[tuple[datetime, Callable[[], Awaitable[None]]]] = [
+            (letter.code_expires_at, self._expire_letter)
+        ]
+        if letter.next_tracking_at is not None:
+            candidates.append((letter.next_tracking_at, self._refresh_tracking))
+        if letter.reminder_due_at is not None:
+            candidates.append((letter.reminder_due_at, self._remind_letter))
+        return min(candidates, key=lambda c: c[0])
+
+    def _letter_event_moved(self, due: datetime | None) -> bool:
+        return self._next_letter_event()[0] != due
+
+    async def _refresh_tracking(self) -> None:
+        letter = self._state.letter
+        assert letter.tracking_number is not None
+        letter.next_tracking_at = workflow.now() + self._policy.letter_tracking_interval
+        try:
+            status = await workflow.execute_activity_method(
+                PostActivities.track_letter,
+                TrackLetter(tracking_number=letter.tracking_number),
+                start_to_close_timeout=timedelta(seconds=15),
+                schedule_to_close_timeout=timedelta(minutes=5),
+            )
+        except ActivityError:
+            return  # the next refresh will try again
+        if status.status != letter.status:
+            letter.status = status.status
+            letter.status_updated_at = status.updated_at or workflow.now()
+            self._record("letter_status", status=status.status)
+
+    async def _remind_letter(self) -> None:
+        letter = self._state.letter
+        letter.reminder_due_at = None
+        await self._notify(Notice.LETTER_REMINDER, f"letter-reminder:{letter.sequence}")
+
+    async def _expire_letter(self) -> None:
+        letter = self._state.letter
+        letter.code_hash = None
+        letter.next_tracking_at = None
+        letter.reminder_due_at = None
+        letter.status = "code_expired"
+        letter.status_updated_at = workflow.now()
+        self._record("letter_code_expired", sequence=letter.sequence)

@@ -1,0 +1,149 @@
+"""What a registration workflow remembers, and how it is shown.
+
+`RegistrationState` is the whole memory of one registration: it is what continue-as-new
+carries to the next run, so everything the journey needs must live here and nowhere else.
+It holds keyed hashes of codes (never codes); `view()` is the query answer, without them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import Field
+
+from registration.models import (
+    Agency,
+    AuditEntry,
+    Channel,
+    ConfirmationMethod,
+    LetterView,
+    Level,
+    Model,
+    Profile,
+    RegistrationView,
+    Rejection,
+    Stage,
+)
+from registration.policy import Policy
+
+
+class CodeState(Model):
+    """The current contact code (SMS code or e-mail link token) and the resend history."""
+
+    sequence: int = 0
+    code_hash: str | None = None
+    expires_at: datetime | None = None
+    attempts_left: int = 0
+    sent_at: list[datetime] = Field(default_factory=list)
+
+    def sends_since(self, moment: datetime) -> int:
+        return sum(1 for sent in self.sent_at if sent > moment)
+
+
+class LetterState(Model):
+    sequence: int = 0
+    tracking_number: str | None = None
+    code_hash: str | None = None
+    ordered_at: datetime | None = None
+    code_expires_at: datetime | None = None
+    status: str = "not_ordered"
+    status_updated_at: datetime | None = None
+    order_times: list[datetime] = Field(default_factory=list)
+    reminder_due_at: datetime | None = None
+    next_tracking_at: datetime | None = None
+    wrong_entries: list[datetime] = Field(default_factory=list)
+    locked_until: datetime | None = None
+
+
+class Confirmation(Model):
+    """A decided identity confirmation, waiting for the main loop to write it down."""
+
+    method: ConfirmationMethod
+    actor: str
+    details: dict[str, str] = Field(default_factory=dict)
+
+
+class RegistrationState(Model):
+    stage: Stage = Stage.CONTACT
+    level: Level = Level.NONE
+    started_at: datetime
+    stage_entered_at: datetime
+    audit_seq: int = 0
+    audit_outbox: list[AuditEntry] = Field(default_factory=list)
+    code: CodeState = Field(default_factory=CodeState)
+    consecutive_failures: int = 0
+    locked_until: datetime | None = None
+    profile: Profile | None = None
+    profile_version: int = 0
+    pending_checks: list[Agency] = Field(default_factory=list)
+    verification_deadline: datetime | None = None
+    last_rejection: Rejection | None = None
+    inn_found: bool | None = None
+    method: ConfirmationMethod | None = None
+    letter: LetterState = Field(default_factory=LetterState)
+    confirmation: Confirmation | None = None
+    refused_confirmations: list[Rejection] = Field(default_factory=list)
+    runs: int = 1
+
+    def view(
+        self, registration_id: str, channel: Channel, policy: Policy, now: datetime
+    ) -> RegistrationView:
+        """The query answer: the state as the portal and support see it, with no secrets."""
+        contact = self.stage is Stage.CONTACT
+        return RegistrationView(
+            registration_id=registration_id,
+            stage=self.stage,
+            level=self.level,
+            stage_entered_at=self.stage_entered_at,
+            channel=channel,
+            expires_at=self.started_at + policy.contact_deadline if contact else None,
+            code_expires_at=self.code.expires_at if contact and self.code.code_hash else None,
+            code_attempts_left=self.code.attempts_left if contact else None,
+            failures_before_lock=(
+                policy.failures_before_lock - self.consecutive_failures if contact else None
+            ),
+            locked_until=self.locked_until if contact and self._locked(now) else None,
+            next_code_allowed_at=self.next_code_allowed_at(policy) if contact else None,
+            resends_left_today=self.resends_left_today(policy, now) if contact else None,
+            pending_checks=list(self.pending_checks),
+            verification_deadline=(
+                self.verification_deadline if self.stage is Stage.VERIFICATION else None
+            ),
+            last_rejection=self.last_rejection,
+            method=self.method,
+            letter=self.letter_view(policy),
+            letter_code_locked_until=(
+                self.letter.locked_until
+                if self.letter.locked_until and now < self.letter.locked_until
+                else None
+            ),
+            refused_confirmations=list(self.refused_confirmations),
+            inn_found=self.inn_found,
+        )
+
+    def next_code_allowed_at(self, policy: Policy) -> datetime:
+        if not self.code.sent_at:
+            return self.stage_entered_at
+        return self.code.sent_at[-1] + policy.resend_cooldown
+
+    def resends_left_today(self, policy: Policy, now: datetime) -> int:
+        return max(0, policy.resends_per_day - self.code.sends_since(now - timedelta(days=1)))
+
+    def _locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and now < self.locked_until
+
+    def letter_view(self, policy: Policy) -> LetterView | None:
+        letter = self.letter
+        if letter.tracking_number is None or letter.ordered_at is None:
+            return None
+        assert letter.code_expires_at is not None
+        window_start = letter.ordered_at - policy.letter_order_window
+        return LetterView(
+            tracking_number=letter.tracking_number,
+            ordered_at=letter.ordered_at,
+            code_expires_at=letter.code_expires_at,
+            status=letter.status,
+            status_updated_at=letter.status_updated_at,
+            orders_in_window=sum(1 for t in letter.order_times if t > window_start),
+            next_order_allowed_at=letter.ordered_at + policy.letter_reorder_gap,
+        )
