@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 from datetime import date
 
@@ -30,6 +31,7 @@ from store import repository
 from store.db import make_engine
 from store.embedded import database_url
 
+LETTER_CODE = re.compile(r"[0-9A-Z]{5}-[0-9A-Z]{5}")
 ADDRESS = PostalAddress(
     postcode="101000",
     region="Москва",
@@ -76,15 +78,16 @@ class Demo:
     def say(self, text: str) -> None:
         print(f"  [{time.monotonic() - self.t0:5.1f}s] {text}", flush=True)
 
-    async def latest(self, path: str, to: str) -> dict[str, object]:
+    async def latest(self, path: str, **params: str) -> dict[str, object]:
+        """The newest item in the simulators' outbox matching `params`."""
         for _ in range(50):
-            response = await self.outbox.get(path, params={"to": to})
+            response = await self.outbox.get(path, params=params)
             response.raise_for_status()
             items = response.json()
             if items:
                 return items[-1]
             await asyncio.sleep(0.2)
-        raise SystemExit(f"nothing arrived in the outbox at {path} for {to}")
+        raise SystemExit(f"nothing arrived in the outbox at {path} for {params}")
 
     async def wait_for(
         self, registration_id: str, stage: Stage, seconds: float = 90
@@ -107,7 +110,7 @@ class Demo:
             f"/workflows/{rid}"
         )
 
-        sms = await self.latest("/outbox/messages", phone)
+        sms = await self.latest("/outbox/messages", to=phone, kind="sms")
         code = next(
             word.strip(".") for word in str(sms["text"]).split() if word.strip(".").isdigit()
         )
@@ -126,8 +129,11 @@ class Demo:
         chosen = await self.registrations.choose_method(rid, ConfirmationMethod.LETTER, ADDRESS)
         assert chosen.letter is not None
         self.say(f"registered letter ordered, tracking number {chosen.letter.tracking_number}")
-        letter = await self.latest("/outbox/letters", chosen.letter.tracking_number)
-        letter_code = str(letter["code"])
+        letter = await self.latest("/outbox/letters", tracking_number=chosen.letter.tracking_number)
+        found = LETTER_CODE.search(str(letter["body"]))
+        if found is None:
+            raise SystemExit("the letter carries no code")
+        letter_code = found.group(0)
         self.say(f"letter collected at the post office, code {letter_code}")
         verdict = await self.registrations.submit_letter_code(rid, letter_code)
         self.say(f"letter code accepted={verdict.accepted}")
@@ -158,8 +164,7 @@ async def run_demo() -> None:
         policy=settings.policy,
     )
     async with httpx.AsyncClient(base_url=settings.simulators_url, timeout=10) as outbox:
-        demo = Demo(settings, registrations, outbox)
-        demo.registrations_engine = engine  # type: ignore[assignment]
+        demo = Demo(settings, registrations, engine, outbox)
         print("Registering one citizen end to end:")
         await demo.run()
     await engine.dispose()

