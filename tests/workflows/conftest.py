@@ -6,9 +6,11 @@ Starting the server takes about 0.1 s."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -17,6 +19,8 @@ from temporalio.worker import Worker
 
 from tests.workflows.world import World
 from workflows import WORKFLOWS
+
+HISTORIES = Path(__file__).parents[1] / "replay" / "histories"
 
 
 @pytest.fixture
@@ -35,10 +39,27 @@ def world() -> World:
 
 
 @pytest.fixture
-async def task_queue(env: WorkflowEnvironment, world: World) -> AsyncIterator[str]:
-    """A worker with the real workflow and the stand-in world, on a queue of its own."""
+async def task_queue(
+    env: WorkflowEnvironment, world: World, request: pytest.FixtureRequest
+) -> AsyncIterator[str]:
+    """A worker with the real workflow and the stand-in world, on a queue of its own.
+
+    With RECORD_HISTORIES=1 the histories of the test's registrations are saved for the
+    replay test (`tests/replay/`): every path the tests walk becomes a recorded history."""
     queue = f"test-{uuid.uuid4()}"
     async with Worker(
         env.client, task_queue=queue, workflows=WORKFLOWS, activities=world.activities()
     ):
         yield queue
+        if os.environ.get("RECORD_HISTORIES") == "1":
+            await record_histories(env, world, request.node.name)
+
+
+async def record_histories(env: WorkflowEnvironment, world: World, test_name: str) -> None:
+    HISTORIES.mkdir(parents=True, exist_ok=True)
+    for number, workflow_id in enumerate(world.started):
+        history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+        suffix = f"-{number}" if number else ""
+        (HISTORIES / f"{test_name.removeprefix('test_')}{suffix}.json").write_text(
+            history.to_json()
+        )

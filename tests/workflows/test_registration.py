@@ -164,6 +164,7 @@ async def start(
         id=registration_id,
         task_queue=task_queue,
     )
+    world.started.append(registration_id)
     # Talk to the registration, not to one run of it: continue-as-new starts new runs.
     return Journey(
         env, world, env.client.get_workflow_handle(handle.id, result_type=RegistrationResult)

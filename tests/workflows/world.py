@@ -64,6 +64,7 @@ class World:
     notices: list[Notify] = field(default_factory=list)
     letters: list[OrderLetter] = field(default_factory=list)
     taken_contacts: set[str] = field(default_factory=set)
+    started: list[str] = field(default_factory=list)
 
     # --- what a test reads --------------------------------------------------------------
 
