@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 import time
 from datetime import date
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from registration.models import (
@@ -27,11 +25,11 @@ from registration.validators import snils_check_digits
 from service.registrations import Registrations
 from service.temporal import connect
 from settings import Settings, load_settings
+from simulators.control import SimulatorControl
 from store import repository
 from store.db import make_engine
 from store.embedded import database_url
 
-LETTER_CODE = re.compile(r"[0-9A-Z]{5}-[0-9A-Z]{5}")
 ADDRESS = PostalAddress(
     postcode="101000",
     region="Москва",
@@ -69,7 +67,7 @@ class Demo:
         settings: Settings,
         registrations: Registrations,
         engine: AsyncEngine,
-        outbox: httpx.AsyncClient,
+        outbox: SimulatorControl,
     ) -> None:
         self.settings, self.registrations, self.outbox = settings, registrations, outbox
         self.engine = engine
@@ -77,17 +75,6 @@ class Demo:
 
     def say(self, text: str) -> None:
         print(f"  [{time.monotonic() - self.t0:5.1f}s] {text}", flush=True)
-
-    async def latest(self, path: str, **params: str) -> dict[str, object]:
-        """The newest item in the simulators' outbox matching `params`."""
-        for _ in range(50):
-            response = await self.outbox.get(path, params=params)
-            response.raise_for_status()
-            items = response.json()
-            if items:
-                return items[-1]
-            await asyncio.sleep(0.2)
-        raise SystemExit(f"nothing arrived in the outbox at {path} for {params}")
 
     async def wait_for(
         self, registration_id: str, stage: Stage, seconds: float = 90
@@ -110,11 +97,8 @@ class Demo:
             f"/workflows/{rid}"
         )
 
-        sms = await self.latest("/outbox/messages", to=phone, kind="sms")
-        code = next(
-            word.strip(".") for word in str(sms["text"]).split() if word.strip(".").isdigit()
-        )
-        self.say(f"SMS arrived: {sms['text']}")
+        code = await self.outbox.sms_code(phone)
+        self.say(f"SMS arrived with code {code}")
         verdict = await self.registrations.submit_contact_code(rid, code)
         self.say(f"code accepted={verdict.accepted} → stage {verdict.stage}")
 
@@ -129,11 +113,7 @@ class Demo:
         chosen = await self.registrations.choose_method(rid, ConfirmationMethod.LETTER, ADDRESS)
         assert chosen.letter is not None
         self.say(f"registered letter ordered, tracking number {chosen.letter.tracking_number}")
-        letter = await self.latest("/outbox/letters", tracking_number=chosen.letter.tracking_number)
-        found = LETTER_CODE.search(str(letter["body"]))
-        if found is None:
-            raise SystemExit("the letter carries no code")
-        letter_code = found.group(0)
+        letter_code = await self.outbox.letter_code(chosen.letter.tracking_number)
         self.say(f"letter collected at the post office, code {letter_code}")
         verdict = await self.registrations.submit_letter_code(rid, letter_code)
         self.say(f"letter code accepted={verdict.accepted}")
@@ -163,7 +143,7 @@ async def run_demo() -> None:
         code_secret=settings.code_secret_bytes,
         policy=settings.policy,
     )
-    async with httpx.AsyncClient(base_url=settings.simulators_url, timeout=10) as outbox:
+    async with SimulatorControl(settings.simulators_url) as outbox:
         demo = Demo(settings, registrations, engine, outbox)
         print("Registering one citizen end to end:")
         await demo.run()

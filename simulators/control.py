@@ -3,9 +3,12 @@ the demo: inject faults, move simulator time, read what was "sent" and how often
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from types import TracebackType
+from typing import TypeVar
 
 import httpx
 from pydantic import TypeAdapter
@@ -102,3 +105,37 @@ class SimulatorControl:
         """Per party: distinct sends/requests, duplicate hits, refusals, polls, faults met."""
         response = await self._call("GET", "/outbox/counts")
         return _COUNTS.validate_python(response.json())
+
+    # --- what the citizen reads -----------------------------------------------------------------
+
+    async def sms_code(self, phone: str, *, seconds: float = 10.0) -> str:
+        """The code in the newest SMS to `phone`, waiting up to `seconds` for one to arrive."""
+        message = await _newest(lambda: self.messages(to=phone, kind="sms"), seconds)
+        found = SMS_CODE.search(message.text or "")
+        if found is None:
+            raise LookupError("the newest SMS carries no code")
+        return found.group(0)
+
+    async def letter_code(self, tracking_number: str, *, seconds: float = 10.0) -> str:
+        """The code printed in the registered letter `tracking_number`."""
+        letter = await _newest(lambda: self.letters(tracking_number=tracking_number), seconds)
+        found = LETTER_CODE.search(letter.body)
+        if found is None:
+            raise LookupError("the letter carries no code")
+        return found.group(0)
+
+
+SMS_CODE = re.compile(r"\b[0-9]{6}\b")
+LETTER_CODE = re.compile(r"\b[0-9A-Z]{5}-[0-9A-Z]{5}\b")
+T = TypeVar("T")
+
+
+async def _newest(read: Callable[[], Awaitable[list[T]]], seconds: float) -> T:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        items = await read()
+        if items:
+            return items[-1]
+        if asyncio.get_running_loop().time() >= deadline:
+            raise LookupError(f"nothing arrived in the outbox within {seconds:g} s")
+        await asyncio.sleep(0.1)

