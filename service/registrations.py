@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import (
     Client,
+    WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
@@ -198,10 +199,10 @@ class Registrations:
     async def state(self, registration_id: str) -> RegistrationView:
         try:
             return await self._handle(registration_id).query(
-                "state", result_type=RegistrationView, rpc_timeout=RPC_TIMEOUT
+                RegistrationWorkflow.state, rpc_timeout=RPC_TIMEOUT
             )
         except RPCError as error:
-            raise self._translate(registration_id, error) from error
+            raise await self._translate(registration_id, error) from error
 
     async def result(self, registration_id: str) -> RegistrationResult:
         return await self._handle(registration_id).result(rpc_timeout=RPC_TIMEOUT)
@@ -225,25 +226,32 @@ class Registrations:
 
     async def _update(self, registration_id: str, name: str, arg: Any, result_type: type[R]) -> R:
         try:
-            return await self._handle(registration_id).execute_update(
+            result: R = await self._handle(registration_id).execute_update(
                 name, arg, result_type=result_type, rpc_timeout=UPDATE_TIMEOUT
             )
+            return result
         except WorkflowUpdateFailedError as error:
             raise refusal_of(error) from error
         except RPCError as error:
-            raise self._translate(registration_id, error) from error
+            raise await self._translate(registration_id, error) from error
 
     async def _signal(self, registration_id: str, name: str, arg: Any) -> None:
         try:
             await self._handle(registration_id).signal(name, arg, rpc_timeout=RPC_TIMEOUT)
         except RPCError as error:
-            raise self._translate(registration_id, error) from error
+            raise await self._translate(registration_id, error) from error
 
-    @staticmethod
-    def _translate(registration_id: str, error: RPCError) -> Exception:
-        if error.status is RPCStatusCode.NOT_FOUND:
+    async def _translate(self, registration_id: str, error: RPCError) -> Exception:
+        """NOT_FOUND means either no such registration or one that has finished."""
+        if error.status is not RPCStatusCode.NOT_FOUND:
+            return error
+        try:
+            description = await self._handle(registration_id).describe(rpc_timeout=RPC_TIMEOUT)
+        except RPCError:
             return RegistrationNotFound(registration_id)
-        return error
+        if description.status is WorkflowExecutionStatus.RUNNING:
+            return error
+        return StepRefused(Refusal.ALREADY_FINISHED, "The registration is already finished")
 
 
 def refusal_of(error: WorkflowUpdateFailedError) -> StepRefused:

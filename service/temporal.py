@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from settings import Settings
 
 
+def _read(path: Path | None) -> bytes | None:
+    return path.read_bytes() if path else None
+
+
 def tls_config(settings: Settings) -> TLSConfig | bool:
     if not settings.temporal_tls:
         return False
-    read = lambda path: path.read_bytes() if path else None  # noqa: E731
     return TLSConfig(
-        client_cert=read(settings.temporal_tls_client_cert),
-        client_private_key=read(settings.temporal_tls_client_key),
-        server_root_ca_cert=read(settings.temporal_tls_server_ca),
+        client_cert=_read(settings.temporal_tls_client_cert),
+        client_private_key=_read(settings.temporal_tls_client_key),
+        server_root_ca_cert=_read(settings.temporal_tls_server_ca),
     )
 
 

@@ -2,4 +2,6 @@
 
 from workflows.registration import RegistrationWorkflow
 
+__all__ = ["WORKFLOWS", "RegistrationWorkflow"]
+
 WORKFLOWS = [RegistrationWorkflow]

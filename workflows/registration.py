@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypedDict
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -84,7 +84,13 @@ class Wake(Enum):
 
 
 # Timeouts and retries of every activity, in one place. Agency calls take theirs from Policy.
-STORE = {
+class ActivityOptions(TypedDict, total=False):
+    start_to_close_timeout: timedelta
+    schedule_to_close_timeout: timedelta
+    retry_policy: RetryPolicy
+
+
+STORE: ActivityOptions = {
     # Worst case inside: 10 s to connect plus 15 s per statement (store.db).
     "start_to_close_timeout": timedelta(seconds=60),
     "retry_policy": RetryPolicy(
@@ -94,7 +100,7 @@ STORE = {
     ),
 }
 # A citizen is waiting for the answer of an update: give up quickly and say "not applied".
-INTERACTIVE = {
+INTERACTIVE: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=10),
     "schedule_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(
@@ -104,7 +110,7 @@ INTERACTIVE = {
     ),
 }
 # Background messages (notifications, tracking): retry for a day, then let it go.
-BACKGROUND = {
+BACKGROUND: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=15),
     "schedule_to_close_timeout": timedelta(days=1),
     "retry_policy": RetryPolicy(
@@ -810,7 +816,7 @@ class RegistrationWorkflow:
 
     # --- contact code ---------------------------------------------------------------------------
 
-    async def _send_code(self, options: dict[str, Any]) -> None:
+    async def _send_code(self, options: ActivityOptions) -> None:
         code = self._state.code
         sequence = code.sequence + 1
         sent = await workflow.execute_activity_method(
@@ -897,7 +903,7 @@ class RegistrationWorkflow:
         finally:
             state.pending_checks = []
 
-    def _agency_options(self, deadline: datetime) -> dict[str, Any]:
+    def _agency_options(self, deadline: datetime) -> ActivityOptions:
         policy = self._policy
         return {
             "start_to_close_timeout": policy.agency_attempt_timeout,

@@ -24,7 +24,7 @@ from registration.models import (
     Stage,
 )
 from registration.policy import Policy
-from service.registrations import Registrations
+from service.registrations import RegistrationNotFound, Registrations
 from settings import Settings
 from simulators import SimulatorConfig
 from simulators.control import SimulatorControl
@@ -173,6 +173,19 @@ async def test_contact_with_an_account_cannot_register_again(
     phone = new_phone()
     rid = await reach_identity_stage(registrations, outbox, phone)
     await registrations.cancel(rid, "support:test", "test over")
+    assert (await registrations.result(rid)).stage is Stage.CANCELLED
+    with pytest.raises(StepRefused) as finished:
+        await registrations.choose_method(rid, ConfirmationMethod.IN_PERSON)
+    assert finished.value.code == "already_finished"
     with pytest.raises(StepRefused) as refused:
         await registrations.start("Иванова", "Мария", phone=phone)
     assert refused.value.message.startswith("An account with this phone or e-mail exists")
+
+
+async def test_unknown_registration_is_reported_as_not_found(
+    registrations: Registrations,
+) -> None:
+    with pytest.raises(RegistrationNotFound):
+        await registrations.state("reg-00000000000000000000000000000000")
+    with pytest.raises(RegistrationNotFound):
+        await registrations.request_new_code("reg-00000000000000000000000000000000")
