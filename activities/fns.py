@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, model_validator
 
-from activities.http import AgencyAnswer, PartyClient, RequestAccepted
+from activities.http import AgencyAnswer, PartyClient
 from registration.models import Profile
 
 
@@ -37,17 +37,7 @@ class FnsClient(PartyClient):
 
     async def submit(self, request_key: str, profile: Profile) -> str:
         """Ask for the INN; the same `request_key` is the same request. Returns its id."""
-        request = InnRequest(
-            request_key=request_key,
-            snils=profile.snils,
-            surname=profile.surname,
-            name=profile.name,
-            patronymic=profile.patronymic,
-            birth_date=profile.birth_date,
-            passport_series=profile.passport_series,
-            passport_number=profile.passport_number,
-        )
-        return (await self._post("/inn-requests", request, RequestAccepted)).request_id
+        return await self._submit_profile("/inn-requests", InnRequest, request_key, profile)
 
     async def answer(self, request_id: str) -> InnAnswer:
         return await self._get(f"/inn-requests/{request_id}", InnAnswer)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError, model_validator
 from temporalio.exceptions import ApplicationError
 
 from registration.errors import AGENCY_REQUEST_REJECTED, TRANSIENT_FAULT
+from registration.models import Profile
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -145,6 +146,14 @@ class PartyClient:
 
     async def _post(self, path: str, body: BaseModel, shape: type[M]) -> M:
         return self._read(await self._send("POST", path, body), shape)
+
+    async def _submit_profile(
+        self, path: str, request: type[BaseModel], request_key: str, profile: Profile
+    ) -> str:
+        """Send the fields of `profile` that the party's `request` shape asks for; the same
+        `request_key` is the same request. Returns the party's request id."""
+        body = request.model_validate({**profile.model_dump(), "request_key": request_key})
+        return (await self._post(path, body, RequestAccepted)).request_id
 
     async def _get(self, path: str, shape: type[M]) -> M:
         return self._read(await self._send("GET", path), shape)

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel
 
-from activities.http import CheckAnswer, PartyClient, RequestAccepted
+from activities.http import CheckAnswer, PartyClient
 from registration.models import Profile
 
 
@@ -27,18 +27,7 @@ class MvdClient(PartyClient):
 
     async def submit(self, request_key: str, profile: Profile) -> str:
         """Ask for a check; the same `request_key` is the same request. Returns its id."""
-        check = PassportCheck(
-            request_key=request_key,
-            passport_series=profile.passport_series,
-            passport_number=profile.passport_number,
-            passport_issue_date=profile.passport_issue_date,
-            division_code=profile.division_code,
-            surname=profile.surname,
-            name=profile.name,
-            patronymic=profile.patronymic,
-            birth_date=profile.birth_date,
-        )
-        return (await self._post("/checks", check, RequestAccepted)).request_id
+        return await self._submit_profile("/checks", PassportCheck, request_key, profile)
 
     async def answer(self, request_id: str) -> CheckAnswer:
         return await self._get(f"/checks/{request_id}", CheckAnswer)
