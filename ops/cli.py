@@ -15,6 +15,9 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("demo", help="walk one registration to `confirmed` on the running stack")
     commands.add_parser("worker", help="run only the worker")
     commands.add_parser("migrate", help="bring the account store's schema up to date")
+    commands.add_parser(
+        "search-attributes", help="register the search attributes on the configured Temporal"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "stack":
@@ -36,6 +39,12 @@ def main(argv: list[str] | None = None) -> None:
 
         migrate(database_url(load_settings()))
         print("schema is up to date")
+    elif args.command == "search-attributes":
+        from ops.stack import register_search_attributes
+        from settings import load_settings
+
+        asyncio.run(register_search_attributes(load_settings()))
+        print("search attributes are registered")
 
 
 if __name__ == "__main__":

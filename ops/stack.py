@@ -7,6 +7,7 @@ migrated to the latest schema), the agency simulators and the worker. No Docker.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from service.temporal import connect, ensure_search_attributes
 from settings import Settings, load_settings
 from store.db import migrate
 from store.embedded import database_url, stop_embedded_postgres
@@ -94,6 +96,7 @@ class Stack:
             ],
         )
         wait_for_port(*host_port(settings.temporal_address), "Temporal")
+        asyncio.run(register_search_attributes(settings))
         wait_for_port(simulators_host, simulators_port, "The simulators")
         self.spawn(
             "worker", [sys.executable, str(ROOT / "worker.py")], env={"GOSREG_DATABASE_URL": url}
@@ -139,6 +142,19 @@ class Stack:
         if self.embedded_pg is not None:
             stop_embedded_postgres(self.embedded_pg)
         print("stack stopped")
+
+
+async def register_search_attributes(settings: Settings) -> None:
+    """The dev server takes one search attribute from temporal-dev.yaml; this adds the rest."""
+    for _ in range(50):
+        try:
+            client = await connect(settings)
+            break
+        except RuntimeError:  # the frontend listens before it serves
+            await asyncio.sleep(0.2)
+    else:
+        raise SystemExit("Temporal did not accept connections")
+    await ensure_search_attributes(client)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, TLSConfig
+from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
 
 from settings import Settings
+from workflows import search_attributes as search
 
 
 def _read(path: Path | None) -> bytes | None:
@@ -34,3 +39,21 @@ async def connect(settings: Settings) -> Client:
         tls=tls_config(settings) if api_key is None else (tls_config(settings) or True),
         data_converter=pydantic_data_converter,
     )
+
+
+async def ensure_search_attributes(client: Client) -> None:
+    """Register the workflow's search attributes in the client's namespace (idempotent)."""
+    kinds = {
+        SearchAttributeIndexedValueType.KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        SearchAttributeIndexedValueType.DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    }
+    for key in search.ALL:
+        request = AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={key.name: kinds[key.indexed_value_type]},
+        )
+        try:
+            await client.operator_service.add_search_attributes(request)
+        except RPCError as error:
+            if error.status is not RPCStatusCode.ALREADY_EXISTS:
+                raise

@@ -72,6 +72,7 @@ with workflow.unsafe.imports_passed_through():
         same_person_documents,
         validate_profile,
     )
+    from workflows import search_attributes as search
     from workflows.state import Confirmation, RegistrationState
 
 
@@ -170,6 +171,7 @@ class RegistrationWorkflow:
         }
         try:
             if input.carried is None:
+                self._publish()
                 await self._open()
                 self._opened = True
             while not self._state.stage.is_final:
@@ -208,7 +210,7 @@ class RegistrationWorkflow:
             if failure_type(error) != errors.CONTACT_ALREADY_REGISTERED:
                 raise
             self._reject("contact_already_registered", "An account with this contact exists")
-            self._state.stage = Stage.REFUSED
+            self._enter(Stage.REFUSED)
             return
         try:
             await self._send_code(INTERACTIVE)
@@ -670,8 +672,20 @@ class RegistrationWorkflow:
     def _enter(self, stage: Stage, event: str | None = None, **details: Any) -> None:
         self._state.stage = stage
         self._state.stage_entered_at = workflow.now()
+        self._publish()
         if event is not None:
             self._record(event, **details)
+
+    def _publish(self) -> None:
+        """Keep the search attributes support filters by in step with the state."""
+        state = self._state
+        workflow.upsert_search_attributes(
+            [
+                search.STAGE.value_set(state.stage),
+                search.LEVEL.value_set(state.level),
+                search.STAGE_SINCE.value_set(state.stage_entered_at),
+            ]
+        )
 
     def _audit_entry(self, event: str, actor: str = "system", **details: Any) -> AuditEntry:
         self._state.audit_seq += 1

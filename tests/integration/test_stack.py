@@ -25,6 +25,7 @@ from registration.models import (
 )
 from registration.policy import Policy
 from service.registrations import RegistrationNotFound, Registrations
+from service.temporal import ensure_search_attributes
 from settings import Settings
 from simulators import SimulatorConfig
 from simulators.control import SimulatorControl
@@ -54,6 +55,7 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         dev_server_log_level="error",
     ) as env:
+        await ensure_search_attributes(env.client)
         yield env
 
 

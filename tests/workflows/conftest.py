@@ -17,6 +17,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from service.temporal import ensure_search_attributes
 from tests.workflows.world import World
 from workflows import WORKFLOWS
 
@@ -30,6 +31,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     async with await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter, test_server_existing_path=server
     ) as environment:
+        await ensure_search_attributes(environment.client)
         yield environment
 
 

@@ -47,6 +47,7 @@ from registration.models import (
 from registration.policy import Policy
 from tests.workflows.world import AgencyScript, World
 from workflows import RegistrationWorkflow
+from workflows import search_attributes as search
 
 PROFILE = Profile(
     surname="Иванова",
@@ -206,6 +207,9 @@ async def test_letter_confirms_identity_without_tax_cabinet_access(journey: Jour
     )
     confirmed = [req for name, req in journey.world.store if name == "confirm_identity"]
     assert len(confirmed) == 1 and confirmed[0].tax_cabinet_access is False
+    attributes = (await journey.handle.describe()).typed_search_attributes
+    assert attributes.get(search.STAGE) == "confirmed"
+    assert attributes.get(search.LEVEL) == "confirmed"
     assert [n.notice for n in journey.world.notices] == [Notice.STANDARD_GRANTED, Notice.CONFIRMED]
     assert journey.world.events(journey.id)[:4] == [
         "registration_started",
