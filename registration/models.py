@@ -365,6 +365,7 @@ class AuditEntry(Model):
 class OpenRegistration(Model):
     registration_id: str
     contact: Contact
+    person: Person
     audit: AuditEntry
 
 

@@ -23,7 +23,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from registration.codes import Purpose, hash_code
@@ -41,6 +41,7 @@ from registration.models import (
     Contact,
     MethodChosen,
     PasswordSet,
+    Person,
     PostalAddress,
     Profile,
     RegistrationInput,
@@ -70,13 +71,15 @@ UPDATE_TIMEOUT = timedelta(seconds=40)
 R = TypeVar("R")
 
 
-def registration_id_for(secret: bytes, contact: Contact) -> str:
-    """The workflow id of a contact's registration: stable (a second start finds the first)
-    and keyed (a phone number cannot be read back from it, nor guessed without the secret)."""
-    digest = hmac.new(
-        secret, f"registration\x1f{contact.channel}\x1f{contact.address}".encode(), hashlib.sha256
-    ).hexdigest()
-    return f"reg-{digest[:32]}"
+def registration_id_for(secret: bytes, contact: Contact, attempt: int) -> str:
+    """The workflow id of a contact's `attempt`-th registration: the same for every start
+    while that attempt runs (a second start finds the first), new once it has ended (ids are
+    never reused: the store keys its rows and audit trail by them), and keyed (the contact
+    cannot be read back from it, nor guessed without the secret)."""
+    address = contact.address.lower() if contact.channel is Channel.EMAIL else contact.address
+    material = "\x1f".join(("registration", contact.channel, address))
+    digest = hmac.new(secret, material.encode(), hashlib.sha256).hexdigest()
+    return f"reg-{digest[:32]}-{attempt}"
 
 
 class RegistrationNotFound(Exception):
@@ -119,7 +122,20 @@ class Registrations:
                 Refusal.ALREADY_FINISHED,
                 "An account with this phone or e-mail exists already: log in instead",
             )
-        registration_id = registration_id_for(self._secret, contact)
+        attempt = await repository.count_closed_registrations(self._engine, contact) + 1
+        registration_id = registration_id_for(self._secret, contact, attempt)
+        try:
+            await self._start(registration_id, person, contact)
+        except WorkflowAlreadyStartedError as error:
+            # The workflow ended but the store never heard (terminated by hand): support's case.
+            raise StepRefused(
+                Refusal.UNAVAILABLE,
+                "The previous registration of this contact ended abnormally: contact support",
+                details={"registration_id": registration_id},
+            ) from error
+        return Started(registration_id, await self.state(registration_id))
+
+    async def _start(self, registration_id: str, person: Person, contact: Contact) -> None:
         await self._client.start_workflow(
             RegistrationWorkflow.run,
             RegistrationInput(
@@ -128,10 +144,9 @@ class Registrations:
             id=registration_id,
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             rpc_timeout=RPC_TIMEOUT,
         )
-        return Started(registration_id, await self.state(registration_id))
 
     async def submit_contact_code(self, registration_id: str, code: str) -> CodeVerdict:
         channel = (await self.state(registration_id)).channel
@@ -154,7 +169,12 @@ class Registrations:
         if registration is None:
             raise RegistrationNotFound(registration_id)
         validate_password_confirmation(password, repeated)
-        validate_password(password, contact=registration.contact)
+        validate_password(
+            password,
+            contact=registration.contact,
+            surname=registration.surname,
+            name=registration.name,
+        )
         await repository.stage_password(self._engine, registration_id, hash_password(password))
         return await self._update(registration_id, "password_set", PasswordSet(), StepDone)
 

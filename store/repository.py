@@ -85,6 +85,8 @@ class RegistrationRecord:
     account_id: uuid.UUID | None
     channel: Channel
     contact: str = field(repr=False)
+    surname: str = field(repr=False)
+    name: str = field(repr=False)
     status: RegistrationStatus
     stage: Stage
     password_staged: bool
@@ -136,6 +138,8 @@ async def open_registration(engine: AsyncEngine, step: OpenRegistration) -> bool
                 registration_id=step.registration_id,
                 channel=step.contact.channel.value,
                 contact=step.contact.address,
+                surname=step.person.surname,
+                name=step.person.name,
                 status=RegistrationStatus.OPEN.value,
                 stage=step.audit.stage.value,
             )
@@ -277,6 +281,26 @@ async def find_account_by_contact(engine: AsyncEngine, contact: Contact) -> Acco
         return None if account is None else _account_record(account)
 
 
+async def count_closed_registrations(engine: AsyncEngine, contact: Contact) -> int:
+    """How many registrations of this contact have ended (confirmed, cancelled, expired,
+    refused): the next one is attempt number this + 1."""
+    if contact.channel == Channel.SMS:
+        same_contact = Registration.contact == contact.address
+    else:
+        same_contact = func.lower(Registration.contact) == func.lower(contact.address)
+    async with AsyncSession(engine) as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Registration)
+            .where(
+                Registration.channel == contact.channel.value,
+                same_contact,
+                Registration.status != RegistrationStatus.OPEN.value,
+            )
+        )
+        return count or 0
+
+
 async def list_audit(engine: AsyncEngine, registration_id: str) -> list[AuditRecord]:
     """The registration's audit trail, in `seq` order."""
     async with AsyncSession(engine) as session:
@@ -390,6 +414,8 @@ def _registration_record(row: Registration) -> RegistrationRecord:
         account_id=row.account_id,
         channel=Channel(row.channel),
         contact=row.contact,
+        surname=row.surname,
+        name=row.name,
         status=RegistrationStatus(row.status),
         stage=Stage(row.stage),
         password_staged=row.pending_password_hash is not None,

@@ -117,6 +117,9 @@ class Registration(Base):
     account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     channel: Mapped[str]
     contact: Mapped[str]
+    # As typed at the start; the password policy refuses passwords containing them.
+    surname: Mapped[str]
+    name: Mapped[str]
     status: Mapped[str]
     stage: Mapped[str]
     # Staged by the portal before it tells the workflow; moved into the account, then cleared.

@@ -200,6 +200,7 @@ class RegistrationWorkflow:
                 OpenRegistration(
                     registration_id=self._id,
                     contact=self._input.contact,
+                    person=self._input.person,
                     audit=self._audit_entry(
                         "registration_started", channel=self._input.contact.channel
                     ),

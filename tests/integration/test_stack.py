@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import build_activities
-from registration.errors import StepRefused
+from registration.errors import InvalidInput, StepRefused
 from registration.models import (
     ClerkConfirmation,
     ConfirmationMethod,
@@ -191,3 +191,36 @@ async def test_unknown_registration_is_reported_as_not_found(
         await registrations.state("reg-00000000000000000000000000000000")
     with pytest.raises(RegistrationNotFound):
         await registrations.request_new_code("reg-00000000000000000000000000000000")
+
+
+async def test_a_contact_may_register_again_after_a_registration_ended(
+    registrations: Registrations, outbox: SimulatorControl
+) -> None:
+    phone = new_phone()
+    first = await registrations.start("Иванова", "Мария", phone=phone)
+    await outbox.sms_code(phone)
+    await registrations.cancel(first.registration_id, "support:test", "typo in the name")
+    assert (await registrations.result(first.registration_id)).stage is Stage.CANCELLED
+
+    second = await registrations.start("Иванова", "Марина", phone=phone)
+    assert second.registration_id != first.registration_id
+    assert second.state.stage is Stage.CONTACT
+    for _ in range(50):
+        if len(await outbox.messages(to=phone, kind="sms")) == 2:
+            break
+        await asyncio.sleep(0.1)
+    code = await outbox.sms_code(phone)
+    assert (await registrations.submit_contact_code(second.registration_id, code)).accepted
+
+
+async def test_password_with_the_persons_name_is_refused(
+    registrations: Registrations, outbox: SimulatorControl
+) -> None:
+    phone = new_phone()
+    started = await registrations.start("Сидоров", "Maxim", phone=phone)
+    rid = started.registration_id
+    await registrations.submit_contact_code(rid, await outbox.sms_code(phone))
+    with pytest.raises(InvalidInput) as refused:
+        await registrations.set_password(rid, "Maxim#Polar77", "Maxim#Polar77")
+    assert [e.code for e in refused.value.errors] == ["password.contains_name"]
+    assert (await registrations.state(rid)).stage is Stage.PASSWORD

@@ -79,6 +79,7 @@ async def opened(engine: AsyncEngine, contact: Contact | None = None) -> OpenReg
     step = OpenRegistration(
         registration_id=registration_id,
         contact=contact or phone(),
+        person=PERSON,
         audit=audit(registration_id, OPENED, Stage.CONTACT, "opened"),
     )
     assert await repository.open_registration(engine, step)
@@ -172,6 +173,7 @@ async def test_open_registration_refuses_a_contact_that_has_an_account(
     second = OpenRegistration(
         registration_id=registration_id,
         contact=first.contact,
+        person=PERSON,
         audit=audit(registration_id, OPENED, Stage.CONTACT),
     )
 
@@ -551,3 +553,22 @@ def test_a_password_hash_verifies_the_password_and_is_not_the_password() -> None
     assert verify_password(password_hash, "Correct-Horse-1")
     assert not verify_password(password_hash, "correct-horse-1")
     assert hash_password("Correct-Horse-1") != password_hash  # salted
+
+
+async def test_closed_registrations_of_a_contact_are_counted(store_engine: AsyncEngine) -> None:
+    contact = email()
+    assert await repository.count_closed_registrations(store_engine, contact) == 0
+    first = await opened(store_engine, contact)
+    assert await repository.count_closed_registrations(store_engine, contact) == 0, "open"
+    await repository.close_registration(store_engine, closing(first.registration_id, Stage.EXPIRED))
+    upper = Contact(channel=Channel.EMAIL, address=contact.address.upper())
+    assert await repository.count_closed_registrations(store_engine, upper) == 1
+    assert await repository.count_closed_registrations(store_engine, phone()) == 0
+
+
+async def test_the_registration_keeps_the_name_typed_at_the_start(
+    store_engine: AsyncEngine,
+) -> None:
+    step = await opened(store_engine)
+    record = await repository.get_registration(store_engine, step.registration_id)
+    assert record is not None and (record.surname, record.name) == ("Иванова", "Анна")

@@ -65,6 +65,7 @@ class Journey:
             OpenRegistration(
                 registration_id=self.registration_id,
                 contact=self.contact,
+                person=PERSON,
                 audit=self.audit(Stage.CONTACT, "opened"),
             ),
         )

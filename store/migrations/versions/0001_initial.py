@@ -64,6 +64,8 @@ def upgrade() -> None:
         sa.Column("account_id", sa.Uuid(), nullable=True),
         sa.Column("channel", sa.Text(), nullable=False),
         sa.Column("contact", sa.Text(), nullable=False),
+        sa.Column("surname", sa.Text(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
         sa.Column("status", sa.Text(), nullable=False),
         sa.Column("stage", sa.Text(), nullable=False),
         sa.Column("pending_password_hash", sa.Text(), nullable=True),
