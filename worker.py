@@ -39,6 +39,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # One line per HTTP call to an agency drowns what matters; failures surface as activity errors.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         asyncio.run(run_worker(load_settings()))
     except KeyboardInterrupt:

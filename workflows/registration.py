@@ -462,9 +462,9 @@ class RegistrationWorkflow:
         """Record the chosen method; for a letter, order it and answer with its tracking number."""
         async with self._lock:
             self._check_method(request)
-            self._state.method = request.method
             if request.method is ConfirmationMethod.LETTER:
-                await self._order_letter(request)
+                await self._order_letter(request)  # refuses (nothing recorded) if it fails
+            self._state.method = request.method
             self._record("method_chosen", method=request.method)
             return MethodChosen(method=request.method, letter=self._state.letter_view(self._policy))
 

@@ -479,6 +479,26 @@ async def test_letter_expires_at_day_30_and_can_be_reordered(journey: Journey) -
     assert len(journey.world.letters) == 2
 
 
+async def test_letter_order_the_post_did_not_take_is_reported_not_applied(
+    journey: Journey,
+) -> None:
+    await journey.reach_identity_stage()
+    journey.world.post_down = True
+    order = asyncio.create_task(
+        journey.refused("choose_method", ChooseMethod(method="letter", address=ADDRESS))
+    )
+    await journey.env.sleep(timedelta(seconds=31))  # the citizen waits 30 s at most
+    refusal = await order
+    assert refusal.type == "unavailable"
+    view = await journey.state()
+    assert view.method is None and view.letter is None
+    journey.world.post_down = False
+    chosen = await journey.update(
+        "choose_method", ChooseMethod(method="letter", address=ADDRESS), MethodChosen
+    )
+    assert chosen.letter is not None
+
+
 async def test_five_wrong_letter_codes_lock_code_entry(journey: Journey) -> None:
     await journey.reach_identity_stage()
     await journey.update(

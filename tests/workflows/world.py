@@ -65,6 +65,7 @@ class World:
     letters: list[OrderLetter] = field(default_factory=list)
     taken_contacts: set[str] = field(default_factory=set)
     started: list[str] = field(default_factory=list)
+    post_down: bool = False
 
     # --- what a test reads --------------------------------------------------------------
 
@@ -153,6 +154,8 @@ class World:
 
     @activity.defn(name="order_letter")
     async def order_letter(self, request: OrderLetter) -> LetterOrdered:
+        if self.post_down:
+            raise ApplicationError("post: 503", type=errors.TRANSIENT_FAULT)
         if request not in self.letters:
             self.letters.append(request)
         code = derive_code(SECRET, request.registration_id, Purpose.LETTER, request.sequence)
