@@ -116,6 +116,14 @@ class SimulatorControl:
             raise LookupError("the newest SMS carries no code")
         return found.group(0)
 
+    async def email_token(self, address: str, *, seconds: float = 10.0) -> str:
+        """The token of the confirmation link in the newest e-mail to `address`."""
+        message = await _newest(lambda: self.messages(to=address, kind="email"), seconds)
+        found = EMAIL_TOKEN.search(message.body or "")
+        if found is None:
+            raise LookupError("the newest e-mail carries no confirmation link")
+        return found.group(1)
+
     async def letter_code(self, tracking_number: str, *, seconds: float = 10.0) -> str:
         """The code printed in the registered letter `tracking_number`."""
         letter = await _newest(lambda: self.letters(tracking_number=tracking_number), seconds)
@@ -126,6 +134,7 @@ class SimulatorControl:
 
 
 SMS_CODE = re.compile(r"\b[0-9]{6}\b")
+EMAIL_TOKEN = re.compile(r"[?&]token=([0-9A-Z]+)")
 LETTER_CODE = re.compile(r"\b[0-9A-Z]{5}-[0-9A-Z]{5}\b")
 T = TypeVar("T")
 

@@ -224,3 +224,14 @@ async def test_password_with_the_persons_name_is_refused(
         await registrations.set_password(rid, "Maxim#Polar77", "Maxim#Polar77")
     assert [e.code for e in refused.value.errors] == ["password.contains_name"]
     assert (await registrations.state(rid)).stage is Stage.PASSWORD
+
+
+async def test_e_mail_contact_is_confirmed_by_the_link_token(
+    registrations: Registrations, outbox: SimulatorControl
+) -> None:
+    address = f"maria.{uuid.uuid4().hex[:8]}@example.ru"
+    started = await registrations.start("Иванова", "Мария", email=address)
+    token = await outbox.email_token(address)
+    assert len(token) == 26
+    verdict = await registrations.submit_contact_code(started.registration_id, token)
+    assert verdict.accepted and verdict.stage is Stage.PASSWORD
