@@ -64,6 +64,13 @@ PROFILE = Profile(
     division_code="770-001",
     snils="112-233-445 95",
 )
+CLERK = ClerkConfirmation(
+    clerk_id="clerk-7",
+    service_center_id="mfc-77-001",
+    passport_series="4512",
+    passport_number="345678",
+    snils="11223344595",
+)
 ADDRESS = PostalAddress(
     postcode="101000",
     region="Москва",
@@ -223,13 +230,7 @@ async def test_clerk_with_matching_documents_confirms_in_person(journey: Journey
     await journey.reach_identity_stage()
     await journey.handle.signal(
         "clerk_confirmation",
-        ClerkConfirmation(
-            clerk_id="clerk-7",
-            service_center_id="mfc-77-001",
-            passport_series="4512",
-            passport_number="345678",
-            snils="11223344595",
-        ),
+        CLERK,
     )
     result = await journey.result()
     assert result.method is ConfirmationMethod.IN_PERSON and result.level is Level.CONFIRMED
@@ -515,13 +516,7 @@ async def test_clerk_with_mismatching_documents_is_refused_and_recorded(journey:
     await journey.reach_identity_stage()
     await journey.handle.signal(
         "clerk_confirmation",
-        ClerkConfirmation(
-            clerk_id="clerk-7",
-            service_center_id="mfc-77-001",
-            passport_series="4512",
-            passport_number="000000",
-            snils="11223344595",
-        ),
+        CLERK.model_copy(update={"passport_number": "000000"}),
     )
     view = await journey.state()
     assert view.stage is Stage.IDENTITY
