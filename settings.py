@@ -47,8 +47,13 @@ class Settings(BaseSettings):
     http_timeout_seconds: float = 10.0
     portal_url: str = "http://127.0.0.1:8000"
 
-    # Secret for one-time codes; generated into `data_dir` on first use when not configured.
-    code_secret: SecretStr | None = None
+    # Secrets; when not configured, generated into `data_dir` on first use (development).
+    code_secret: SecretStr | None = None  # derives and hashes one-time codes
+    token_pepper: SecretStr | None = None  # keys the hashes of API tokens
+
+    # The HTTP API.
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
 
     # Numbers of the journey for new registrations (JSON, e.g. '{"sms_code_ttl": "PT5M"}').
     policy: Policy = Policy()
@@ -60,9 +65,16 @@ class Settings(BaseSettings):
 
     @cached_property
     def code_secret_bytes(self) -> bytes:
-        if self.code_secret is not None:
-            return self.code_secret.get_secret_value().encode()
-        path = self.data_dir / "code_secret"
+        return self._secret("code_secret", self.code_secret)
+
+    @cached_property
+    def token_pepper_bytes(self) -> bytes:
+        return self._secret("token_pepper", self.token_pepper)
+
+    def _secret(self, name: str, configured: SecretStr | None) -> bytes:
+        if configured is not None:
+            return configured.get_secret_value().encode()
+        path = self.data_dir / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(32))
