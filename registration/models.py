@@ -268,9 +268,15 @@ class ConfirmationVerdict(Model):
     stage: Stage
 
 
-class Cancel(Model):
+class SupportAction(Model):
+    """An action taken for the citizen by someone else; `actor` goes into the audit trail."""
+
     actor: str
     reason: str
+
+
+class Cancel(SupportAction):
+    pass
 
 
 # --- activities --------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         OpenRegistration,
         OrderLetter,
         PasswordSet,
+        PostalAddress,
         RegistrationInput,
         RegistrationResult,
         RegistrationView,
@@ -63,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
         SubmitCode,
         SubmitProfile,
         SubmitSignature,
+        SupportAction,
         TrackLetter,
         VerifySignature,
     )
@@ -156,6 +158,7 @@ class RegistrationWorkflow:
             self._state = RegistrationState(started_at=now, stage_entered_at=now)
         self._lock = asyncio.Lock()
         self._cancel: Cancel | None = None
+        self._retry_checks = False
         self._opened = input.carried is not None
 
     # --- the journey ----------------------------------------------------------------------
@@ -240,14 +243,22 @@ class RegistrationWorkflow:
         state = self._state
         assert state.profile is not None
         deadline = state.verification_deadline or workflow.now()
-        checks = asyncio.ensure_future(self._run_checks(deadline))
-        cancelled = asyncio.ensure_future(workflow.wait_condition(lambda: self._cancel is not None))
-        await workflow.wait([checks, cancelled], return_when=asyncio.FIRST_COMPLETED)
-        if not checks.done():
+        while True:
+            checks = asyncio.ensure_future(self._run_checks(deadline))
+            interrupted = asyncio.ensure_future(
+                workflow.wait_condition(lambda: self._cancel is not None or self._retry_checks)
+            )
+            await workflow.wait([checks, interrupted], return_when=asyncio.FIRST_COMPLETED)
+            if checks.done():
+                interrupted.cancel()
+                break
             checks.cancel()
             state.pending_checks = []
-            return
-        cancelled.cancel()
+            if self._cancel is not None:
+                return
+            # Support asked to retry now: ask again at once instead of after the backoff.
+            self._retry_checks = False
+            await self._flush_audit()
         mismatch = checks.result()
         if mismatch is not None:
             code = mismatch.reason_code or "mismatch"
@@ -463,7 +474,8 @@ class RegistrationWorkflow:
         async with self._lock:
             self._check_method(request)
             if request.method is ConfirmationMethod.LETTER:
-                await self._order_letter(request)  # refuses (nothing recorded) if it fails
+                assert request.address is not None
+                await self._order_letter(request.address)  # refuses, recording nothing, if it fails
             self._state.method = request.method
             self._record("method_chosen", method=request.method)
             return MethodChosen(method=request.method, letter=self._state.letter_view(self._policy))
@@ -658,8 +670,40 @@ class RegistrationWorkflow:
     def _check_cancel(self, request: Cancel) -> None:
         if self._state.stage.is_final or self._cancel is not None:
             refuse(Refusal.ALREADY_FINISHED, f"The registration is already {self._state.stage}")
-        if not request.actor.strip():
-            refuse(Refusal.INVALID_INPUT, "Say who cancels (actor)", field="actor")
+        self._require_actor(request)
+
+    @workflow.update(name="retry_checks")
+    def retry_checks(self, request: SupportAction) -> StepDone:
+        """Support: ask the agencies again now, not when the backoff says."""
+        self._retry_checks = True
+        self._record("checks_retried", request.actor, reason=request.reason)
+        return StepDone(stage=self._state.stage, level=self._state.level)
+
+    @retry_checks.validator
+    def _check_retry_checks(self, request: SupportAction) -> None:
+        self._require_stage(Stage.VERIFICATION)
+        self._require_actor(request)
+
+    @workflow.update(name="resend_letter")
+    async def resend_letter(self, request: SupportAction) -> MethodChosen:
+        """Support: order the letter again to the same address, whatever the re-order limits
+        (the citizen called; a person decided). Recorded with who did it."""
+        async with self._lock:
+            self._check_resend_letter(request)
+            letter = self._state.letter
+            assert letter.address is not None
+            await self._order_letter(letter.address)
+            self._record("letter_resent", request.actor, reason=request.reason)
+            return MethodChosen(
+                method=ConfirmationMethod.LETTER, letter=self._state.letter_view(self._policy)
+            )
+
+    @resend_letter.validator
+    def _check_resend_letter(self, request: SupportAction) -> None:
+        self._require_stage(Stage.IDENTITY)
+        self._require_actor(request)
+        if self._state.letter.address is None:
+            refuse(Refusal.METHOD_NOT_CHOSEN, "No letter was ordered: there is nothing to re-send")
 
     @workflow.query(name="state")
     def state(self) -> RegistrationView:
@@ -723,6 +767,11 @@ class RegistrationWorkflow:
                 f"This step belongs to stage {stage}; the registration is at {current}",
                 stage=current,
             )
+
+    @staticmethod
+    def _require_actor(request: SupportAction) -> None:
+        if not request.actor.strip():
+            refuse(Refusal.INVALID_INPUT, "Say who acts (actor)", field="actor")
 
     def _require_unlocked(self) -> None:
         locked_until = self._state.locked_until
@@ -933,8 +982,7 @@ class RegistrationWorkflow:
 
     # --- registered letter ------------------------------------------------------------------------
 
-    async def _order_letter(self, request: ChooseMethod) -> None:
-        assert request.address is not None
+    async def _order_letter(self, address: PostalAddress) -> None:
         letter, policy = self._state.letter, self._policy
         profile = self._verified_profile()
         sequence = letter.sequence + 1
@@ -945,7 +993,7 @@ class RegistrationWorkflow:
                     registration_id=self._id,
                     sequence=sequence,
                     recipient=f"{profile.surname} {profile.name}",
-                    address=normalize_postal_address(request.address),
+                    address=normalize_postal_address(address),
                 ),
                 **INTERACTIVE,
             )
@@ -954,6 +1002,7 @@ class RegistrationWorkflow:
         now = workflow.now()
         letter.sequence = sequence
         letter.tracking_number = ordered.tracking_number
+        letter.address = address
         letter.code_hash = ordered.code_hash
         letter.ordered_at = now
         letter.code_expires_at = now + policy.letter_code_ttl

@@ -19,6 +19,7 @@ from registration.models import (
     LetterView,
     Level,
     Model,
+    PostalAddress,
     Profile,
     RegistrationView,
     Rejection,
@@ -42,6 +43,7 @@ class CodeState(Model):
 
 class LetterState(Model):
     sequence: int = 0
+    address: PostalAddress | None = None
     tracking_number: str | None = None
     code_hash: str | None = None
     ordered_at: datetime | None = None

@@ -43,6 +43,7 @@ from registration.models import (
     SubmitCode,
     SubmitProfile,
     SubmitSignature,
+    SupportAction,
 )
 from registration.policy import Policy
 from tests.workflows.world import AgencyScript, World
@@ -434,6 +435,33 @@ async def test_agency_silent_for_eleven_days_hits_the_deadline(journey: Journey)
     assert journey.world.calls[Agency.PENSION_FUND] > 100, "retried with backoff for days"
 
 
+async def test_support_retries_the_checks_now_instead_of_after_the_backoff(
+    env: WorkflowEnvironment, world: World, task_queue: str
+) -> None:
+    journey = await start(env, world, task_queue, policy=Policy(agency_initial_backoff="PT1H"))
+    world.agencies[Agency.PENSION_FUND] = AgencyScript(pending=1)
+    await journey.confirm_contact()
+    await journey.set_password()
+    await journey.submit_profile()
+    for _ in range(500):  # the first attempt found no answer and the 1 h backoff began
+        if world.calls[Agency.PENSION_FUND] >= 1:
+            break
+        await asyncio.sleep(0.01)
+    done = await journey.update(
+        "retry_checks", SupportAction(actor="support:anna", reason="agency is back"), StepDone
+    )
+    assert done.stage is Stage.VERIFICATION
+    view = await journey.wait_for(Stage.IDENTITY, limit=20)  # 200 s, far less than the 1 h backoff
+    assert view.level is Level.STANDARD
+    retried = [e for e in world.audit if e.event == "checks_retried"]
+    assert retried[0].actor == "support:anna" and retried[0].details["reason"] == "agency is back"
+
+
+async def test_checks_can_only_be_retried_during_verification(journey: Journey) -> None:
+    action = SupportAction(actor="support:anna", reason="x")
+    assert (await journey.refused("retry_checks", action)).type == "wrong_stage"
+
+
 async def test_inn_lookup_failure_does_not_block_standard(journey: Journey) -> None:
     journey.world.agencies[Agency.FNS] = AgencyScript(pending=None)
     await journey.confirm_contact()
@@ -498,6 +526,26 @@ async def test_letter_order_the_post_did_not_take_is_reported_not_applied(
         "choose_method", ChooseMethod(method="letter", address=ADDRESS), MethodChosen
     )
     assert chosen.letter is not None
+
+
+async def test_support_resends_the_letter_despite_the_reorder_gap(journey: Journey) -> None:
+    await journey.reach_identity_stage()
+    action = SupportAction(actor="support:oleg", reason="citizen says it never came")
+    assert (await journey.refused("resend_letter", action)).type == "method_not_chosen"
+    await journey.update(
+        "choose_method", ChooseMethod(method="letter", address=ADDRESS), MethodChosen
+    )
+    resent = await journey.update("resend_letter", action, MethodChosen)
+    assert resent.letter is not None and resent.letter.tracking_number == "10000000000002"
+    assert [letter.address for letter in journey.world.letters] == [ADDRESS, ADDRESS]
+    new = journey.world.code_hash(
+        journey.id, Purpose.LETTER, journey.world.letter_code(journey.id, 2)
+    )
+    verdict = await journey.update("submit_letter_code", SubmitCode(code_hash=new), CodeVerdict)
+    assert verdict.accepted
+    await journey.result()
+    resent_events = [e for e in journey.world.audit if e.event == "letter_resent"]
+    assert resent_events[0].actor == "support:oleg"
 
 
 async def test_five_wrong_letter_codes_lock_code_entry(journey: Journey) -> None:
