@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     # The HTTP API.
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # Brute-force protection on code entry, on top of the workflow's own attempt counters.
+    code_entries_per_registration: int = 10
+    code_entries_per_registration_window_seconds: int = 600
+    code_entries_per_client: int = 600
+    code_entries_per_client_window_seconds: int = 60
 
     # Numbers of the journey for new registrations (JSON, e.g. '{"sms_code_ttl": "PT5M"}').
     policy: Policy = Policy()

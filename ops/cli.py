@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from ops import tokens
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="gosreg", description=__doc__)
@@ -18,6 +20,8 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser(
         "search-attributes", help="register the search attributes on the configured Temporal"
     )
+    commands.add_parser("api", help="run the HTTP API (uvicorn)")
+    tokens.add_parser(commands)
     args = parser.parse_args(argv)
 
     if args.command == "stack":
@@ -39,6 +43,15 @@ def main(argv: list[str] | None = None) -> None:
 
         migrate(database_url(load_settings()))
         print("schema is up to date")
+    elif args.command == "tokens":
+        tokens.run(args)
+    elif args.command == "api":
+        import uvicorn
+
+        from settings import load_settings
+
+        settings = load_settings()
+        uvicorn.run("api.app:app", host=settings.api_host, port=settings.api_port)
     elif args.command == "search-attributes":
         from ops.stack import register_search_attributes
         from settings import load_settings

@@ -101,6 +101,23 @@ class Stack:
         self.spawn(
             "worker", [sys.executable, str(ROOT / "worker.py")], env={"GOSREG_DATABASE_URL": url}
         )
+        self.spawn(
+            "api",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.app:app",
+                "--host",
+                settings.api_host,
+                "--port",
+                str(settings.api_port),
+                "--log-level",
+                "warning",
+            ],
+            env={"GOSREG_DATABASE_URL": url},
+        )
+        wait_for_port(settings.api_host, settings.api_port, "The API")
         self.print_banner(url)
 
     def print_banner(self, url: str) -> None:
@@ -113,8 +130,10 @@ class Stack:
     PostgreSQL      {url}
     Simulators      {s.simulators_url}/docs   (outbox: {s.simulators_url}/outbox/messages)
     Worker          task queue {s.temporal_task_queue}
+    API             http://{s.api_host}:{s.api_port}   (OpenAPI: http://{s.api_host}:{s.api_port}/docs)
 
   Next: in another terminal, `gosreg demo`
+        an API token: `gosreg tokens create --role portal --name "portal backend"`
         support: `temporal workflow list --env-file temporal-dev.yaml`
 """,
             flush=True,

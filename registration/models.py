@@ -184,6 +184,7 @@ class RegistrationView(Model):
     letter: LetterView | None = None
     letter_code_locked_until: datetime | None = None
     refused_confirmations: list[Rejection] = Field(default_factory=list)
+    identity_confirmed_by: ConfirmationMethod | None = None
     inn_found: bool | None = None
 
 

@@ -9,10 +9,11 @@ Every call to Temporal has a deadline.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -48,10 +49,12 @@ from registration.models import (
     RegistrationResult,
     RegistrationView,
     RequestNewCode,
+    Stage,
     StepDone,
     SubmitCode,
     SubmitProfile,
     SubmitSignature,
+    SupportAction,
 )
 from registration.policy import Policy
 from registration.validators import (
@@ -63,8 +66,11 @@ from registration.validators import (
 from store import repository
 from store.passwords import hash_password
 from workflows import RegistrationWorkflow
+from workflows import search_attributes as search
 
 RPC_TIMEOUT = timedelta(seconds=10)
+# How long a clerk's or bank's confirmation waits for the workflow to judge it.
+VERDICT_WAIT = timedelta(seconds=10)
 # An update waits for the workflow's answer, which may include one activity (letter, signature).
 UPDATE_TIMEOUT = timedelta(seconds=40)
 
@@ -89,9 +95,18 @@ class RegistrationNotFound(Exception):
 
 
 @dataclass(frozen=True)
+class StuckRegistration:
+    registration_id: str
+    stage: Stage
+    stage_since: datetime
+
+
+@dataclass(frozen=True)
 class Started:
     registration_id: str
     state: RegistrationView
+    created: bool
+    """False when the contact's running registration was found instead."""
 
 
 class Registrations:
@@ -110,6 +125,10 @@ class Registrations:
         self._secret = code_secret
         self._policy = policy or Policy()
 
+    @property
+    def client(self) -> Client:
+        return self._client
+
     # --- portal --------------------------------------------------------------------------
 
     async def start(
@@ -124,6 +143,7 @@ class Registrations:
             )
         attempt = await repository.count_closed_registrations(self._engine, contact) + 1
         registration_id = registration_id_for(self._secret, contact, attempt)
+        known = await repository.get_registration(self._engine, registration_id) is not None
         try:
             await self._start(registration_id, person, contact)
         except WorkflowAlreadyStartedError as error:
@@ -133,7 +153,7 @@ class Registrations:
                 "The previous registration of this contact ended abnormally: contact support",
                 details={"registration_id": registration_id},
             ) from error
-        return Started(registration_id, await self.state(registration_id))
+        return Started(registration_id, await self.state(registration_id), created=not known)
 
     async def _start(self, registration_id: str, person: Person, contact: Contact) -> None:
         await self._client.start_workflow(
@@ -229,11 +249,89 @@ class Registrations:
 
     # --- clerks and partners -------------------------------------------------------------
 
-    async def clerk_confirmation(self, registration_id: str, seen: ClerkConfirmation) -> None:
-        await self._signal(registration_id, "clerk_confirmation", seen)
+    async def awaiting_in_person(
+        self, *, snils: str | None = None, phone: str | None = None
+    ) -> list[str]:
+        """Registrations a clerk may confirm for the person with this SNILS or phone; found in
+        the store (Temporal holds no personal data to search by)."""
+        return await repository.awaiting_identity_confirmation(
+            self._engine, snils=snils, phone=phone
+        )
 
-    async def bank_confirmation(self, registration_id: str, vouched: BankConfirmation) -> None:
-        await self._signal(registration_id, "bank_confirmation", vouched)
+    async def clerk_confirmation(
+        self, registration_id: str, seen: ClerkConfirmation
+    ) -> ConfirmationVerdict:
+        """Send what the clerk saw; answer with the workflow's judgement."""
+        return await self._confirm_by_signal(registration_id, "clerk_confirmation", seen)
+
+    async def bank_confirmation(
+        self, registration_id: str, vouched: BankConfirmation
+    ) -> ConfirmationVerdict:
+        return await self._confirm_by_signal(registration_id, "bank_confirmation", vouched)
+
+    async def _confirm_by_signal(
+        self, registration_id: str, name: str, arg: Any
+    ) -> ConfirmationVerdict:
+        """Confirmations from outside are signals (one-way facts, recorded even when refused);
+        the verdict is read back from the state the workflow publishes."""
+        before = await self.state(registration_id)
+        refused_before = len(before.refused_confirmations)
+        await self._signal(registration_id, name, arg)
+        deadline = asyncio.get_running_loop().time() + VERDICT_WAIT.total_seconds()
+        while True:
+            view = await self.state(registration_id)
+            if view.identity_confirmed_by is not None or view.stage is Stage.CONFIRMED:
+                return ConfirmationVerdict(confirmed=True, stage=view.stage)
+            if len(view.refused_confirmations) > refused_before:
+                refusal = view.refused_confirmations[-1]
+                return ConfirmationVerdict(
+                    confirmed=False, reason=refusal.message, stage=view.stage
+                )
+            if asyncio.get_running_loop().time() >= deadline:
+                raise StepRefused(
+                    Refusal.UNAVAILABLE,
+                    "The confirmation was delivered but not judged yet: read the state later",
+                )
+            await asyncio.sleep(0.05)
+
+    # --- support -------------------------------------------------------------------------
+
+    async def retry_checks(self, registration_id: str, actor: str, reason: str) -> StepDone:
+        return await self._update(
+            registration_id, "retry_checks", SupportAction(actor=actor, reason=reason), StepDone
+        )
+
+    async def resend_letter(self, registration_id: str, actor: str, reason: str) -> MethodChosen:
+        return await self._update(
+            registration_id,
+            "resend_letter",
+            SupportAction(actor=actor, reason=reason),
+            MethodChosen,
+        )
+
+    async def stuck(
+        self, older_than: timedelta, stage: Stage | None = None, limit: int = 200
+    ) -> list[StuckRegistration]:
+        """Running registrations that entered their current stage more than `older_than` ago
+        (Temporal visibility: search attributes only, no personal data)."""
+        since = (datetime.now(UTC) - older_than).isoformat()
+        query = (
+            'WorkflowType = "Registration" AND ExecutionStatus = "Running" '
+            f'AND {search.STAGE_SINCE.name} < "{since}"'
+        )
+        if stage is not None:
+            query += f' AND {search.STAGE.name} = "{stage.value}"'
+        found: list[StuckRegistration] = []
+        async for execution in self._client.list_workflows(
+            query, limit=limit, rpc_timeout=RPC_TIMEOUT
+        ):
+            attributes = execution.typed_search_attributes
+            entered = attributes.get(search.STAGE_SINCE)
+            current = attributes.get(search.STAGE)
+            if entered is None or current is None:
+                continue
+            found.append(StuckRegistration(execution.id, Stage(current), entered))
+        return sorted(found, key=lambda item: item.stage_since)
 
     # --- plumbing ------------------------------------------------------------------------
 

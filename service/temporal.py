@@ -29,8 +29,9 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
     )
 
 
-async def connect(settings: Settings) -> Client:
-    """A client with the project's data converter; API key and TLS when configured."""
+async def connect(settings: Settings, *, lazy: bool = False) -> Client:
+    """A client with the project's data converter; API key and TLS when configured. A `lazy`
+    client connects on first use, so a service can start while Temporal is down."""
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.temporal_address,
@@ -38,6 +39,7 @@ async def connect(settings: Settings) -> Client:
         api_key=api_key,
         tls=tls_config(settings) if api_key is None else (tls_config(settings) or True),
         data_converter=pydantic_data_converter,
+        lazy=lazy,
     )
 
 

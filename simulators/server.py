@@ -6,99 +6,15 @@ with RunningSimulators(SimulatorConfig(clock=clock)) as simulators:
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from types import TracebackType
+from typing import Any
 
-import uvicorn
-from fastapi import FastAPI
-
+from ops.serving import ServerThread
 from simulators.app import create_app
 from simulators.config import SimulatorConfig
 
 
-class RunningSimulators:
-    """The simulators served by uvicorn in a daemon thread.
+class RunningSimulators(ServerThread):
+    """The simulators served by uvicorn in a daemon thread (see `ServerThread`)."""
 
-    `port=0` picks a free port; `url` is known once `start()` (or `with`) returns, which is
-    only after the server accepts connections. `stop()` lets answers in flight finish for at
-    most `shutdown_grace` seconds (an injected `timeout` fault may be holding one).
-    """
-
-    def __init__(
-        self,
-        config: SimulatorConfig | None = None,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        startup_timeout: float = 10.0,
-        shutdown_grace: float = 1.0,
-    ) -> None:
-        self.app: FastAPI = create_app(config)
-        self._host = host
-        self._port = port
-        self._startup_timeout = startup_timeout
-        self._shutdown_grace = shutdown_grace
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
-        self.url = ""
-
-    def start(self) -> RunningSimulators:
-        if self._thread is not None:
-            raise RuntimeError("the simulators are already running")
-        # Binding here rather than in uvicorn tells us the port before the thread starts.
-        self._socket = socket.create_server((self._host, self._port))
-        port = self._socket.getsockname()[1]
-        config = uvicorn.Config(
-            self.app,
-            log_config=None,  # leave the host process's logging alone
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=max(1, round(self._shutdown_grace)),
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [self._socket]},
-            name=f"simulators:{port}",
-            daemon=True,
-        )
-        self._thread.start()
-        self._wait_until_serving()
-        self.url = f"http://{self._host}:{port}"
-        return self
-
-    def _wait_until_serving(self) -> None:
-        assert self._server is not None and self._thread is not None
-        deadline = time.monotonic() + self._startup_timeout
-        while not self._server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError("the simulators' server stopped during startup")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise TimeoutError("the simulators did not start in time")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        """Stop serving and wait for the thread; safe to call more than once."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=self._shutdown_grace + 5)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
-
-    def __enter__(self) -> RunningSimulators:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def __init__(self, config: SimulatorConfig | None = None, **options: Any) -> None:
+        super().__init__(create_app(config), name="simulators", **options)

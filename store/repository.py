@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -299,6 +299,33 @@ async def count_closed_registrations(engine: AsyncEngine, contact: Contact) -> i
             )
         )
         return count or 0
+
+
+async def awaiting_identity_confirmation(
+    engine: AsyncEngine, *, snils: str | None = None, phone: str | None = None
+) -> list[str]:
+    """Open registrations whose account is verified (`standard`) and belongs to the person
+    with this SNILS (11 digits) or this phone: what a clerk may confirm. Newest first."""
+    if snils is None and phone is None:
+        return []
+    wanted = []
+    if snils is not None:
+        wanted.append(Account.snils == snils)
+    if phone is not None:
+        wanted.append(Registration.contact == phone)
+    async with AsyncSession(engine) as session:
+        rows = await session.scalars(
+            select(Registration.registration_id)
+            .join(Account, Account.id == Registration.account_id)
+            .where(
+                Registration.status == RegistrationStatus.OPEN.value,
+                Account.level == Level.STANDARD.value,
+                or_(*wanted),
+            )
+            .order_by(Registration.created_at.desc())
+            .limit(20)
+        )
+        return list(rows)
 
 
 async def list_audit(engine: AsyncEngine, registration_id: str) -> list[AuditRecord]:

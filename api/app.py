@@ -1,0 +1,80 @@
+"""The HTTP API: the front door for the portal backend, clerks, partners and support.
+
+    uvicorn api.app:app          (or `gosreg api`; configuration from GOSREG_* variables)
+
+OpenAPI at /docs. Start-up does not wait for Temporal or PostgreSQL: while either is down the
+API answers 503 with Retry-After and /health/ready says which one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api import errors
+from api.deps import Services
+from api.routers import clerks, health, partners, portal, support
+from service.registrations import Registrations
+from service.temporal import connect
+from settings import Settings, load_settings
+from store import access
+from store.db import make_engine
+from store.embedded import database_url
+
+log = logging.getLogger(__name__)
+
+
+async def prune_rate_limits_hourly(engine: AsyncEngine) -> None:
+    """Forget rate-limit windows of keys nobody hits any more (every instance may do it)."""
+    while True:
+        try:
+            await access.prune_rate_limits(engine)
+        except Exception as error:  # the store may be down; try again next hour
+            log.warning("pruning rate limits failed: %s", type(error).__name__)
+        await asyncio.sleep(3600)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configured = settings or load_settings()
+        engine = make_engine(database_url(configured))
+        client = await connect(configured, lazy=True)
+        app.state.services = Services(
+            settings=configured,
+            engine=engine,
+            registrations=Registrations(
+                client,
+                engine,
+                task_queue=configured.temporal_task_queue,
+                code_secret=configured.code_secret_bytes,
+                policy=configured.policy,
+            ),
+        )
+        pruning = asyncio.create_task(prune_rate_limits_hourly(engine))
+        yield
+        pruning.cancel()
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Citizen registration API",
+        version="1",
+        description=(
+            "Registration on the state e-services portal, from phone number to confirmed "
+            "identity. Every step answers with the registration workflow's verdict. Errors "
+            "share one shape (`ErrorBody`)."
+        ),
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for router in (portal.router, clerks.router, partners.router, support.router, health.router):
+        app.include_router(router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,1 @@
+"""One router per audience: portal, clerks, partners, support; plus health."""

@@ -1,0 +1,68 @@
+"""Service-center clerks: find who is waiting to be confirmed in person, and confirm them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from api.deps import CurrentClerk, RegistrationsDep
+from api.errors import STEP_RESPONSES, ApiError
+from registration.errors import InvalidInput
+from registration.models import ClerkConfirmation, ConfirmationVerdict
+from registration.validators import normalize_phone, normalize_snils
+
+router = APIRouter(prefix="/v1/clerk", tags=["clerks"], responses=STEP_RESPONSES)
+
+
+class Awaiting(BaseModel):
+    registration_ids: list[str]
+
+
+class DocumentsSeen(BaseModel):
+    """What the clerk read from the documents the person showed."""
+
+    passport_series: str = Field(max_length=20)
+    passport_number: str = Field(max_length=20)
+    snils: str = Field(max_length=20)
+
+
+@router.get("/registrations", response_model=Awaiting)
+async def find_awaiting(
+    registrations: RegistrationsDep,
+    clerk: CurrentClerk,
+    snils: str | None = Query(default=None, max_length=20),
+    phone: str | None = Query(default=None, max_length=40),
+) -> Awaiting:
+    """Registrations awaiting identity confirmation for the person with this SNILS or phone."""
+    if snils is None and phone is None:
+        raise ApiError(422, "invalid_input", "Give the person's SNILS or phone", field="snils")
+    try:
+        found = await registrations.awaiting_in_person(
+            snils=normalize_snils(snils) if snils is not None else None,
+            phone=normalize_phone(phone) if phone is not None else None,
+        )
+    except InvalidInput as error:
+        raise ApiError(422, "invalid_input", error.message, field=error.errors[0].field) from error
+    return Awaiting(registration_ids=found)
+
+
+@router.post(
+    "/registrations/{registration_id}/in-person-confirmation", response_model=ConfirmationVerdict
+)
+async def confirm_in_person(
+    registration_id: str,
+    body: DocumentsSeen,
+    registrations: RegistrationsDep,
+    clerk: CurrentClerk,
+) -> ConfirmationVerdict:
+    """Confirm the identity in person. The clerk and their service center come from the token,
+    never from the body: a clerk can only confirm in their own center's name."""
+    assert clerk.service_center_id is not None
+    seen = ClerkConfirmation(
+        clerk_id=clerk.client_id,
+        service_center_id=clerk.service_center_id,
+        passport_series=body.passport_series,
+        passport_number=body.passport_number,
+        snils=body.snils,
+    )
+    return await registrations.clerk_confirmation(registration_id, seen)

@@ -1,0 +1,314 @@
+"""The whole journey over HTTP for each confirmation method, and every error code."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from simulators.control import SimulatorControl
+from simulators.esign import make_signed_request
+from tests.api.conftest import Tokens
+from tests.data import ADDRESS, PROFILE
+
+PASSWORD = "Zvezda#Polar7"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def new_phone() -> str:
+    return f"+79{uuid.uuid4().int % 10**9:09d}"
+
+
+class Citizen:
+    """A person registering, through the portal backend's token."""
+
+    def __init__(self, http: httpx.AsyncClient, tokens: Tokens, outbox: SimulatorControl):
+        self.http, self.tokens, self.outbox = http, tokens, outbox
+        self.phone = new_phone()
+        self.id = ""
+
+    async def call(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        return await self.http.request(
+            method,
+            f"/v1/registrations/{self.id}{path}",
+            json=body,
+            headers=bearer(self.tokens.portal),
+        )
+
+    async def start(self) -> httpx.Response:
+        response = await self.http.post(
+            "/v1/registrations",
+            json={"surname": "Иванова", "name": "Мария", "phone": self.phone},
+            headers=bearer(self.tokens.portal),
+        )
+        self.id = response.json().get("registration_id", "")
+        return response
+
+    async def reach_identity_stage(self) -> None:
+        assert (await self.start()).status_code == 201
+        code = await self.outbox.sms_code(self.phone)
+        verdict = await self.call("POST", "/contact-code", {"code": code})
+        assert verdict.json()["accepted"], verdict.json()
+        done = await self.call(
+            "PUT", "/password", {"password": PASSWORD, "password_repeated": PASSWORD}
+        )
+        assert done.json()["level"] == "simplified", done.json()
+        profile = await self.call("PUT", "/profile", PROFILE.model_dump(mode="json"))
+        assert profile.json()["stage"] == "verification", profile.json()
+        await self.wait_for("identity_confirmation")
+
+    async def wait_for(self, stage: str) -> dict[str, Any]:
+        for _ in range(200):
+            state = (await self.call("GET", "")).json()
+            if state["stage"] == stage:
+                return state
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"never reached {stage}: {state}")
+
+
+@pytest.fixture
+def citizen(http: httpx.AsyncClient, tokens: Tokens, outbox: SimulatorControl) -> Citizen:
+    return Citizen(http, tokens, outbox)
+
+
+# --- the journey, once per confirmation method -------------------------------------------------
+
+
+async def test_letter_journey_over_http(citizen: Citizen, outbox: SimulatorControl) -> None:
+    await citizen.reach_identity_stage()
+    chosen = await citizen.call(
+        "PUT", "/confirmation-method", {"method": "letter", "address": ADDRESS.model_dump()}
+    )
+    assert chosen.status_code == 200, chosen.json()
+    code = await outbox.letter_code(chosen.json()["letter"]["tracking_number"])
+    verdict = await citizen.call("POST", "/letter-code", {"code": code})
+    assert verdict.json()["accepted"]
+    state = await citizen.wait_for("confirmed")
+    assert state["level"] == "confirmed" and state["method"] == "letter"
+
+
+async def test_clerk_journey_over_http(
+    citizen: Citizen, http: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    await citizen.reach_identity_stage()
+    found = await http.get(
+        "/v1/clerk/registrations", params={"snils": PROFILE.snils}, headers=bearer(tokens.clerk)
+    )
+    assert citizen.id in found.json()["registration_ids"]
+    seen = {"passport_series": "4512", "passport_number": "345678", "snils": "11223344595"}
+    answer = await http.post(
+        f"/v1/clerk/registrations/{citizen.id}/in-person-confirmation",
+        json=seen,
+        headers=bearer(tokens.clerk),
+    )
+    assert answer.status_code == 200 and answer.json()["confirmed"] is True, answer.json()
+    assert (await citizen.wait_for("confirmed"))["method"] == "in_person"
+
+
+async def test_clerk_with_other_documents_is_told_they_do_not_match(
+    citizen: Citizen, http: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    await citizen.reach_identity_stage()
+    seen = {"passport_series": "4512", "passport_number": "999999", "snils": "11223344595"}
+    answer = await http.post(
+        f"/v1/clerk/registrations/{citizen.id}/in-person-confirmation",
+        json=seen,
+        headers=bearer(tokens.clerk),
+    )
+    assert answer.json()["confirmed"] is False
+    assert "passport_number" in answer.json()["reason"]
+    state = (await citizen.call("GET", "")).json()
+    assert state["stage"] == "identity_confirmation"
+
+
+async def test_esignature_journey_over_http(
+    citizen: Citizen, http: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    await citizen.reach_identity_stage()
+    signed = make_signed_request(snils="11223344595", surname="Иванова", name="Мария")
+    answer = await http.post(
+        f"/v1/partners/esignature/registrations/{citizen.id}/confirmation",
+        json={"signed_request": signed},
+        headers=bearer(tokens.esignature),
+    )
+    assert answer.json()["confirmed"] is True, answer.json()
+    assert (await citizen.wait_for("confirmed"))["method"] == "esignature"
+
+
+async def test_bank_journey_over_http(
+    citizen: Citizen, http: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    await citizen.reach_identity_stage()
+    identity = {
+        "surname": "Иванова",
+        "name": "Мария",
+        "patronymic": "Петровна",
+        "birth_date": "1990-05-15",
+        "snils": "112-233-445 95",
+        "passport_series": "4512",
+        "passport_number": "345678",
+    }
+    answer = await http.post(
+        f"/v1/partners/bank/registrations/{citizen.id}/confirmation",
+        json=identity,
+        headers=bearer(tokens.bank),
+    )
+    assert answer.json()["confirmed"] is True, answer.json()
+    assert (await citizen.wait_for("confirmed"))["method"] == "bank"
+
+
+# --- the error contract ---------------------------------------------------------------------
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code, body
+    assert body["message"]
+    return body
+
+
+async def test_starting_twice_returns_the_same_registration(citizen: Citizen) -> None:
+    first = await citizen.start()
+    second = await citizen.start()
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["registration_id"] == second.json()["registration_id"]
+
+
+async def test_no_token_is_401_and_a_wrong_role_is_403(
+    http: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    assert_error(await http.get("/v1/registrations/reg-x"), 401, "unauthenticated")
+    bad = await http.get("/v1/registrations/reg-x", headers=bearer("gsr_not-a-token"))
+    assert_error(bad, 401, "unauthenticated")
+    clerk = await http.get("/v1/registrations/reg-x", headers=bearer(tokens.clerk))
+    assert_error(clerk, 403, "forbidden")
+
+
+async def test_unknown_registration_is_404(citizen: Citizen) -> None:
+    citizen.id = "reg-00000000000000000000000000000000-1"
+    assert_error(await citizen.call("GET", ""), 404, "not_found")
+
+
+async def test_step_of_another_stage_is_409(citizen: Citizen) -> None:
+    await citizen.start()
+    response = await citizen.call("PUT", "/profile", PROFILE.model_dump(mode="json"))
+    body = assert_error(response, 409, "wrong_stage")
+    assert body["details"]["stage"] == "contact_confirmation"
+
+
+async def test_invalid_profile_is_422_with_the_field_and_rule(
+    citizen: Citizen, outbox: SimulatorControl
+) -> None:
+    await citizen.start()
+    await citizen.call("POST", "/contact-code", {"code": await outbox.sms_code(citizen.phone)})
+    await citizen.call("PUT", "/password", {"password": PASSWORD, "password_repeated": PASSWORD})
+    bad = PROFILE.model_copy(update={"snils": "112-233-445 96"}).model_dump(mode="json")
+    body = assert_error(await citizen.call("PUT", "/profile", bad), 422, "invalid_input")
+    assert body["field"] == "snils"
+    assert body["message"] == "SNILS check digits do not match"
+
+
+async def test_malformed_body_is_422_with_the_field(citizen: Citizen) -> None:
+    await citizen.start()
+    response = await citizen.call("PUT", "/profile", {"surname": "Иванова"})
+    body = assert_error(response, 422, "invalid_input")
+    assert body["field"] in {e["field"] for e in body["errors"]}
+
+
+async def test_invalid_phone_is_422_with_the_portal_message(
+    http: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    response = await http.post(
+        "/v1/registrations",
+        json={"surname": "Иванова", "name": "Мария", "phone": "89123456789"},
+        headers=bearer(tokens.portal),
+    )
+    body = assert_error(response, 422, "invalid_input")
+    assert body["field"] == "phone"
+    assert body["message"] == "Phone number must start with +7, not 8"
+
+
+async def test_wrong_codes_answer_with_attempts_left_then_the_rate_limit_is_429(
+    citizen: Citizen,
+) -> None:
+    await citizen.start()
+    first = await citizen.call("POST", "/contact-code", {"code": "000000"})
+    assert first.status_code == 200 and first.json()["attempts_left"] == 2
+    statuses = [
+        (await citizen.call("POST", "/contact-code", {"code": "000000"})).status_code
+        for _ in range(9)
+    ]
+    assert statuses[:2] == [200, 200], "2 more wrong answers, then the code is burnt"
+    assert set(statuses[2:9]) == {409}, "no active code"
+    limited = await citizen.call("POST", "/contact-code", {"code": "000000"})
+    assert_error(limited, 429, "rate_limited")
+    assert int(limited.headers["Retry-After"]) >= 1
+
+
+async def test_resend_too_soon_is_429_with_retry_after(citizen: Citizen) -> None:
+    await citizen.start()
+    await citizen.outbox.sms_code(citizen.phone)
+    response = await citizen.call("POST", "/contact-code/resend")
+    assert_error(response, 429, "resend_too_soon")
+    assert 1 <= int(response.headers["Retry-After"]) <= 61
+
+
+async def test_clerk_lookup_needs_snils_or_phone(http: httpx.AsyncClient, tokens: Tokens) -> None:
+    response = await http.get("/v1/clerk/registrations", headers=bearer(tokens.clerk))
+    assert_error(response, 422, "invalid_input")
+    bad = await http.get(
+        "/v1/clerk/registrations", params={"snils": "123"}, headers=bearer(tokens.clerk)
+    )
+    assert_error(bad, 422, "invalid_input")
+
+
+async def test_support_finds_stuck_registrations_and_acts(
+    citizen: Citizen, http: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    await citizen.start()
+    stuck = await http.get(
+        "/v1/support/stuck",
+        params={"hours": 0.0001, "stage": "contact_confirmation"},
+        headers=bearer(tokens.support),
+    )
+    assert stuck.status_code == 200, stuck.text
+    for _ in range(50):  # visibility is eventually consistent
+        ids = [item["registration_id"] for item in stuck.json()["registrations"]]
+        if citizen.id in ids:
+            break
+        await asyncio.sleep(0.1)
+        stuck = await http.get(
+            "/v1/support/stuck",
+            params={"hours": 0.0001, "stage": "contact_confirmation"},
+            headers=bearer(tokens.support),
+        )
+    assert citizen.id in ids
+    cancelled = await http.post(
+        f"/v1/support/registrations/{citizen.id}/cancel",
+        json={"reason": "duplicate"},
+        headers=bearer(tokens.support),
+    )
+    assert cancelled.json()["stage"] == "cancelled"
+    retry = await http.post(
+        f"/v1/support/registrations/{citizen.id}/retry-checks",
+        json={"reason": "x"},
+        headers=bearer(tokens.support),
+    )
+    assert_error(retry, 409, "already_finished")
+
+
+async def test_health(http: httpx.AsyncClient) -> None:
+    assert (await http.get("/health/live")).json() == {
+        "status": "ok",
+        "temporal": None,
+        "database": None,
+    }
+    ready = await http.get("/health/ready")
+    assert ready.status_code == 200 and ready.json()["status"] == "ok"

@@ -1,0 +1,31 @@
+"""Test people and places, shared by the workflow, integration and API tests."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from registration.models import Gender, PostalAddress, Profile
+
+PROFILE = Profile(
+    surname="Иванова",
+    name="Мария",
+    patronymic="Петровна",
+    gender=Gender.FEMALE,
+    birth_date=date(1990, 5, 15),
+    birth_place="г. Москва",
+    citizenship="RUS",
+    passport_series="4512",
+    passport_number="345678",
+    passport_issue_date=date(2010, 6, 1),
+    passport_issuer="ОВД Тверской район г. Москвы",
+    division_code="770-001",
+    snils="112-233-445 95",
+)
+ADDRESS = PostalAddress(
+    postcode="101000",
+    region="Москва",
+    city="Москва",
+    street="ул. Мясницкая",
+    house="1",
+    apartment="5",
+)
