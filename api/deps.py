@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -70,6 +70,18 @@ def role(*allowed: Role) -> object:
 
     return Depends(check)
 
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=100,
+        description=(
+            "Optional. The same key on a retried request is the same step: it is applied "
+            "once and the retry gets the first answer (e.g. after a timeout or a 503)."
+        ),
+    ),
+]
 
 PortalCaller = Annotated[Principal, role(Role.PORTAL)]
 CurrentClerk = Annotated[Principal, role(Role.CLERK)]

@@ -168,7 +168,9 @@ class Registrations:
             rpc_timeout=RPC_TIMEOUT,
         )
 
-    async def submit_contact_code(self, registration_id: str, code: str) -> CodeVerdict:
+    async def submit_contact_code(
+        self, registration_id: str, code: str, *, step_id: str | None = None
+    ) -> CodeVerdict:
         channel = (await self.state(registration_id)).channel
         purpose = Purpose.SMS if channel is Channel.SMS else Purpose.EMAIL
         return await self._update(
@@ -176,14 +178,19 @@ class Registrations:
             "submit_contact_code",
             self._hashed(registration_id, purpose, code),
             CodeVerdict,
+            step_id=step_id,
         )
 
-    async def request_new_code(self, registration_id: str) -> CodeSentView:
+    async def request_new_code(
+        self, registration_id: str, *, step_id: str | None = None
+    ) -> CodeSentView:
         return await self._update(
-            registration_id, "request_new_code", RequestNewCode(), CodeSentView
+            registration_id, "request_new_code", RequestNewCode(), CodeSentView, step_id=step_id
         )
 
-    async def set_password(self, registration_id: str, password: str, repeated: str) -> StepDone:
+    async def set_password(
+        self, registration_id: str, password: str, repeated: str, *, step_id: str | None = None
+    ) -> StepDone:
         """Check the policy, store the argon2 hash, then tell the workflow it was set."""
         registration = await repository.get_registration(self._engine, registration_id)
         if registration is None:
@@ -196,44 +203,64 @@ class Registrations:
             name=registration.name,
         )
         await repository.stage_password(self._engine, registration_id, hash_password(password))
-        return await self._update(registration_id, "password_set", PasswordSet(), StepDone)
-
-    async def submit_profile(self, registration_id: str, profile: Profile) -> StepDone:
         return await self._update(
-            registration_id, "submit_profile", SubmitProfile(profile=profile), StepDone
+            registration_id, "password_set", PasswordSet(), StepDone, step_id=step_id
+        )
+
+    async def submit_profile(
+        self, registration_id: str, profile: Profile, *, step_id: str | None = None
+    ) -> StepDone:
+        return await self._update(
+            registration_id,
+            "submit_profile",
+            SubmitProfile(profile=profile),
+            StepDone,
+            step_id=step_id,
         )
 
     async def choose_method(
-        self, registration_id: str, method: ConfirmationMethod, address: PostalAddress | None = None
+        self,
+        registration_id: str,
+        method: ConfirmationMethod,
+        address: PostalAddress | None = None,
+        *,
+        step_id: str | None = None,
     ) -> MethodChosen:
         return await self._update(
             registration_id,
             "choose_method",
             ChooseMethod(method=method, address=address),
             MethodChosen,
+            step_id=step_id,
         )
 
-    async def submit_letter_code(self, registration_id: str, code: str) -> CodeVerdict:
+    async def submit_letter_code(
+        self, registration_id: str, code: str, *, step_id: str | None = None
+    ) -> CodeVerdict:
         return await self._update(
             registration_id,
             "submit_letter_code",
             self._hashed(registration_id, Purpose.LETTER, code),
             CodeVerdict,
+            step_id=step_id,
         )
 
     async def submit_signature(
-        self, registration_id: str, signed_request: str
+        self, registration_id: str, signed_request: str, *, step_id: str | None = None
     ) -> ConfirmationVerdict:
         return await self._update(
             registration_id,
             "submit_signature",
             SubmitSignature(signed_request=signed_request),
             ConfirmationVerdict,
+            step_id=step_id,
         )
 
-    async def cancel(self, registration_id: str, actor: str, reason: str) -> StepDone:
+    async def cancel(
+        self, registration_id: str, actor: str, reason: str, *, step_id: str | None = None
+    ) -> StepDone:
         return await self._update(
-            registration_id, "cancel", Cancel(actor=actor, reason=reason), StepDone
+            registration_id, "cancel", Cancel(actor=actor, reason=reason), StepDone, step_id=step_id
         )
 
     async def state(self, registration_id: str) -> RegistrationView:
@@ -296,17 +323,26 @@ class Registrations:
 
     # --- support -------------------------------------------------------------------------
 
-    async def retry_checks(self, registration_id: str, actor: str, reason: str) -> StepDone:
+    async def retry_checks(
+        self, registration_id: str, actor: str, reason: str, *, step_id: str | None = None
+    ) -> StepDone:
         return await self._update(
-            registration_id, "retry_checks", SupportAction(actor=actor, reason=reason), StepDone
+            registration_id,
+            "retry_checks",
+            SupportAction(actor=actor, reason=reason),
+            StepDone,
+            step_id=step_id,
         )
 
-    async def resend_letter(self, registration_id: str, actor: str, reason: str) -> MethodChosen:
+    async def resend_letter(
+        self, registration_id: str, actor: str, reason: str, *, step_id: str | None = None
+    ) -> MethodChosen:
         return await self._update(
             registration_id,
             "resend_letter",
             SupportAction(actor=actor, reason=reason),
             MethodChosen,
+            step_id=step_id,
         )
 
     async def stuck(
@@ -342,10 +378,23 @@ class Registrations:
         typed = validate_code_input(purpose, code)
         return SubmitCode(code_hash=hash_code(self._secret, registration_id, purpose, typed))
 
-    async def _update(self, registration_id: str, name: str, arg: Any, result_type: type[R]) -> R:
+    async def _update(
+        self,
+        registration_id: str,
+        name: str,
+        arg: Any,
+        result_type: type[R],
+        step_id: str | None = None,
+    ) -> R:
+        """Run an update. The same `step_id` (the caller's idempotency key) is the same step:
+        Temporal applies it once and answers a retry with the first outcome."""
         try:
             result: R = await self._handle(registration_id).execute_update(
-                name, arg, result_type=result_type, rpc_timeout=UPDATE_TIMEOUT
+                name,
+                arg,
+                id=f"{name}:{step_id}" if step_id else None,
+                result_type=result_type,
+                rpc_timeout=UPDATE_TIMEOUT,
             )
             return result
         except WorkflowUpdateFailedError as error:

@@ -7,7 +7,7 @@ from datetime import date
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api.deps import BankCaller, ESignatureCaller, RegistrationsDep
+from api.deps import BankCaller, ESignatureCaller, IdempotencyKey, RegistrationsDep
 from api.errors import STEP_RESPONSES
 from registration.models import BankConfirmation, ConfirmationVerdict
 
@@ -49,6 +49,9 @@ async def signature_confirms(
     body: SignedConfirmation,
     registrations: RegistrationsDep,
     service: ESignatureCaller,
+    idempotency_key: IdempotencyKey = None,
 ) -> ConfirmationVerdict:
     """A confirmation request signed with the citizen's qualified e-signature."""
-    return await registrations.submit_signature(registration_id, body.signed_request)
+    return await registrations.submit_signature(
+        registration_id, body.signed_request, step_id=idempotency_key
+    )

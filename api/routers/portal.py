@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
 from api.auth import Principal
-from api.deps import PortalCaller, RegistrationsDep, ServicesDep
+from api.deps import IdempotencyKey, PortalCaller, RegistrationsDep, ServicesDep
 from api.errors import STEP_RESPONSES, ApiError
 from registration.models import (
     ChooseMethod,
@@ -110,17 +110,23 @@ async def submit_contact_code(
     registrations: RegistrationsDep,
     services: ServicesDep,
     caller: PortalCaller,
+    idempotency_key: IdempotencyKey = None,
 ) -> CodeVerdict:
     """The SMS code or e-mail link token: accepted, or wrong with the attempts left."""
     await limit_code_entry(services, caller, registration_id)
-    return await registrations.submit_contact_code(registration_id, body.code)
+    return await registrations.submit_contact_code(
+        registration_id, body.code, step_id=idempotency_key
+    )
 
 
 @router.post("/{registration_id}/contact-code/resend", response_model=CodeSentView)
 async def request_new_code(
-    registration_id: str, registrations: RegistrationsDep, caller: PortalCaller
+    registration_id: str,
+    registrations: RegistrationsDep,
+    caller: PortalCaller,
+    idempotency_key: IdempotencyKey = None,
 ) -> CodeSentView:
-    return await registrations.request_new_code(registration_id)
+    return await registrations.request_new_code(registration_id, step_id=idempotency_key)
 
 
 @router.put("/{registration_id}/password", response_model=StepDone)
@@ -129,17 +135,24 @@ async def set_password(
     body: PasswordEntry,
     registrations: RegistrationsDep,
     caller: PortalCaller,
+    idempotency_key: IdempotencyKey = None,
 ) -> StepDone:
     """The password is hashed here; Temporal only learns that it was set."""
-    return await registrations.set_password(registration_id, body.password, body.password_repeated)
+    return await registrations.set_password(
+        registration_id, body.password, body.password_repeated, step_id=idempotency_key
+    )
 
 
 @router.put("/{registration_id}/profile", response_model=StepDone)
 async def submit_profile(
-    registration_id: str, body: Profile, registrations: RegistrationsDep, caller: PortalCaller
+    registration_id: str,
+    body: Profile,
+    registrations: RegistrationsDep,
+    caller: PortalCaller,
+    idempotency_key: IdempotencyKey = None,
 ) -> StepDone:
     """Submit or correct the profile; the automatic checks start at once."""
-    return await registrations.submit_profile(registration_id, body)
+    return await registrations.submit_profile(registration_id, body, step_id=idempotency_key)
 
 
 @router.put("/{registration_id}/confirmation-method", response_model=MethodChosen)
@@ -148,9 +161,12 @@ async def choose_method(
     body: ChooseMethod,
     registrations: RegistrationsDep,
     caller: PortalCaller,
+    idempotency_key: IdempotencyKey = None,
 ) -> MethodChosen:
     """Choose how to confirm the identity; a letter is ordered at once."""
-    return await registrations.choose_method(registration_id, body.method, body.address)
+    return await registrations.choose_method(
+        registration_id, body.method, body.address, step_id=idempotency_key
+    )
 
 
 @router.post("/{registration_id}/letter-code", response_model=CodeVerdict)
@@ -160,14 +176,23 @@ async def submit_letter_code(
     registrations: RegistrationsDep,
     services: ServicesDep,
     caller: PortalCaller,
+    idempotency_key: IdempotencyKey = None,
 ) -> CodeVerdict:
     await limit_code_entry(services, caller, registration_id)
-    return await registrations.submit_letter_code(registration_id, body.code)
+    return await registrations.submit_letter_code(
+        registration_id, body.code, step_id=idempotency_key
+    )
 
 
 @router.post("/{registration_id}/cancel", response_model=StepDone)
 async def cancel(
-    registration_id: str, body: Reason, registrations: RegistrationsDep, caller: PortalCaller
+    registration_id: str,
+    body: Reason,
+    registrations: RegistrationsDep,
+    caller: PortalCaller,
+    idempotency_key: IdempotencyKey = None,
 ) -> StepDone:
     """The citizen cancels their registration."""
-    return await registrations.cancel(registration_id, "citizen", body.reason)
+    return await registrations.cancel(
+        registration_id, "citizen", body.reason, step_id=idempotency_key
+    )

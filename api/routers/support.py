@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.deps import RegistrationsDep, ServicesDep, SupportCaller
+from api.deps import IdempotencyKey, RegistrationsDep, ServicesDep, SupportCaller
 from api.errors import STEP_RESPONSES
 from registration.models import MethodChosen, Stage, StepDone
 
@@ -59,20 +59,38 @@ async def stuck(
 
 @router.post("/registrations/{registration_id}/retry-checks", response_model=StepDone)
 async def retry_checks(
-    registration_id: str, body: Reason, registrations: RegistrationsDep, support: SupportCaller
+    registration_id: str,
+    body: Reason,
+    registrations: RegistrationsDep,
+    support: SupportCaller,
+    idempotency_key: IdempotencyKey = None,
 ) -> StepDone:
-    return await registrations.retry_checks(registration_id, support.actor, body.reason)
+    return await registrations.retry_checks(
+        registration_id, support.actor, body.reason, step_id=idempotency_key
+    )
 
 
 @router.post("/registrations/{registration_id}/resend-letter", response_model=MethodChosen)
 async def resend_letter(
-    registration_id: str, body: Reason, registrations: RegistrationsDep, support: SupportCaller
+    registration_id: str,
+    body: Reason,
+    registrations: RegistrationsDep,
+    support: SupportCaller,
+    idempotency_key: IdempotencyKey = None,
 ) -> MethodChosen:
-    return await registrations.resend_letter(registration_id, support.actor, body.reason)
+    return await registrations.resend_letter(
+        registration_id, support.actor, body.reason, step_id=idempotency_key
+    )
 
 
 @router.post("/registrations/{registration_id}/cancel", response_model=StepDone)
 async def cancel(
-    registration_id: str, body: Reason, registrations: RegistrationsDep, support: SupportCaller
+    registration_id: str,
+    body: Reason,
+    registrations: RegistrationsDep,
+    support: SupportCaller,
+    idempotency_key: IdempotencyKey = None,
 ) -> StepDone:
-    return await registrations.cancel(registration_id, support.actor, body.reason)
+    return await registrations.cancel(
+        registration_id, support.actor, body.reason, step_id=idempotency_key
+    )

@@ -312,3 +312,18 @@ async def test_health(http: httpx.AsyncClient) -> None:
     }
     ready = await http.get("/health/ready")
     assert ready.status_code == 200 and ready.json()["status"] == "ok"
+
+
+async def test_a_retried_step_with_the_same_idempotency_key_is_applied_once(
+    citizen: Citizen,
+) -> None:
+    await citizen.start()
+    await citizen.outbox.sms_code(citizen.phone)
+    headers = {"Authorization": f"Bearer {citizen.tokens.portal}", "Idempotency-Key": "k-1"}
+    path = f"/v1/registrations/{citizen.id}/contact-code"
+    first = await citizen.http.post(path, json={"code": "000000"}, headers=headers)
+    retried = await citizen.http.post(path, json={"code": "000000"}, headers=headers)
+    assert first.json()["attempts_left"] == retried.json()["attempts_left"] == 2
+    headers["Idempotency-Key"] = "k-2"
+    other = await citizen.http.post(path, json={"code": "000000"}, headers=headers)
+    assert other.json()["attempts_left"] == 1
