@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -70,6 +70,18 @@ def role(*allowed: Role) -> object:
 
     return Depends(check)
 
+
+RegistrationId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The id `POST /v1/registrations` answered with, e.g. `reg-…-1`.",
+    ),
+]
+"""Checked before it reaches PostgreSQL (which refuses NUL bytes) or Temporal (ids of at most
+1000 bytes): a malformed id is a 422, never a 500."""
 
 IdempotencyKey = Annotated[
     str | None,

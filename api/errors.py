@@ -140,6 +140,14 @@ def outage(what: str) -> JSONResponse:
     )
 
 
+def _field_of(item: dict[str, Any]) -> str:
+    """The dotted field path of a schema error; `body` when the body is not JSON at all."""
+    if item["type"] == "json_invalid":
+        return "body"
+    location = [str(part) for part in item["loc"]]
+    return ".".join(location[1:]) or location[0]
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into an `ErrorBody`."""
 
@@ -162,7 +170,7 @@ def install(app: FastAPI) -> None:
     async def on_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         errors = [
             FieldError(
-                field=".".join(str(part) for part in item["loc"][1:]) or str(item["loc"][0]),
+                field=_field_of(item),
                 code=f"schema.{item['type']}",
                 message=item["msg"],
             )
@@ -176,8 +184,18 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400:
+            # FastAPI's "There was an error parsing the body" (not UTF-8, nested too deep): bad
+            # input like a JSON syntax error, which is a 422 already.
+            problem = FieldError(field="body", code="schema.unreadable", message=str(error.detail))
+            body = ErrorBody(
+                code="invalid_input", message=problem.message, field="body", errors=[problem]
+            )
+            return _answer(422, body)
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        return _answer(error.status_code, ErrorBody(code=code, message=str(error.detail)))
+        answer = _answer(error.status_code, ErrorBody(code=code, message=str(error.detail)))
+        answer.headers.update(error.headers or {})  # a 405's Allow, for one
+        return answer
 
     @app.exception_handler(RPCError)
     async def on_temporal(request: Request, error: RPCError) -> JSONResponse:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 import re
 import string
+import unicodedata
 from collections.abc import Callable
 from datetime import date
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -158,7 +159,17 @@ def _text(problems: _Problems, value: str, field: str, label: str, max_len: int)
         problems.add(field, f"{subject}.required", f"{label} is required")
     elif len(text) > max_len:
         problems.add(field, f"{subject}.too_long", f"{label} must be at most {max_len} characters")
+    elif any(unicodedata.category(char) == "Cc" for char in text):
+        # NUL and friends: PostgreSQL refuses NUL in text, and no document carries them.
+        problems.add(
+            field, f"{subject}.invalid_characters", f"{label} must not contain control characters"
+        )
     return text
+
+
+def validate_free_text(value: str, field: str, label: str, max_len: int = TEXT_MAX) -> str:
+    """A required free-text value (a reason, a note): trimmed, bounded, no control characters."""
+    return _strictly(_text, value, field, label, max_len)
 
 
 def _optional_text(

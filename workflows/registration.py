@@ -72,6 +72,7 @@ with workflow.unsafe.imports_passed_through():
         names_match,
         normalize_postal_address,
         same_person_documents,
+        validate_free_text,
         validate_profile,
     )
     from workflows import search_attributes as search
@@ -770,8 +771,12 @@ class RegistrationWorkflow:
 
     @staticmethod
     def _require_actor(request: SupportAction) -> None:
-        if not request.actor.strip():
-            refuse(Refusal.INVALID_INPUT, "Say who acts (actor)", field="actor")
+        """Who acts and why go into the audit trail: both must be there, and be text."""
+        try:
+            validate_free_text(request.actor, "actor", "Actor", 200)
+            validate_free_text(request.reason, "reason", "Reason", 500)
+        except InvalidInput as error:
+            refuse_invalid(error)
 
     def _require_unlocked(self) -> None:
         locked_until = self._state.locked_until

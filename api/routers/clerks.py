@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.deps import CurrentClerk, RegistrationsDep
+from api.deps import CurrentClerk, RegistrationId, RegistrationsDep
 from api.errors import STEP_RESPONSES, ApiError
 from registration.errors import InvalidInput
 from registration.models import ClerkConfirmation, ConfirmationVerdict
@@ -50,7 +50,7 @@ async def find_awaiting(
     "/registrations/{registration_id}/in-person-confirmation", response_model=ConfirmationVerdict
 )
 async def confirm_in_person(
-    registration_id: str,
+    registration_id: RegistrationId,
     body: DocumentsSeen,
     registrations: RegistrationsDep,
     clerk: CurrentClerk,

@@ -7,7 +7,7 @@ from datetime import date
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api.deps import BankCaller, ESignatureCaller, IdempotencyKey, RegistrationsDep
+from api.deps import BankCaller, ESignatureCaller, IdempotencyKey, RegistrationId, RegistrationsDep
 from api.errors import STEP_RESPONSES
 from registration.models import BankConfirmation, ConfirmationVerdict
 
@@ -34,7 +34,10 @@ class SignedConfirmation(BaseModel):
     "/bank/registrations/{registration_id}/confirmation", response_model=ConfirmationVerdict
 )
 async def bank_confirms(
-    registration_id: str, body: BankIdentity, registrations: RegistrationsDep, bank: BankCaller
+    registration_id: RegistrationId,
+    body: BankIdentity,
+    registrations: RegistrationsDep,
+    bank: BankCaller,
 ) -> ConfirmationVerdict:
     vouched = BankConfirmation(bank_id=bank.client_id, **body.model_dump())
     return await registrations.bank_confirmation(registration_id, vouched)
@@ -45,7 +48,7 @@ async def bank_confirms(
     response_model=ConfirmationVerdict,
 )
 async def signature_confirms(
-    registration_id: str,
+    registration_id: RegistrationId,
     body: SignedConfirmation,
     registrations: RegistrationsDep,
     service: ESignatureCaller,

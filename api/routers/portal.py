@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
 from api.auth import Principal
-from api.deps import IdempotencyKey, PortalCaller, RegistrationsDep, ServicesDep
+from api.deps import IdempotencyKey, PortalCaller, RegistrationId, RegistrationsDep, ServicesDep
 from api.errors import STEP_RESPONSES, ApiError
 from registration.models import (
     ChooseMethod,
@@ -70,7 +70,7 @@ async def start_registration(
 
 @router.get("/{registration_id}", response_model=RegistrationView)
 async def registration_state(
-    registration_id: str, registrations: RegistrationsDep, caller: PortalCaller
+    registration_id: RegistrationId, registrations: RegistrationsDep, caller: PortalCaller
 ) -> RegistrationView:
     return await registrations.state(registration_id)
 
@@ -105,7 +105,7 @@ async def limit_code_entry(services: ServicesDep, caller: Principal, registratio
 
 @router.post("/{registration_id}/contact-code", response_model=CodeVerdict)
 async def submit_contact_code(
-    registration_id: str,
+    registration_id: RegistrationId,
     body: CodeEntry,
     registrations: RegistrationsDep,
     services: ServicesDep,
@@ -121,7 +121,7 @@ async def submit_contact_code(
 
 @router.post("/{registration_id}/contact-code/resend", response_model=CodeSentView)
 async def request_new_code(
-    registration_id: str,
+    registration_id: RegistrationId,
     registrations: RegistrationsDep,
     caller: PortalCaller,
     idempotency_key: IdempotencyKey = None,
@@ -131,7 +131,7 @@ async def request_new_code(
 
 @router.put("/{registration_id}/password", response_model=StepDone)
 async def set_password(
-    registration_id: str,
+    registration_id: RegistrationId,
     body: PasswordEntry,
     registrations: RegistrationsDep,
     caller: PortalCaller,
@@ -145,7 +145,7 @@ async def set_password(
 
 @router.put("/{registration_id}/profile", response_model=StepDone)
 async def submit_profile(
-    registration_id: str,
+    registration_id: RegistrationId,
     body: Profile,
     registrations: RegistrationsDep,
     caller: PortalCaller,
@@ -157,7 +157,7 @@ async def submit_profile(
 
 @router.put("/{registration_id}/confirmation-method", response_model=MethodChosen)
 async def choose_method(
-    registration_id: str,
+    registration_id: RegistrationId,
     body: ChooseMethod,
     registrations: RegistrationsDep,
     caller: PortalCaller,
@@ -171,7 +171,7 @@ async def choose_method(
 
 @router.post("/{registration_id}/letter-code", response_model=CodeVerdict)
 async def submit_letter_code(
-    registration_id: str,
+    registration_id: RegistrationId,
     body: CodeEntry,
     registrations: RegistrationsDep,
     services: ServicesDep,
@@ -186,7 +186,7 @@ async def submit_letter_code(
 
 @router.post("/{registration_id}/cancel", response_model=StepDone)
 async def cancel(
-    registration_id: str,
+    registration_id: RegistrationId,
     body: Reason,
     registrations: RegistrationsDep,
     caller: PortalCaller,

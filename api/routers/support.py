@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.deps import IdempotencyKey, RegistrationsDep, ServicesDep, SupportCaller
+from api.deps import IdempotencyKey, RegistrationId, RegistrationsDep, ServicesDep, SupportCaller
 from api.errors import STEP_RESPONSES
 from registration.models import MethodChosen, Stage, StepDone
 
@@ -59,7 +59,7 @@ async def stuck(
 
 @router.post("/registrations/{registration_id}/retry-checks", response_model=StepDone)
 async def retry_checks(
-    registration_id: str,
+    registration_id: RegistrationId,
     body: Reason,
     registrations: RegistrationsDep,
     support: SupportCaller,
@@ -72,7 +72,7 @@ async def retry_checks(
 
 @router.post("/registrations/{registration_id}/resend-letter", response_model=MethodChosen)
 async def resend_letter(
-    registration_id: str,
+    registration_id: RegistrationId,
     body: Reason,
     registrations: RegistrationsDep,
     support: SupportCaller,
@@ -85,7 +85,7 @@ async def resend_letter(
 
 @router.post("/registrations/{registration_id}/cancel", response_model=StepDone)
 async def cancel(
-    registration_id: str,
+    registration_id: RegistrationId,
     body: Reason,
     registrations: RegistrationsDep,
     support: SupportCaller,

@@ -26,6 +26,7 @@ from registration.validators import (
     same_person_documents,
     snils_check_digits,
     validate_code_input,
+    validate_free_text,
     validate_password,
     validate_password_confirmation,
     validate_person_name,
@@ -1151,3 +1152,27 @@ def test_same_person_documents_lists_the_mismatching_fields(
 def test_names_match_ignores_case_spacing_and_yo(a: str, b: str, same: bool) -> None:
     assert names_match(a, b) is same
     assert names_match(b, a) is same
+
+
+@pytest.mark.parametrize("text", ["г. Москва\x00", "a\x07b"])
+def test_free_text_with_control_characters_is_refused(text: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        validate_free_text(text, "reason", "Reason")
+    assert [(e.field, e.code, e.message) for e in refused.value.errors] == [
+        ("reason", "reason.invalid_characters", "Reason must not contain control characters")
+    ]
+
+
+def test_free_text_is_trimmed_and_required() -> None:
+    assert validate_free_text("  duplicate   registration ", "reason", "Reason") == (
+        "duplicate registration"
+    )
+    with pytest.raises(InvalidInput) as refused:
+        validate_free_text("   ", "reason", "Reason")
+    assert refused.value.errors[0].message == "Reason is required"
+
+
+def test_profile_text_with_a_nul_byte_is_refused() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        validate_profile(profile(birth_place="г. Москва\x00"), TODAY)
+    assert [e.code for e in refused.value.errors] == ["birth_place.invalid_characters"]
