@@ -242,6 +242,10 @@ def _email(problems: _Problems, raw: str, field: str) -> str:
         return text
     if any(c.isspace() for c in text):
         problems.add(field, "email.spaces", "E-mail address must not contain spaces")
+    elif not text.isprintable():
+        problems.add(
+            field, "email.invalid_characters", "E-mail address must not contain control characters"
+        )
     if len(text) > EMAIL_MAX:
         problems.add(
             field, "email.too_long", f"E-mail address must be at most {EMAIL_MAX} characters"

@@ -1176,3 +1176,9 @@ def test_profile_text_with_a_nul_byte_is_refused() -> None:
     with pytest.raises(InvalidInput) as refused:
         validate_profile(profile(birth_place="г. Москва\x00"), TODAY)
     assert [e.code for e in refused.value.errors] == ["birth_place.invalid_characters"]
+
+
+def test_e_mail_with_a_control_character_is_refused() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        normalize_email("maria\x00@mail.ru")
+    assert [e.code for e in refused.value.errors] == ["email.invalid_characters"]
