@@ -1,0 +1,1 @@
+"""Benchmark scripts, run by hand against the local stack (`gosreg stack`); not tests."""

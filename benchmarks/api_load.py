@@ -1,0 +1,606 @@
+"""Load benchmark of the HTTP API: N virtual citizens registered concurrently to `confirmed`.
+
+A benchmark script, not a test: it drives the running local stack over HTTP on loopback and
+prints, per endpoint (method and route template), how many calls were made and their p50, p95,
+p99 and max latency; the end-to-end time of a registration (start → `confirmed`) and of its
+phases; the registrations per second that reached `confirmed`; every non-2xx answer with its
+status code; and the machine (cores, memory, date).
+
+Each virtual citizen, with a phone, SNILS and passport of their own (none of them the test
+data the simulators answer with a scripted failure), sends an `Idempotency-Key` with each step
+as a portal would:
+
+    POST /v1/registrations → the SMS code from the simulators' outbox
+    → POST …/contact-code → PUT …/password → PUT …/profile
+    → GET …/{registration_id} until `identity_confirmation`
+    → a clerk: GET /v1/clerk/registrations?snils=… and POST …/in-person-confirmation
+    → GET …/{registration_id} until `confirmed`
+
+The agencies' own time is excluded: for the run the Pension Fund, MVD and FNS simulators answer
+with no delay (their previous delays are restored afterwards). Agency checks retry with the
+backoff of the policy of the process that starts registrations (the API), 10 s at first by
+default, so start the stack for benchmarking with a short one:
+
+    GOSREG_POLICY='{"agency_initial_backoff": "PT0.2S", "agency_max_backoff": "PT1S"}' gosreg stack
+
+then, from the project's root in another terminal (`. .venv/bin/activate` first):
+
+    python -m benchmarks.api_load --citizens 50 --concurrency 10
+    python -m benchmarks.api_load --citizens 200 --concurrency 20
+
+Tokens: by default one portal and one clerk token are created in the store (like
+`gosreg tokens create`, so run it from the project's root with the stack's settings) and
+revoked at the end; `--portal-tokens K` spreads citizens over K portal tokens, which keeps each
+token under the per-client code-entry limit (`GOSREG_CODE_ENTRIES_PER_CLIENT`, 600 a minute) at
+high rates. `--portal-token` (repeatable) and `--clerk-token` use existing tokens instead.
+
+Bounded: every request has a timeout (`--request-timeout`), every citizen a deadline
+(`--citizen-timeout`) and the run as a whole one more (`--run-timeout`); only loopback URLs
+are accepted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import math
+import os
+import platform
+import random
+import sys
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from api.auth import Role
+from registration.models import Gender, Profile, Stage
+from registration.validators import format_snils, snils_check_digits
+from simulators.config import Timings
+from simulators.control import SimulatorControl
+
+# --- the endpoints, as route templates --------------------------------------------------------
+
+START = "/v1/registrations"
+STATE = "/v1/registrations/{registration_id}"
+CONTACT_CODE = "/v1/registrations/{registration_id}/contact-code"
+PASSWORD = "/v1/registrations/{registration_id}/password"
+PROFILE = "/v1/registrations/{registration_id}/profile"
+CLERK_LOOKUP = "/v1/clerk/registrations"
+CLERK_CONFIRM = "/v1/clerk/registrations/{registration_id}/in-person-confirmation"
+CITIZEN_STEPS = frozenset({CONTACT_CODE, PASSWORD, PROFILE})
+ENDPOINT_ORDER = [
+    f"POST {START}",
+    f"POST {CONTACT_CODE}",
+    f"PUT {PASSWORD}",
+    f"PUT {PROFILE}",
+    f"GET {STATE}",
+    f"GET {CLERK_LOOKUP}",
+    f"POST {CLERK_CONFIRM}",
+]
+
+PASSWORD_TEXT = "Zvezda#Polar7"
+SERVICE_CENTER = "mfc-77-001"
+AGENCY_DELAYS = ("pension_fund_delay_seconds", "mvd_delay_seconds", "fns_delay_seconds")
+# Test data the simulators answer with a scripted failure (simulators/__init__.py).
+SCRIPTED_ENDINGS = ("666", "999", "000")
+SMS_UNKNOWN_SUBSCRIBER = "0000000"
+# Stages a citizen waiting for a later stage must never see: the journey went wrong.
+DEAD_ENDS = frozenset({Stage.PROFILE, Stage.CANCELLED, Stage.EXPIRED, Stage.REFUSED})
+
+END_TO_END = "end to end (start → `confirmed` seen)"
+SMS = "SMS (start answered → code in outbox)"
+VERIFICATION = "verification (profile answered → identity_confirmation seen)"
+CONFIRMATION = "clerk confirmation (lookup → `confirmed` seen)"
+PHASE_ORDER = [END_TO_END, SMS, VERIFICATION, CONFIRMATION]
+
+
+# --- options ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Options:
+    citizens: int
+    concurrency: int
+    api_url: str
+    simulators_url: str
+    portal_tokens: int
+    portal_token: list[str]
+    clerk_token: str | None
+    poll_interval: float
+    request_timeout: float
+    citizen_timeout: float
+    run_timeout: float
+
+
+def parse_options(argv: list[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.api_load",
+        description="Register N citizens to `confirmed` through the API and report latencies.",
+    )
+    parser.add_argument("--citizens", type=int, default=50, help="registrations (default 50)")
+    parser.add_argument(
+        "--concurrency", type=int, default=10, help="citizens at a time (default 10)"
+    )
+    parser.add_argument("--api-url", default="http://127.0.0.1:8000")
+    parser.add_argument("--simulators-url", default="http://127.0.0.1:8081")
+    parser.add_argument(
+        "--portal-tokens", type=int, default=1, help="portal tokens to create and share out"
+    )
+    parser.add_argument(
+        "--portal-token", action="append", default=[], help="use this portal token (repeatable)"
+    )
+    parser.add_argument("--clerk-token", help="use this clerk token")
+    parser.add_argument(
+        "--poll-interval", type=float, default=0.1, help="seconds between GET state polls"
+    )
+    parser.add_argument("--request-timeout", type=float, default=30.0)
+    parser.add_argument("--citizen-timeout", type=float, default=120.0)
+    parser.add_argument("--run-timeout", type=float, default=600.0)
+    args = parser.parse_args(argv)
+    options = Options(**vars(args))
+    problem = check_options(options)
+    if problem:
+        parser.error(problem)
+    return options
+
+
+def check_options(options: Options) -> str | None:
+    """What is wrong with `options`, or None."""
+    if options.citizens < 1 or options.concurrency < 1 or options.portal_tokens < 1:
+        return "--citizens, --concurrency and --portal-tokens must be at least 1"
+    if (
+        min(
+            options.poll_interval,
+            options.request_timeout,
+            options.citizen_timeout,
+            options.run_timeout,
+        )
+        <= 0
+    ):
+        return "intervals and timeouts must be positive"
+    for url in (options.api_url, options.simulators_url):
+        if not is_loopback(url):
+            return f"{url} is not on loopback: this benchmark runs against the local stack only"
+    return None
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# --- measurements -----------------------------------------------------------------------------
+
+
+@dataclass
+class Recorder:
+    """Latencies per endpoint and per phase (seconds), errors and failed journeys."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    phases: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: Counter[tuple[str, str]] = field(default_factory=Counter)
+    failures: Counter[str] = field(default_factory=Counter)
+
+    def phase(self, name: str, seconds: float) -> None:
+        self.phases[name].append(seconds)
+
+
+class JourneyFailed(Exception):
+    """A citizen's journey cannot go on; the message says where and why."""
+
+
+def percentile(ordered: list[float], share: float) -> float:
+    """The nearest-rank percentile (`share` in 0..100) of an ascending, non-empty list."""
+    rank = max(1, math.ceil(share / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+# --- the API, timed ---------------------------------------------------------------------------
+
+
+class Api:
+    """Calls the API, timing every answer under its endpoint's route template."""
+
+    def __init__(self, http: httpx.AsyncClient, recorder: Recorder) -> None:
+        self.http, self.recorder = http, recorder
+
+    async def call(
+        self,
+        method: str,
+        template: str,
+        token: str,
+        *,
+        registration_id: str = "",
+        body: Any = None,
+        params: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        endpoint = f"{method} {template}"
+        path = template.format(registration_id=registration_id)
+        headers = {"Authorization": f"Bearer {token}"}
+        if template in CITIZEN_STEPS:  # as a portal does, so that a retry is the same step
+            headers["Idempotency-Key"] = str(uuid.uuid4())
+        started = time.perf_counter()
+        try:
+            response = await self.http.request(
+                method, path, json=body, params=params, headers=headers
+            )
+        except httpx.HTTPError as error:
+            self.recorder.errors[endpoint, type(error).__name__] += 1
+            raise JourneyFailed(f"{endpoint}: {type(error).__name__}") from error
+        self.recorder.latencies[endpoint].append(time.perf_counter() - started)
+        answer = json_of(response)
+        if not response.is_success:
+            label = f"{response.status_code} {answer.get('code', '')}".strip()
+            self.recorder.errors[endpoint, label] += 1
+            raise JourneyFailed(f"{endpoint}: {label}")
+        return answer
+
+
+def json_of(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object; empty when it has none (an empty or non-JSON body)."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+# --- one citizen ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    phone: str
+    snils_body: str
+    passport_number: str
+
+    @property
+    def snils(self) -> str:
+        return self.snils_body + snils_check_digits(self.snils_body)
+
+    def profile(self) -> dict[str, Any]:
+        return Profile(
+            surname="Иванова",
+            name="Мария",
+            patronymic="Петровна",
+            gender=Gender.FEMALE,
+            birth_date=date(1990, 5, 15),
+            birth_place="г. Москва",
+            citizenship="RUS",
+            passport_series="4512",
+            passport_number=self.passport_number,
+            passport_issue_date=date(2010, 6, 1),
+            passport_issuer="ОВД Тверской район г. Москвы",
+            division_code="770-001",
+            snils=format_snils(self.snils),
+        ).model_dump(mode="json")
+
+
+def new_people(count: int) -> list[Person]:
+    """`count` people with distinct phones, SNILS and passports, none of them test data that
+    the simulators answer with a scripted failure."""
+    phones: set[str] = set()
+    bodies: set[str] = set()
+    passports: set[str] = set()
+    while len(phones) < count:
+        phone = f"+79{random.randrange(10**9):09d}"
+        if not phone.endswith(SMS_UNKNOWN_SUBSCRIBER):
+            phones.add(phone)
+    while len(bodies) < count:
+        body = f"{random.randint(2_000_000, 999_999_998):09d}"
+        if not body.endswith(SCRIPTED_ENDINGS):
+            bodies.add(body)
+    while len(passports) < count:
+        number = f"{random.randint(100_000, 999_998):06d}"
+        if not number.endswith(SCRIPTED_ENDINGS):
+            passports.add(number)
+    return [
+        Person(phone, body, passport)
+        for phone, body, passport in zip(
+            sorted(phones), sorted(bodies), sorted(passports), strict=True
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class Tokens:
+    portal: tuple[str, ...]
+    clerk: str
+
+
+class Citizen:
+    """One person's journey to `confirmed`, through the portal's token and a clerk's."""
+
+    def __init__(
+        self, api: Api, outbox: SimulatorControl, person: Person, portal: str, clerk: str
+    ) -> None:
+        self.api, self.outbox, self.person = api, outbox, person
+        self.portal, self.clerk = portal, clerk
+        self.id = ""
+
+    async def register(self, poll_interval: float) -> float:
+        """Go from start to `confirmed`; the seconds it took."""
+        began = time.perf_counter()
+        code = await self.start()
+        await self.confirm_contact(code)
+        await self.set_password_and_profile()
+        verifying = time.perf_counter()
+        await self.wait_for(Stage.IDENTITY, poll_interval)
+        self.api.recorder.phase(VERIFICATION, since(verifying))
+        confirming = time.perf_counter()
+        await self.clerk_confirms()
+        await self.wait_for(Stage.CONFIRMED, poll_interval)
+        self.api.recorder.phase(CONFIRMATION, since(confirming))
+        return since(began)
+
+    async def start(self) -> str:
+        """Start the registration; the SMS code that arrives."""
+        body = {"surname": "Иванова", "name": "Мария", "phone": self.person.phone}
+        started = await self.api.call("POST", START, self.portal, body=body)
+        self.id = started["registration_id"]
+        expect(started["state"]["stage"] == Stage.CONTACT, f"started at {started['state']}")
+        sent = time.perf_counter()
+        code = await self.outbox.sms_code(self.person.phone, seconds=30)
+        self.api.recorder.phase(SMS, since(sent))
+        return code
+
+    async def confirm_contact(self, code: str) -> None:
+        verdict = await self.call("POST", CONTACT_CODE, {"code": code})
+        expect(verdict["accepted"] is True, f"contact code refused: {verdict}")
+
+    async def set_password_and_profile(self) -> None:
+        password = {"password": PASSWORD_TEXT, "password_repeated": PASSWORD_TEXT}
+        done = await self.call("PUT", PASSWORD, password)
+        expect(done["stage"] == Stage.PROFILE, f"after the password: {done}")
+        done = await self.call("PUT", PROFILE, self.person.profile())
+        expect(done["stage"] == Stage.VERIFICATION, f"after the profile: {done}")
+
+    async def clerk_confirms(self) -> None:
+        found = await self.api.call(
+            "GET", CLERK_LOOKUP, self.clerk, params={"snils": self.person.snils}
+        )
+        expect(self.id in found["registration_ids"], "the clerk did not find the registration")
+        seen = {
+            "passport_series": "4512",
+            "passport_number": self.person.passport_number,
+            "snils": self.person.snils,
+        }
+        verdict = await self.api.call(
+            "POST", CLERK_CONFIRM, self.clerk, registration_id=self.id, body=seen
+        )
+        expect(verdict["confirmed"] is True, f"the clerk's confirmation: {verdict}")
+
+    async def wait_for(self, stage: Stage, poll_interval: float) -> None:
+        while True:
+            state = await self.call("GET", STATE)
+            seen = Stage(state["stage"])
+            if seen is stage:
+                return
+            expect(seen not in DEAD_ENDS, f"waiting for {stage}, found {seen}")
+            await asyncio.sleep(poll_interval)
+
+    async def call(self, method: str, template: str, body: Any = None) -> dict[str, Any]:
+        return await self.api.call(
+            method, template, self.portal, registration_id=self.id, body=body
+        )
+
+
+def expect(condition: bool, failure: str) -> None:
+    if not condition:
+        raise JourneyFailed(failure)
+
+
+def since(moment: float) -> float:
+    return time.perf_counter() - moment
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    seconds: float
+    confirmed: int
+    finished: bool
+    """False when the run's own deadline cut it short."""
+
+
+async def run_citizens(
+    options: Options, tokens: Tokens, api: Api, outbox: SimulatorControl
+) -> Outcome:
+    """Register `options.citizens` people, `options.concurrency` at a time."""
+    gate = asyncio.Semaphore(options.concurrency)
+    recorder = api.recorder
+    confirmed = 0
+
+    async def one(number: int, person: Person) -> None:
+        nonlocal confirmed
+        portal = tokens.portal[number % len(tokens.portal)]
+        citizen = Citizen(api, outbox, person, portal, tokens.clerk)
+        async with gate:
+            try:
+                async with asyncio.timeout(options.citizen_timeout):
+                    seconds = await citizen.register(options.poll_interval)
+                recorder.phase(END_TO_END, seconds)
+                confirmed += 1
+            except JourneyFailed as failure:
+                recorder.failures[str(failure)] += 1
+            except LookupError as missing:  # the SMS never reached the outbox
+                recorder.failures[f"SMS: {missing}"] += 1
+            except TimeoutError:
+                recorder.failures[f"not confirmed within {options.citizen_timeout:g} s"] += 1
+            except (KeyError, ValueError) as odd:  # an answer without the expected fields
+                recorder.failures[f"unexpected answer: {odd!r}"] += 1
+
+    began = time.perf_counter()
+    finished = True
+    try:
+        async with asyncio.timeout(options.run_timeout):
+            await asyncio.gather(*(one(n, p) for n, p in enumerate(new_people(options.citizens))))
+    except TimeoutError:
+        finished = False
+    return Outcome(since(began), confirmed, finished)
+
+
+async def check_ready(http: httpx.AsyncClient) -> None:
+    try:
+        ready = await http.get("/health/ready")
+    except httpx.HTTPError as error:
+        raise SystemExit(
+            f"the API at {http.base_url} does not answer: is `gosreg stack` up?"
+        ) from error
+    if not ready.is_success:
+        raise SystemExit(f"the API is not ready: {ready.status_code} {ready.text}")
+
+
+@asynccontextmanager
+async def agencies_without_delay(outbox: SimulatorControl) -> AsyncIterator[Timings]:
+    """Set the agency simulators' delays to 0 for the run; restore them afterwards."""
+    before = await outbox.configure()
+    await outbox.configure(**dict.fromkeys(AGENCY_DELAYS, 0.0))
+    try:
+        yield before
+    finally:
+        await outbox.configure(**{name: getattr(before, name) for name in AGENCY_DELAYS})
+
+
+@asynccontextmanager
+async def benchmark_tokens(options: Options) -> AsyncIterator[Tokens]:
+    """The tokens given, or tokens created in the store for the run and revoked after it."""
+    if options.portal_token and options.clerk_token:
+        yield Tokens(tuple(options.portal_token), options.clerk_token)
+        return
+    # Imported here: only needed, and only connects to the store, when creating tokens.
+    from settings import load_settings
+    from store import access
+    from store.db import make_engine
+    from store.embedded import database_url, stop_embedded_postgres
+
+    settings = load_settings()
+    engine = make_engine(await asyncio.to_thread(database_url, settings))
+    pepper = settings.token_pepper_bytes
+    created: list[str] = []
+
+    async def create(role: Role, name: str, center: str | None = None) -> str:
+        principal, token = await access.create_client(engine, pepper, role, name, center)
+        created.append(principal.client_id)
+        return token
+
+    try:
+        portal = options.portal_token or [
+            await create(Role.PORTAL, f"benchmark portal {n + 1}")
+            for n in range(options.portal_tokens)
+        ]
+        clerk = options.clerk_token or await create(Role.CLERK, "benchmark clerk", SERVICE_CENTER)
+        yield Tokens(tuple(portal), clerk)
+    finally:
+        for client_id in created:
+            await access.revoke_client(engine, client_id)
+        await engine.dispose()
+        if settings.database_url is None:  # let go of the embedded server; the stack keeps it
+            await asyncio.to_thread(stop_embedded_postgres, settings.data_dir / "postgres")
+
+
+async def benchmark(options: Options) -> None:
+    recorder = Recorder()
+    limits = httpx.Limits(max_connections=options.concurrency * 2)
+    async with (
+        httpx.AsyncClient(
+            base_url=options.api_url, timeout=options.request_timeout, limits=limits
+        ) as http,
+        SimulatorControl(options.simulators_url, timeout=options.request_timeout) as outbox,
+    ):
+        await check_ready(http)
+        async with benchmark_tokens(options) as tokens, agencies_without_delay(outbox):
+            print_header(options, tokens)
+            outcome = await run_citizens(options, tokens, Api(http, recorder), outbox)
+    print_report(options, recorder, outcome)
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def memory() -> str:
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "memory unknown"
+    return f"{total / 2**30:.1f} GiB RAM"
+
+
+def print_header(options: Options, tokens: Tokens) -> None:
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    say(f"gosreg API benchmark, {now}")
+    say(
+        f"machine: {platform.system()} {platform.machine()}, {os.cpu_count()} cores "
+        f"(os.cpu_count), {memory()}, Python {platform.python_version()}"
+    )
+    say(
+        f"run: {options.citizens} citizens, concurrency {options.concurrency}, "
+        f"{len(tokens.portal)} portal token(s), GET state polled every {options.poll_interval:g} s"
+    )
+    say(
+        "agency time excluded: the Pension Fund, MVD and FNS simulators answer without delay; "
+        "the checks' retry backoff is the API's policy (GOSREG_POLICY)"
+    )
+    say()
+
+
+def table(title: str, rows: dict[str, list[float]], order: list[str]) -> None:
+    """One line per row: count, p50, p95, p99 and max in milliseconds."""
+    names = [name for name in order if rows.get(name)] + sorted(set(rows) - set(order))
+    width = max([len(title), *(len(name) for name in names)])
+    headings = "  ".join(f"{heading:>8}" for heading in ("p50 ms", "p95 ms", "p99 ms", "max ms"))
+    say(f"{title:<{width}}  {'count':>6}  {headings}")
+    for name in names:
+        ordered = sorted(rows[name])
+        cells = [percentile(ordered, share) * 1000 for share in (50, 95, 99, 100)]
+        say(f"{name:<{width}}  {len(ordered):>6}  " + "  ".join(f"{c:>8.1f}" for c in cells))
+    say()
+
+
+def print_report(options: Options, recorder: Recorder, outcome: Outcome) -> None:
+    table("endpoint", recorder.latencies, ENDPOINT_ORDER)
+    table("phase", recorder.phases, PHASE_ORDER)
+    rate = outcome.confirmed / outcome.seconds if outcome.seconds > 0 else 0.0
+    say(
+        f"confirmed {outcome.confirmed}/{options.citizens} in {outcome.seconds:.1f} s: "
+        f"{rate:.2f} registrations/s to `confirmed`"
+    )
+    if not outcome.finished:
+        say(f"STOPPED: the run's deadline of {options.run_timeout:g} s passed")
+    say(f"non-2xx answers and transport errors: {sum(recorder.errors.values()) or 'none'}")
+    for (endpoint, label), count in sorted(recorder.errors.items()):
+        say(f"  {count:>5} × {label} on {endpoint}")
+    for reason, count in recorder.failures.most_common():
+        say(f"  failed journey ×{count}: {reason}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    options = parse_options(argv)
+    try:
+        asyncio.run(benchmark(options))
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
