@@ -55,17 +55,19 @@ from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from api.auth import Role
-from registration.models import Gender, Profile, Stage
-from registration.validators import format_snils, snils_check_digits
+from registration.models import Stage
+from registration.validators import snils_check_digits
 from simulators.config import Timings
 from simulators.control import SimulatorControl
+from simulators.people import random_passport_number, random_snils_body, verifiable_profile
+from simulators.rules import UNKNOWN_SUBSCRIBER_SUFFIX
 
 # --- the endpoints, as route templates --------------------------------------------------------
 
@@ -91,8 +93,6 @@ PASSWORD_TEXT = "Zvezda#Polar7"
 SERVICE_CENTER = "mfc-77-001"
 AGENCY_DELAYS = ("pension_fund_delay_seconds", "mvd_delay_seconds", "fns_delay_seconds")
 # Test data the simulators answer with a scripted failure (simulators/__init__.py).
-SCRIPTED_ENDINGS = ("666", "999", "000")
-SMS_UNKNOWN_SUBSCRIBER = "0000000"
 # Stages a citizen waiting for a later stage must never see: the journey went wrong.
 DEAD_ENDS = frozenset({Stage.PROFILE, Stage.CANCELLED, Stage.EXPIRED, Stage.REFUSED})
 
@@ -273,21 +273,7 @@ class Person:
         return self.snils_body + snils_check_digits(self.snils_body)
 
     def profile(self) -> dict[str, Any]:
-        return Profile(
-            surname="Иванова",
-            name="Мария",
-            patronymic="Петровна",
-            gender=Gender.FEMALE,
-            birth_date=date(1990, 5, 15),
-            birth_place="г. Москва",
-            citizenship="RUS",
-            passport_series="4512",
-            passport_number=self.passport_number,
-            passport_issue_date=date(2010, 6, 1),
-            passport_issuer="ОВД Тверской район г. Москвы",
-            division_code="770-001",
-            snils=format_snils(self.snils),
-        ).model_dump(mode="json")
+        return verifiable_profile(self.snils_body, self.passport_number).model_dump(mode="json")
 
 
 def new_people(count: int) -> list[Person]:
@@ -298,16 +284,12 @@ def new_people(count: int) -> list[Person]:
     passports: set[str] = set()
     while len(phones) < count:
         phone = f"+79{random.randrange(10**9):09d}"
-        if not phone.endswith(SMS_UNKNOWN_SUBSCRIBER):
+        if not phone.endswith(UNKNOWN_SUBSCRIBER_SUFFIX):
             phones.add(phone)
     while len(bodies) < count:
-        body = f"{random.randint(2_000_000, 999_999_998):09d}"
-        if not body.endswith(SCRIPTED_ENDINGS):
-            bodies.add(body)
+        bodies.add(random_snils_body())
     while len(passports) < count:
-        number = f"{random.randint(100_000, 999_998):06d}"
-        if not number.endswith(SCRIPTED_ENDINGS):
-            passports.add(number)
+        passports.add(random_passport_number())
     return [
         Person(phone, body, passport)
         for phone, body, passport in zip(

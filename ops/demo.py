@@ -9,23 +9,20 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from registration.models import (
     ConfirmationMethod,
-    Gender,
     PostalAddress,
-    Profile,
     RegistrationView,
     Stage,
 )
-from registration.validators import snils_check_digits
 from service.registrations import Registrations
 from service.temporal import connect
 from settings import Settings, load_settings
 from simulators.control import SimulatorControl
+from simulators.people import random_passport_number, random_snils_body, verifiable_profile
 from store import repository
 from store.db import make_engine
 from store.embedded import database_url
@@ -38,27 +35,6 @@ ADDRESS = PostalAddress(
     house="1",
     apartment="5",
 )
-
-
-def random_profile() -> Profile:
-    body = f"{random.randint(2_000_000, 899_999_999):09d}"
-    if body.endswith(("666", "999", "000")):  # the simulators' scripted failures
-        body = body[:-1] + "1"
-    return Profile(
-        surname="Иванова",
-        name="Мария",
-        patronymic="Петровна",
-        gender=Gender.FEMALE,
-        birth_date=date(1990, 5, 15),
-        birth_place="г. Москва",
-        citizenship="RUS",
-        passport_series="4512",
-        passport_number=f"{random.randint(100_000, 599_999)}",
-        passport_issue_date=date(2010, 6, 1),
-        passport_issuer="ОВД Тверской район г. Москвы",
-        division_code="770-001",
-        snils=body + snils_check_digits(body),
-    )
 
 
 class Demo:
@@ -105,7 +81,9 @@ class Demo:
         done = await self.registrations.set_password(rid, "Zvezda#Polar7", "Zvezda#Polar7")
         self.say(f"password set → stage {done.stage}, level {done.level}")
 
-        done = await self.registrations.submit_profile(rid, random_profile())
+        done = await self.registrations.submit_profile(
+            rid, verifiable_profile(random_snils_body(), random_passport_number())
+        )
         self.say(f"profile submitted → stage {done.stage}: Pension Fund and MVD are checking")
         view = await self.wait_for(rid, Stage.IDENTITY)
         self.say(f"verified → level {view.level}, INN found: {view.inn_found}")

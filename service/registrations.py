@@ -143,7 +143,7 @@ class Registrations:
             )
         attempt = await repository.count_closed_registrations(self._engine, contact) + 1
         registration_id = registration_id_for(self._secret, contact, attempt)
-        known = await repository.get_registration(self._engine, registration_id) is not None
+        known = await self._running(registration_id)
         try:
             await self._start(registration_id, person, contact)
         except WorkflowAlreadyStartedError as error:
@@ -154,6 +154,15 @@ class Registrations:
                 details={"registration_id": registration_id},
             ) from error
         return Started(registration_id, await self.state(registration_id), created=not known)
+
+    async def _running(self, registration_id: str) -> bool:
+        try:
+            description = await self._handle(registration_id).describe(rpc_timeout=RPC_TIMEOUT)
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return description.status is WorkflowExecutionStatus.RUNNING
 
     async def _start(self, registration_id: str, person: Person, contact: Contact) -> None:
         await self._client.start_workflow(

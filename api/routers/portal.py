@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
 from api.auth import Principal
+from api.bodies import Reason
 from api.deps import IdempotencyKey, PortalCaller, RegistrationId, RegistrationsDep, ServicesDep
 from api.errors import STEP_RESPONSES, ApiError
 from registration.models import (
@@ -43,10 +44,6 @@ class CodeEntry(BaseModel):
 class PasswordEntry(BaseModel):
     password: str = Field(max_length=256)
     password_repeated: str = Field(max_length=256)
-
-
-class Reason(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
 
 
 @router.post(

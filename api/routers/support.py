@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
+from api.bodies import Reason
 from api.deps import IdempotencyKey, RegistrationId, RegistrationsDep, ServicesDep, SupportCaller
 from api.errors import STEP_RESPONSES
 from registration.models import MethodChosen, Stage, StepDone
@@ -25,10 +26,6 @@ class StuckItem(BaseModel):
 class StuckList(BaseModel):
     older_than_hours: float
     registrations: list[StuckItem]
-
-
-class Reason(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
 
 
 @router.get("/stuck", response_model=StuckList)
