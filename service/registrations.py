@@ -319,7 +319,8 @@ class Registrations:
         while True:
             view = await self.state(registration_id)
             if view.identity_confirmed_by is not None or view.stage is Stage.CONFIRMED:
-                return ConfirmationVerdict(confirmed=True, stage=view.stage)
+                # The decision is durable in the workflow; the store write follows it.
+                return ConfirmationVerdict(confirmed=True, stage=Stage.CONFIRMED)
             if len(view.refused_confirmations) > refused_before:
                 refusal = view.refused_confirmations[-1]
                 return ConfirmationVerdict(

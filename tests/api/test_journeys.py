@@ -108,6 +108,7 @@ async def test_clerk_journey_over_http(
         headers=bearer(tokens.clerk),
     )
     assert answer.status_code == 200 and answer.json()["confirmed"] is True, answer.json()
+    assert answer.json()["stage"] == "confirmed"
     assert (await citizen.wait_for("confirmed"))["method"] == "in_person"
 
 
