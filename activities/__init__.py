@@ -51,7 +51,7 @@ async def build_activities(
             ),
             *methods(PostActivities(PostClient(url("post"), http), settings.code_secret_bytes)),
             *methods(SignatureActivities(ESignatureClient(url("esignature"), http))),
-            *StoreActivities(engine).activities(),
+            *methods(StoreActivities(engine)),
         ]
 
 

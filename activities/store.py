@@ -46,17 +46,6 @@ class StoreActivities:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    def activities(self) -> list[Callable[..., Awaitable[None]]]:
-        """Every activity of this class, for `Worker(activities=...)`."""
-        return [
-            self.open_registration,
-            self.record_audit,
-            self.activate_password,
-            self.save_verified_profile,
-            self.confirm_identity,
-            self.close_registration,
-        ]
-
     @activity.defn(name="open_registration")
     async def open_registration(self, step: OpenRegistration) -> None:
         """Fails with `ContactAlreadyRegistered` (non-retryable); then no row was written."""

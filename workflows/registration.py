@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         OrderLetter,
         PasswordSet,
         PostalAddress,
+        Profile,
         RegistrationInput,
         RegistrationResult,
         RegistrationView,
@@ -787,7 +788,7 @@ class RegistrationWorkflow:
                 locked_until=locked_until.isoformat(),
             )
 
-    def _verified_profile(self) -> Any:
+    def _verified_profile(self) -> Profile:
         assert self._state.profile is not None
         return self._state.profile
 

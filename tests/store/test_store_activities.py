@@ -14,6 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from activities import methods
 from activities.store import StoreActivities, _database_fault
 from registration.errors import CONTACT_ALREADY_REGISTERED, PASSWORD_NOT_STAGED
 from registration.models import (
@@ -90,18 +91,20 @@ def store_activities(store_engine: AsyncEngine) -> StoreActivities:
 
 
 def test_activities_keep_their_registered_names(store_activities: StoreActivities) -> None:
-    names = [
-        activity._Definition.must_from_callable(fn).name for fn in store_activities.activities()
-    ]
+    names = sorted(
+        activity._Definition.must_from_callable(fn).name for fn in methods(store_activities)
+    )
 
-    assert names == [
-        "open_registration",
-        "record_audit",
-        "activate_password",
-        "save_verified_profile",
-        "confirm_identity",
-        "close_registration",
-    ]
+    assert names == sorted(
+        [
+            "open_registration",
+            "record_audit",
+            "activate_password",
+            "save_verified_profile",
+            "confirm_identity",
+            "close_registration",
+        ]
+    )
 
 
 async def test_a_journey_through_the_activities_ends_with_a_confirmed_account(

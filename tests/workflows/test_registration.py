@@ -8,11 +8,13 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from activities import build_activities
 from registration.codes import Purpose
 from registration.models import (
     Agency,
@@ -44,6 +46,7 @@ from registration.models import (
     SupportAction,
 )
 from registration.policy import Policy
+from settings import Settings
 from tests.data import ADDRESS, PROFILE
 from tests.workflows.world import AgencyScript, World
 from workflows import RegistrationWorkflow
@@ -615,3 +618,11 @@ async def test_continue_as_new_carries_the_state(
     await journey.wait_for(Stage.IDENTITY)
     seqs = sorted(e.seq for e in world.audit if e.registration_id == journey.id)
     assert seqs == list(range(1, len(seqs) + 1)), "audit numbering continues across runs"
+
+
+async def test_the_stand_in_world_stands_in_for_every_real_activity(world: World) -> None:
+    def names(functions: list[Any]) -> set[str]:
+        return {activity._Definition.must_from_callable(fn).name for fn in functions}
+
+    async with build_activities(Settings(code_secret="x"), None) as real:  # type: ignore[arg-type]
+        assert names(world.activities()) == names(real)

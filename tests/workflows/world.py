@@ -14,6 +14,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from activities import methods
 from registration import errors
 from registration.codes import Purpose, derive_code, hash_code
 from registration.models import (
@@ -86,22 +87,7 @@ class World:
         return [e.event for e in sorted(entries, key=lambda e: e.seq)]
 
     def activities(self) -> list[Any]:
-        return [
-            self.send_contact_code,
-            self.notify_user,
-            self.check_pension_fund,
-            self.check_passport,
-            self.lookup_inn,
-            self.order_letter,
-            self.track_letter,
-            self.verify_signature,
-            self.open_registration,
-            self.record_audit,
-            self.activate_password,
-            self.save_verified_profile,
-            self.confirm_identity,
-            self.close_registration,
-        ]
+        return methods(self)
 
     # --- messaging --------------------------------------------------------------------
 
