@@ -74,6 +74,24 @@ class Agency(StrEnum):
     FNS = "fns"
 
 
+class Attention(StrEnum):
+    """Why a person (support) should look at a registration; the workflow sets it and clears it
+    when the registration moves on. Searchable as `RegistrationAttention`."""
+
+    VERIFICATION_TIMEOUT = "verification_timeout"  # an agency did not answer in time
+    AGENCY_REQUEST_REJECTED = "agency_request_rejected"  # an agency refused our request
+    CONFIRMATION_REFUSED = "confirmation_refused"  # a clerk, bank or signature did not match
+    LETTER_CODE_EXPIRED = "letter_code_expired"  # the letter's code ran out unused
+    NOTIFICATION_FAILED = "notification_failed"  # a notice could not be delivered for a day
+
+
+class Deadline(StrEnum):
+    """Deadlines support may extend (`extend_deadline`)."""
+
+    VERIFICATION = "verification"  # how long the agencies are asked before giving up
+    LETTER_CODE = "letter_code"  # how long the registered letter's code stays valid
+
+
 class Notice(StrEnum):
     """What the user is told outside the portal (SMS or e-mail, by their contact channel)."""
 
@@ -186,6 +204,9 @@ class RegistrationView(Model):
     refused_confirmations: list[Rejection] = Field(default_factory=list)
     identity_confirmed_by: ConfirmationMethod | None = None
     inn_found: bool | None = None
+    attention: Attention | None = None
+    summary: str = ""
+    """The registration in plain words, as support sees it in the Temporal UI."""
 
 
 # --- updates and signals (citizen, clerk, bank, support) --------------------------------------
@@ -278,6 +299,18 @@ class SupportAction(Model):
 
 class Cancel(SupportAction):
     pass
+
+
+class ExtendDeadline(SupportAction):
+    """Support: give the agencies, or the citizen's letter code, `days` more."""
+
+    deadline: Deadline
+    days: int
+
+
+class DeadlineExtended(Model):
+    deadline: Deadline
+    until: datetime
 
 
 # --- activities --------------------------------------------------------------------------------

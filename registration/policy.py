@@ -33,6 +33,7 @@ class Policy(BaseModel):
     verification_deadline: timedelta = timedelta(days=10)
     # INN is nice to have (it does not block `standard`), so FNS gets a shorter leash.
     inn_deadline: timedelta = timedelta(days=1)
+    max_deadline_extension: timedelta = timedelta(days=30)  # one support extension, at most
 
     # Registered letter: up to 30 days (seeds 000/003/004); limits from Login.gov.
     letter_code_ttl: timedelta = timedelta(days=30)

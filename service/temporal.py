@@ -7,7 +7,6 @@ from pathlib import Path
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, TLSConfig
-from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -45,14 +44,11 @@ async def connect(settings: Settings, *, lazy: bool = False) -> Client:
 
 async def ensure_search_attributes(client: Client) -> None:
     """Register the workflow's search attributes in the client's namespace (idempotent)."""
-    kinds = {
-        SearchAttributeIndexedValueType.KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-        SearchAttributeIndexedValueType.DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-    }
     for key in search.ALL:
         request = AddSearchAttributesRequest(
             namespace=client.namespace,
-            search_attributes={key.name: kinds[key.indexed_value_type]},
+            # The SDK's enum mirrors the API's, value for value.
+            search_attributes={key.name: IndexedValueType.ValueType(key.indexed_value_type)},
         )
         try:
             await client.operator_service.add_search_attributes(request)

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         ActivatePassword,
         Agency,
         AgencyCheck,
+        Attention,
         AuditEntry,
         BankConfirmation,
         Cancel,
@@ -43,6 +44,9 @@ with workflow.unsafe.imports_passed_through():
         ConfirmationMethod,
         ConfirmationVerdict,
         ConfirmIdentity,
+        Deadline,
+        DeadlineExtended,
+        ExtendDeadline,
         InnResult,
         Level,
         MethodChosen,
@@ -77,7 +81,12 @@ with workflow.unsafe.imports_passed_through():
         validate_profile,
     )
     from workflows import search_attributes as search
+    from workflows.details import describe
     from workflows.state import Confirmation, RegistrationState
+
+SUPPORT_VIEW = "support-view-1"
+"""Patch: search attributes are also published between stage changes (pending agencies,
+method, letters, attention). Histories recorded before it publish at stage changes only."""
 
 
 class Wake(Enum):
@@ -123,6 +132,13 @@ BACKGROUND: ActivityOptions = {
         maximum_interval=timedelta(minutes=30),
         non_retryable_error_types=errors.NON_RETRYABLE,
     ),
+}
+
+
+# A verification that failed for a reason of ours or the agency's, not the citizen's data.
+ATTENTION_ON_MISMATCH = {
+    "verification_timeout": Attention.VERIFICATION_TIMEOUT,
+    "request_rejected": Attention.AGENCY_REQUEST_REJECTED,
 }
 
 
@@ -244,8 +260,9 @@ class RegistrationWorkflow:
     async def _verify(self) -> None:
         state = self._state
         assert state.profile is not None
-        deadline = state.verification_deadline or workflow.now()
         while True:
+            # Re-read each round: support may have extended the deadline (extend_deadline).
+            deadline = state.verification_deadline or workflow.now()
             checks = asyncio.ensure_future(self._run_checks(deadline))
             interrupted = asyncio.ensure_future(
                 workflow.wait_condition(lambda: self._cancel is not None or self._retry_checks)
@@ -256,6 +273,7 @@ class RegistrationWorkflow:
                 break
             checks.cancel()
             state.pending_checks = []
+            state.pending_since = None
             if self._cancel is not None:
                 return
             # Support asked to retry now: ask again at once instead of after the backoff.
@@ -265,7 +283,13 @@ class RegistrationWorkflow:
         if mismatch is not None:
             code = mismatch.reason_code or "mismatch"
             self._reject(code, mismatch.reason or "The agencies did not confirm the data")
-            self._enter(Stage.PROFILE, "verification_failed", agency=mismatch.agency, reason=code)
+            self._enter(
+                Stage.PROFILE,
+                "verification_failed",
+                attention=ATTENTION_ON_MISMATCH.get(code),
+                agency=mismatch.agency,
+                reason=code,
+            )
             await self._notify(
                 Notice.VERIFICATION_FAILED, f"verification-failed:{state.profile_version}"
             )
@@ -480,6 +504,7 @@ class RegistrationWorkflow:
                 await self._order_letter(request.address)  # refuses, recording nothing, if it fails
             self._state.method = request.method
             self._record("method_chosen", method=request.method)
+            self._publish_change()
             return MethodChosen(method=request.method, letter=self._state.letter_view(self._policy))
 
     @choose_method.validator
@@ -615,6 +640,7 @@ class RegistrationWorkflow:
         """A service-center clerk checked the passport and SNILS in person."""
         actor = f"clerk:{signal.clerk_id}"
         where = {"clerk_id": signal.clerk_id, "service_center_id": signal.service_center_id}
+        self._state.service_center_id = signal.service_center_id
         if not self._may_confirm(actor):
             return
         mismatched = same_person_documents(
@@ -696,6 +722,7 @@ class RegistrationWorkflow:
             assert letter.address is not None
             await self._order_letter(letter.address)
             self._record("letter_resent", request.actor, reason=request.reason)
+            self._publish_change()
             return MethodChosen(
                 method=ConfirmationMethod.LETTER, letter=self._state.letter_view(self._policy)
             )
@@ -707,6 +734,57 @@ class RegistrationWorkflow:
         if self._state.letter.address is None:
             refuse(Refusal.METHOD_NOT_CHOSEN, "No letter was ordered: there is nothing to re-send")
 
+    @workflow.update(name="extend_deadline")
+    def extend_deadline(self, request: ExtendDeadline) -> DeadlineExtended:
+        """Support: give the agencies (and ask them again now), or the letter code, more days."""
+        state, extra = self._state, timedelta(days=request.days)
+        if request.deadline is Deadline.VERIFICATION:
+            assert state.verification_deadline is not None
+            state.verification_deadline += extra
+            until = state.verification_deadline
+            self._retry_checks = True  # the running checks carry the old deadline
+        else:
+            letter = state.letter
+            assert letter.code_expires_at is not None
+            letter.code_expires_at += extra
+            until = letter.code_expires_at
+        self._record(
+            "deadline_extended",
+            request.actor,
+            reason=request.reason,
+            deadline=request.deadline,
+            days=request.days,
+            until=until.isoformat(),
+        )
+        return DeadlineExtended(deadline=request.deadline, until=until)
+
+    @extend_deadline.validator
+    def _check_extend_deadline(self, request: ExtendDeadline) -> None:
+        self._require_actor(request)
+        longest = self._policy.max_deadline_extension.days
+        if not 1 <= request.days <= longest:
+            refuse(
+                Refusal.INVALID_INPUT,
+                f"A deadline can be extended by 1 to {longest} days at a time",
+                field="days",
+            )
+        state = self._state
+        if request.deadline is Deadline.VERIFICATION:
+            self._require_stage(Stage.VERIFICATION)
+            if Agency.FNS in state.pending_checks:
+                refuse(
+                    Refusal.WRONG_STAGE,
+                    "The data is verified; only the INN lookup is running, on its own deadline",
+                    stage=state.stage,
+                )
+            return
+        self._require_stage(Stage.IDENTITY)
+        if state.letter.code_hash is None:
+            refuse(
+                Refusal.NO_ACTIVE_CODE,
+                "No letter code is active: re-send the letter instead (resend_letter)",
+            )
+
     @workflow.query(name="state")
     def state(self) -> RegistrationView:
         return self._view()
@@ -716,23 +794,70 @@ class RegistrationWorkflow:
     def _view(self) -> RegistrationView:
         return self._state.view(self._id, self._input.contact.channel, self._policy, workflow.now())
 
-    def _enter(self, stage: Stage, event: str | None = None, **details: Any) -> None:
+    def _enter(
+        self,
+        stage: Stage,
+        event: str | None = None,
+        *,
+        attention: Attention | None = None,
+        **details: Any,
+    ) -> None:
+        """Move to `stage`: a new stage starts with a clean slate for support (`attention`)."""
         self._state.stage = stage
         self._state.stage_entered_at = workflow.now()
+        self._state.attention = attention
         self._publish()
         if event is not None:
             self._record(event, **details)
 
     def _publish(self) -> None:
-        """Keep the search attributes support filters by in step with the state."""
+        """Keep the search attributes support filters by, and the UI's current details, in
+        step with the state."""
         state = self._state
-        workflow.upsert_search_attributes(
-            [
-                search.STAGE.value_set(state.stage),
-                search.LEVEL.value_set(state.level),
-                search.STAGE_SINCE.value_set(state.stage_entered_at),
-            ]
+        pending = [agency.value for agency in state.pending_checks]
+        current = workflow.info().typed_search_attributes
+        updates: list[Any] = [
+            search.STAGE.value_set(state.stage),
+            search.LEVEL.value_set(state.level),
+            search.STAGE_SINCE.value_set(state.stage_entered_at),
+            search.LETTERS_SENT.value_set(state.letter.sequence),
+            search.PROFILE_VERSION.value_set(state.profile_version),
+            search.NEEDS_ATTENTION.value_set(state.attention is not None),
+        ]
+        if state.pending_since is not None:
+            # Kept once set: it means something only while PENDING_AGENCY is.
+            updates.append(search.PENDING_SINCE.value_set(state.pending_since))
+        optional: list[tuple[Any, Any]] = [
+            (search.PENDING_AGENCY, pending or None),
+            (search.METHOD, state.method),
+            (search.SERVICE_CENTER, state.service_center_id),
+            (search.ATTENTION, state.attention),
+        ]
+        for key, value in optional:
+            if value is not None:
+                updates.append(key.value_set(value))
+            elif current.get(key) is not None:  # unset only what is set
+                updates.append(key.value_unset())
+        workflow.upsert_search_attributes(updates)
+        self._show()
+
+    def _publish_change(self) -> None:
+        """Publish a change between stages (registrations from before the patch did not)."""
+        if workflow.patched(SUPPORT_VIEW):
+            self._publish()
+        else:
+            self._show()
+
+    def _show(self) -> None:
+        """The registration in plain words, as the Temporal UI's current details."""
+        workflow.set_current_details(
+            describe(self._state, self._input.contact.channel, self._policy, workflow.now())
         )
+
+    def _flag(self, attention: Attention) -> None:
+        """Ask for a person's look (until the registration moves on)."""
+        self._state.attention = attention
+        self._publish_change()
 
     def _audit_entry(self, event: str, actor: str = "system", **details: Any) -> AuditEntry:
         self._state.audit_seq += 1
@@ -748,6 +873,7 @@ class RegistrationWorkflow:
     def _record(self, event: str, actor: str = "system", **details: Any) -> None:
         """Queue an audit line; the main loop writes it (handlers must answer fast)."""
         self._state.audit_outbox.append(self._audit_entry(event, actor, **details))
+        self._show()
 
     async def _flush_audit(self) -> None:
         while self._state.audit_outbox:
@@ -807,6 +933,7 @@ class RegistrationWorkflow:
             Rejection(code=code, message=message, at=workflow.now())
         )
         self._record("confirmation_refused", actor, reason=code, **details)
+        self._flag(Attention.CONFIRMATION_REFUSED)
         return ConfirmationVerdict(confirmed=False, reason=message, stage=self._state.stage)
 
     def _decide(self, confirmation: Confirmation) -> None:
@@ -883,6 +1010,7 @@ class RegistrationWorkflow:
         except ActivityError:
             # A lost notification must not hold the journey: the portal shows the same news.
             workflow.logger.warning("notification %s not delivered", notice)
+            self._flag(Attention.NOTIFICATION_FAILED)
 
     # --- contact code ---------------------------------------------------------------------------
 
@@ -915,6 +1043,8 @@ class RegistrationWorkflow:
         """Pension Fund and MVD in parallel; the first mismatch (or the deadline) wins."""
         state = self._state
         state.pending_checks = [Agency.PENSION_FUND, Agency.MVD]
+        state.pending_since = workflow.now()
+        self._publish_change()
         results = await asyncio.gather(
             self._check(AgencyActivities.check_pension_fund, Agency.PENSION_FUND, deadline),
             self._check(AgencyActivities.check_passport, Agency.MVD, deadline),
@@ -925,7 +1055,7 @@ class RegistrationWorkflow:
         state = self._state
         assert state.profile is not None
         try:
-            return await workflow.execute_activity_method(
+            result: CheckResult = await workflow.execute_activity_method(
                 method,
                 AgencyCheck(
                     request_key=f"{self._id}:{agency}:v{state.profile_version}",
@@ -936,29 +1066,35 @@ class RegistrationWorkflow:
         except ActivityError as error:
             if error.retry_state is RetryState.TIMEOUT:
                 days = self._policy.verification_deadline.days
-                return CheckResult(
+                result = CheckResult(
                     agency=agency,
                     matched=False,
                     reason_code="verification_timeout",
                     reason=f"No answer from {agency} within {days} days: "
                     "check the data and submit again",
                 )
-            if failure_type(error) == errors.AGENCY_REQUEST_REJECTED:
-                return CheckResult(
+            elif failure_type(error) == errors.AGENCY_REQUEST_REJECTED:
+                result = CheckResult(
                     agency=agency,
                     matched=False,
                     reason_code="request_rejected",
                     reason=f"{agency} could not process the data: check and resubmit",
                 )
-            raise
+            else:
+                raise
         finally:
             if agency in state.pending_checks:
                 state.pending_checks.remove(agency)
+        if state.pending_checks:
+            self._publish_change()  # one answered, the other still pending
+        return result
 
     async def _lookup_inn(self) -> InnResult:
         state = self._state
         assert state.profile is not None
         state.pending_checks = [Agency.FNS]
+        state.pending_since = workflow.now()
+        self._publish_change()
         try:
             return await workflow.execute_activity_method(
                 AgencyActivities.lookup_inn,
@@ -972,6 +1108,7 @@ class RegistrationWorkflow:
             return InnResult(found=False)
         finally:
             state.pending_checks = []
+            state.pending_since = None
 
     def _agency_options(self, deadline: datetime) -> ActivityOptions:
         policy = self._policy
@@ -1020,6 +1157,8 @@ class RegistrationWorkflow:
         letter.reminder_due_at = now + policy.letter_reminder_after
         letter.next_tracking_at = now + policy.letter_tracking_interval
         letter.wrong_entries = []
+        if self._state.attention is Attention.LETTER_CODE_EXPIRED:
+            self._state.attention = None  # a fresh letter is on its way
         self._record("letter_ordered", sequence=sequence, tracking_number=ordered.tracking_number)
 
     def _next_letter_event(self) -> tuple[datetime | None, Callable[[], Awaitable[None]] | None]:
@@ -1070,3 +1209,4 @@ class RegistrationWorkflow:
         letter.status = "code_expired"
         letter.status_updated_at = workflow.now()
         self._record("letter_code_expired", sequence=letter.sequence)
+        self._flag(Attention.LETTER_CODE_EXPIRED)

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from registration.models import (
     Agency,
+    Attention,
     AuditEntry,
     Channel,
     ConfirmationMethod,
@@ -26,6 +27,7 @@ from registration.models import (
     Stage,
 )
 from registration.policy import Policy
+from workflows.details import describe
 
 
 class CodeState(Model):
@@ -78,6 +80,7 @@ class RegistrationState(Model):
     profile: Profile | None = None
     profile_version: int = 0
     pending_checks: list[Agency] = Field(default_factory=list)
+    pending_since: datetime | None = None
     verification_deadline: datetime | None = None
     last_rejection: Rejection | None = None
     inn_found: bool | None = None
@@ -85,6 +88,8 @@ class RegistrationState(Model):
     letter: LetterState = Field(default_factory=LetterState)
     confirmation: Confirmation | None = None
     refused_confirmations: list[Rejection] = Field(default_factory=list)
+    service_center_id: str | None = None
+    attention: Attention | None = None
     runs: int = 1
 
     def view(
@@ -122,6 +127,8 @@ class RegistrationState(Model):
             refused_confirmations=list(self.refused_confirmations),
             identity_confirmed_by=self.confirmation.method if self.confirmation else None,
             inn_found=self.inn_found,
+            attention=self.attention,
+            summary=describe(self, channel, policy, now),
         )
 
     def next_code_allowed_at(self, policy: Policy) -> datetime:

@@ -1,10 +1,11 @@
 """Registrations started weeks ago are still running: today's workflow code must replay every
-recorded history of every path without a non-determinism error.
+recorded history of every version of the workflow, on every path, without a non-determinism
+error (docs/versioning.md).
 
-The histories under `histories/` were recorded from the workflow tests
-(`RECORD_HISTORIES=1 pytest tests/workflows`). Re-record them only for a change that is meant
-to be incompatible *and* ships behind `workflow.patched(...)`; otherwise a failure here means
-the change would break running registrations.
+`histories/<version>/` holds what the workflow tests recorded with that version's code
+(`RECORD_HISTORIES=<version> pytest tests/workflows`). A version's folder is never re-recorded
+or deleted while registrations of that version may still run; a change that alters the
+commands a workflow issues ships behind `workflow.patched(...)` with a new version folder.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from temporalio.worker import Replayer
 
 from workflows import WORKFLOWS
 
-HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+FOLDER = Path(__file__).parent / "histories"
+VERSIONS = sorted((p for p in FOLDER.iterdir() if p.is_dir()), key=lambda p: int(p.name[1:]))
+HISTORIES = sorted(FOLDER.glob("*/*.json"))
 
 
-def test_every_path_has_a_recorded_history() -> None:
-    names = {path.stem for path in HISTORIES}
+def test_every_path_has_a_recorded_history_of_the_current_version() -> None:
+    names = {path.stem for path in VERSIONS[-1].glob("*.json")}
     for path in (
         "letter_confirms_identity_without_tax_cabinet_access",
         "clerk_with_matching_documents_confirms_in_person",
@@ -34,11 +37,18 @@ def test_every_path_has_a_recorded_history() -> None:
         "support_cancels_a_registration",
         "unconfirmed_contact_expires_after_24_hours",
         "continue_as_new_carries_the_state",
+        "support_extends_the_verification_deadline",
+        "support_extends_the_letter_code",
     ):
         assert path in names, f"no recorded history for {path}"
 
 
-@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+def test_histories_of_older_versions_are_kept() -> None:
+    assert [version.name for version in VERSIONS][:2] == ["v1", "v2"]
+    assert len(list(VERSIONS[0].glob("*.json"))) >= 29
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[f"{p.parent.name}/{p.stem}" for p in HISTORIES])
 async def test_current_code_replays_recorded_history(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)

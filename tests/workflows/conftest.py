@@ -46,22 +46,26 @@ async def task_queue(
 ) -> AsyncIterator[str]:
     """A worker with the real workflow and the stand-in world, on a queue of its own.
 
-    With RECORD_HISTORIES=1 the histories of the test's registrations are saved for the
-    replay test (`tests/replay/`): every path the tests walk becomes a recorded history."""
+    With RECORD_HISTORIES=<version> the histories of the test's registrations are saved for
+    the replay test under `tests/replay/histories/<version>/`: every path the tests walk
+    becomes a recorded history of that version of the workflow code (docs/versioning.md)."""
     queue = f"test-{uuid.uuid4()}"
     async with Worker(
         env.client, task_queue=queue, workflows=WORKFLOWS, activities=world.activities()
     ):
         yield queue
-        if os.environ.get("RECORD_HISTORIES") == "1":
-            await record_histories(env, world, request.node.name)
+        version = os.environ.get("RECORD_HISTORIES")
+        if version:
+            await record_histories(env, world, request.node.name, HISTORIES / version)
 
 
-async def record_histories(env: WorkflowEnvironment, world: World, test_name: str) -> None:
-    HISTORIES.mkdir(parents=True, exist_ok=True)
+async def record_histories(
+    env: WorkflowEnvironment, world: World, test_name: str, folder: Path
+) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
     for number, workflow_id in enumerate(world.started):
         history = await env.client.get_workflow_handle(workflow_id).fetch_history()
         suffix = f"-{number}" if number else ""
-        (HISTORIES / f"{test_name.removeprefix('test_')}{suffix}.json").write_text(
+        (folder / f"{test_name.removeprefix('test_')}{suffix}.json").write_text(
             history.to_json()
         )

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -27,6 +29,8 @@ from registration.models import (
     ConfirmationMethod,
     ConfirmationVerdict,
     Contact,
+    DeadlineExtended,
+    ExtendDeadline,
     Level,
     MethodChosen,
     Notice,
@@ -126,6 +130,16 @@ class Journey:
 
     async def result(self) -> RegistrationResult:
         return await self.handle.result()
+
+    async def search_attributes(self) -> TypedSearchAttributes:
+        return (await self.handle.describe()).typed_search_attributes
+
+    async def current_details(self) -> str:
+        """What the Temporal UI shows as the workflow's current details."""
+        metadata = await self.handle.query(
+            "__temporal_workflow_metadata", result_type=WorkflowMetadata
+        )
+        return metadata.current_details
 
 
 @pytest.fixture
@@ -412,6 +426,12 @@ async def test_agency_silent_for_eleven_days_hits_the_deadline(journey: Journey)
     assert view.last_rejection is not None
     assert view.last_rejection.code == "verification_timeout"
     assert journey.world.calls[Agency.PENSION_FUND] > 100, "retried with backoff for days"
+    assert view.attention == "verification_timeout"
+    attributes = await journey.search_attributes()
+    assert attributes.get(search.ATTENTION) == "verification_timeout"
+    assert attributes.get(search.NEEDS_ATTENTION) is True
+    assert attributes.get(search.PENDING_AGENCY) is None
+    assert "did not answer before the deadline" in view.summary
 
 
 async def test_support_retries_the_checks_now_instead_of_after_the_backoff(
@@ -465,6 +485,11 @@ async def test_letter_expires_at_day_30_and_can_be_reordered(journey: Journey) -
     await journey.env.sleep(timedelta(days=30, hours=1))
     view = await journey.state()
     assert view.letter is not None and view.letter.status == "code_expired"
+    assert view.attention == "letter_code_expired"
+    attributes = await journey.search_attributes()
+    assert attributes.get(search.ATTENTION) == "letter_code_expired"
+    assert attributes.get(search.METHOD) == "letter"
+    assert attributes.get(search.LETTERS_SENT) == 1
     old = journey.world.code_hash(
         journey.id, Purpose.LETTER, journey.world.letter_code(journey.id, 1)
     )
@@ -477,6 +502,9 @@ async def test_letter_expires_at_day_30_and_can_be_reordered(journey: Journey) -
         "choose_method", ChooseMethod(method="letter", address=ADDRESS), MethodChosen
     )
     assert chosen.letter is not None and chosen.letter.tracking_number == "10000000000002"
+    attributes = await journey.search_attributes()
+    assert attributes.get(search.LETTERS_SENT) == 2
+    assert attributes.get(search.NEEDS_ATTENTION) is False, "a fresh letter is on its way"
     new = journey.world.code_hash(
         journey.id, Purpose.LETTER, journey.world.letter_code(journey.id, 2)
     )
@@ -552,6 +580,10 @@ async def test_clerk_with_mismatching_documents_is_refused_and_recorded(journey:
     await journey.wait_for(Stage.IDENTITY)
     refused = [e for e in journey.world.audit if e.event == "confirmation_refused"]
     assert refused and refused[0].actor == "clerk:clerk-7"
+    attributes = await journey.search_attributes()
+    assert attributes.get(search.SERVICE_CENTER) == "mfc-77-001"
+    assert attributes.get(search.ATTENTION) == "confirmation_refused"
+    assert "1 confirmation(s) refused" in await journey.current_details()
 
 
 async def test_clerk_before_verification_is_refused_not_crashed(journey: Journey) -> None:
@@ -626,3 +658,94 @@ async def test_the_stand_in_world_stands_in_for_every_real_activity(world: World
 
     async with build_activities(Settings(code_secret="x"), None) as real:  # type: ignore[arg-type]
         assert names(world.activities()) == names(real)
+
+
+# --- support: what the Temporal UI shows, and extending deadlines -----------------------------
+
+
+async def test_support_sees_the_pending_agencies_in_search_attributes_and_plain_words(
+    journey: Journey,
+) -> None:
+    journey.world.agencies[Agency.PENSION_FUND] = AgencyScript(pending=None)
+    await journey.confirm_contact()
+    assert "waiting for the citizen to set a password" in await journey.current_details()
+    await journey.set_password()
+    await journey.submit_profile()
+    await journey.env.sleep(timedelta(hours=2))
+    attributes = await journey.search_attributes()
+    assert attributes.get(search.STAGE) == "verification"
+    assert attributes.get(search.PENDING_AGENCY) == ["pension_fund"], "MVD has answered"
+    pending_since = attributes.get(search.PENDING_SINCE)
+    assert pending_since is not None
+    assert attributes.get(search.PROFILE_VERSION) == 1
+    assert attributes.get(search.NEEDS_ATTENTION) is False
+    assert attributes.get(search.ATTENTION) is None
+    details = await journey.current_details()
+    assert details.startswith(
+        f"Waiting for the Pension Fund answer since {pending_since:%Y-%m-%d %H:%M} UTC"
+    )
+    assert "extend_deadline" in details and "retry_checks" in details
+    assert (await journey.state()).summary == details
+
+
+async def test_support_extends_the_verification_deadline(journey: Journey) -> None:
+    journey.world.agencies[Agency.PENSION_FUND] = AgencyScript(pending=None)
+    await journey.confirm_contact()
+    await journey.set_password()
+    await journey.submit_profile()
+    before = (await journey.state()).verification_deadline
+    assert before is not None
+    await journey.env.sleep(timedelta(days=9))
+    extended = await journey.update(
+        "extend_deadline",
+        ExtendDeadline(actor="support:anna", reason="PFR outage", deadline="verification", days=5),
+        DeadlineExtended,
+    )
+    assert extended.until == before + timedelta(days=5)
+    await journey.env.sleep(timedelta(days=3))  # day 12: past the first deadline
+    view = await journey.state()
+    assert view.stage is Stage.VERIFICATION and view.verification_deadline == extended.until
+    await journey.env.sleep(timedelta(days=3, hours=1))  # day 15: past the extended one
+    view = await journey.wait_for(Stage.PROFILE)
+    assert view.last_rejection is not None and view.last_rejection.code == "verification_timeout"
+    entry = next(e for e in journey.world.audit if e.event == "deadline_extended")
+    assert entry.actor == "support:anna" and entry.details["reason"] == "PFR outage"
+    assert entry.details["deadline"] == "verification" and entry.details["days"] == 5
+
+
+async def test_support_extends_the_letter_code(journey: Journey) -> None:
+    await journey.reach_identity_stage()
+    action = {"actor": "support:oleg", "reason": "citizen in hospital", "deadline": "letter_code"}
+    refusal = await journey.refused("extend_deadline", ExtendDeadline(**action, days=7))
+    assert refusal.type == "no_active_code"
+    await journey.update(
+        "choose_method", ChooseMethod(method="letter", address=ADDRESS), MethodChosen
+    )
+    assert (await journey.refused("extend_deadline", ExtendDeadline(**action, days=0))).type == (
+        "invalid_input"
+    )
+    assert (await journey.refused("extend_deadline", ExtendDeadline(**action, days=31))).type == (
+        "invalid_input"
+    )
+    await journey.env.sleep(timedelta(days=29))
+    extended = await journey.update(
+        "extend_deadline", ExtendDeadline(**action, days=7), DeadlineExtended
+    )
+    await journey.env.sleep(timedelta(days=2))  # day 31: the code would have expired
+    view = await journey.state()
+    assert view.letter is not None and view.letter.code_expires_at == extended.until
+    code = journey.world.code_hash(
+        journey.id, Purpose.LETTER, journey.world.letter_code(journey.id, 1)
+    )
+    verdict = await journey.update("submit_letter_code", SubmitCode(code_hash=code), CodeVerdict)
+    assert verdict.accepted
+    assert (await journey.result()).method is ConfirmationMethod.LETTER
+
+
+async def test_verification_deadline_cannot_be_extended_outside_verification(
+    journey: Journey,
+) -> None:
+    request = ExtendDeadline(actor="support:anna", reason="x", deadline="verification", days=3)
+    assert (await journey.refused("extend_deadline", request)).type == "wrong_stage"
+    no_actor = request.model_copy(update={"actor": ""})
+    assert (await journey.refused("extend_deadline", no_actor)).type == "invalid_input"
