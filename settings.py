@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from codec.keys import Keyring, load_keyring
 from registration.policy import Policy
 
 
@@ -50,6 +51,7 @@ class Settings(BaseSettings):
     # Secrets; when not configured, generated into `data_dir` on first use (development).
     code_secret: SecretStr | None = None  # derives and hashes one-time codes
     token_pepper: SecretStr | None = None  # keys the hashes of API tokens
+    codec_keys: SecretStr | None = None  # JSON keyring that encrypts payloads (codec.keys)
 
     # The HTTP API.
     api_host: str = "127.0.0.1"
@@ -60,6 +62,11 @@ class Settings(BaseSettings):
     code_entries_per_client: int = 600
     code_entries_per_client_window_seconds: int = 60
 
+    # Codec server: decrypts payloads for the Temporal Web UI and CLI (support staff only).
+    codec_host: str = "127.0.0.1"
+    codec_port: int = 8082
+    codec_cors_origins: list[str] = ["http://127.0.0.1:8233", "http://localhost:8233"]
+
     # Numbers of the journey for new registrations (JSON, e.g. '{"sms_code_ttl": "PT5M"}').
     policy: Policy = Policy()
 
@@ -67,6 +74,21 @@ class Settings(BaseSettings):
         """Base URL of an outside party: its own setting, else the simulators' route for it."""
         own = getattr(self, f"{party}_url")
         return own or f"{self.simulators_url.rstrip('/')}/{party.replace('_', '-')}"
+
+    @property
+    def codec_url(self) -> str:
+        return f"http://{self.codec_host}:{self.codec_port}"
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        """The keys that encrypt payloads: `codec_keys`, else a ring kept in `data_dir`."""
+        configured = self.codec_keys.get_secret_value() if self.codec_keys is not None else None
+        return load_keyring(configured, self.data_dir / "codec_keys.json")
+
+    def ensure_secrets(self) -> None:
+        """Read every secret now, generating local ones (development) that are missing."""
+        for secret in (self.keyring, self.code_secret_bytes, self.token_pepper_bytes):
+            assert secret
 
     @cached_property
     def code_secret_bytes(self) -> bytes:

@@ -11,6 +11,7 @@ import logging
 from temporalio.worker import Worker
 
 from activities import build_activities
+from service.logs import configure_logging
 from service.temporal import connect
 from settings import Settings, load_settings
 from store.db import make_engine
@@ -38,9 +39,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # One line per HTTP call to an agency drowns what matters; failures surface as activity errors.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging("worker")
     try:
         asyncio.run(run_worker(load_settings()))
     except KeyboardInterrupt:

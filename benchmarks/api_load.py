@@ -13,7 +13,7 @@ as a portal would:
     POST /v1/registrations → the SMS code from the simulators' outbox
     → POST …/contact-code → PUT …/password → PUT …/profile
     → GET …/{registration_id} until `identity_confirmation`
-    → a clerk: GET /v1/clerk/registrations?snils=… and POST …/in-person-confirmation
+    → a clerk: POST /v1/clerk/registrations/search and POST …/in-person-confirmation
     → GET …/{registration_id} until `confirmed`
 
 The agencies' own time is excluded: for the run the Pension Fund, MVD and FNS simulators answer
@@ -76,7 +76,7 @@ STATE = "/v1/registrations/{registration_id}"
 CONTACT_CODE = "/v1/registrations/{registration_id}/contact-code"
 PASSWORD = "/v1/registrations/{registration_id}/password"
 PROFILE = "/v1/registrations/{registration_id}/profile"
-CLERK_LOOKUP = "/v1/clerk/registrations"
+CLERK_LOOKUP = "/v1/clerk/registrations/search"
 CLERK_CONFIRM = "/v1/clerk/registrations/{registration_id}/in-person-confirmation"
 CITIZEN_STEPS = frozenset({CONTACT_CODE, PASSWORD, PROFILE})
 ENDPOINT_ORDER = [
@@ -85,7 +85,7 @@ ENDPOINT_ORDER = [
     f"PUT {PASSWORD}",
     f"PUT {PROFILE}",
     f"GET {STATE}",
-    f"GET {CLERK_LOOKUP}",
+    f"POST {CLERK_LOOKUP}",
     f"POST {CLERK_CONFIRM}",
 ]
 
@@ -226,7 +226,6 @@ class Api:
         *,
         registration_id: str = "",
         body: Any = None,
-        params: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         endpoint = f"{method} {template}"
         path = template.format(registration_id=registration_id)
@@ -235,9 +234,7 @@ class Api:
             headers["Idempotency-Key"] = str(uuid.uuid4())
         started = time.perf_counter()
         try:
-            response = await self.http.request(
-                method, path, json=body, params=params, headers=headers
-            )
+            response = await self.http.request(method, path, json=body, headers=headers)
         except httpx.HTTPError as error:
             self.recorder.errors[endpoint, type(error).__name__] += 1
             raise JourneyFailed(f"{endpoint}: {type(error).__name__}") from error
@@ -353,7 +350,7 @@ class Citizen:
 
     async def clerk_confirms(self) -> None:
         found = await self.api.call(
-            "GET", CLERK_LOOKUP, self.clerk, params={"snils": self.person.snils}
+            "POST", CLERK_LOOKUP, self.clerk, body={"snils": self.person.snils}
         )
         expect(self.id in found["registration_ids"], "the clerk did not find the registration")
         seen = {

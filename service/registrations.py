@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -40,6 +40,9 @@ from registration.models import (
     ConfirmationMethod,
     ConfirmationVerdict,
     Contact,
+    Deadline,
+    DeadlineExtended,
+    ExtendDeadline,
     MethodChosen,
     PasswordSet,
     Person,
@@ -65,8 +68,8 @@ from registration.validators import (
 )
 from store import repository
 from store.passwords import hash_password
+from store.repository import AuditRecord
 from workflows import RegistrationWorkflow
-from workflows import search_attributes as search
 
 RPC_TIMEOUT = timedelta(seconds=10)
 # How long a clerk's or bank's confirmation waits for the workflow to judge it.
@@ -92,13 +95,6 @@ class RegistrationNotFound(Exception):
     def __init__(self, registration_id: str) -> None:
         super().__init__(f"No registration {registration_id}")
         self.registration_id = registration_id
-
-
-@dataclass(frozen=True)
-class StuckRegistration:
-    registration_id: str
-    stage: Stage
-    stage_since: datetime
 
 
 @dataclass(frozen=True)
@@ -357,29 +353,30 @@ class Registrations:
             step_id=step_id,
         )
 
-    async def stuck(
-        self, older_than: timedelta, stage: Stage | None = None, limit: int = 200
-    ) -> list[StuckRegistration]:
-        """Running registrations that entered their current stage more than `older_than` ago
-        (Temporal visibility: search attributes only, no personal data)."""
-        since = (datetime.now(UTC) - older_than).isoformat()
-        query = (
-            'WorkflowType = "Registration" AND ExecutionStatus = "Running" '
-            f'AND {search.STAGE_SINCE.name} < "{since}"'
+    async def extend_deadline(
+        self,
+        registration_id: str,
+        actor: str,
+        reason: str,
+        deadline: Deadline,
+        days: int,
+        *,
+        step_id: str | None = None,
+    ) -> DeadlineExtended:
+        return await self._update(
+            registration_id,
+            "extend_deadline",
+            ExtendDeadline(actor=actor, reason=reason, deadline=deadline, days=days),
+            DeadlineExtended,
+            step_id=step_id,
         )
-        if stage is not None:
-            query += f' AND {search.STAGE.name} = "{stage.value}"'
-        found: list[StuckRegistration] = []
-        async for execution in self._client.list_workflows(
-            query, limit=limit, rpc_timeout=RPC_TIMEOUT
-        ):
-            attributes = execution.typed_search_attributes
-            entered = attributes.get(search.STAGE_SINCE)
-            current = attributes.get(search.STAGE)
-            if entered is None or current is None:
-                continue
-            found.append(StuckRegistration(execution.id, Stage(current), entered))
-        return sorted(found, key=lambda item: item.stage_since)
+
+    async def audit_trail(self, registration_id: str) -> list[AuditRecord]:
+        """Everything that happened to the registration, as the store recorded it."""
+        trail = await repository.list_audit(self._engine, registration_id)
+        if not trail:
+            raise RegistrationNotFound(registration_id)
+        return trail
 
     # --- plumbing ------------------------------------------------------------------------
 

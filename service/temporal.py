@@ -7,9 +7,9 @@ from pathlib import Path
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, TLSConfig
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
+from codec import data_converter
 from settings import Settings
 from workflows import search_attributes as search
 
@@ -29,15 +29,16 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
 
 
 async def connect(settings: Settings, *, lazy: bool = False) -> Client:
-    """A client with the project's data converter; API key and TLS when configured. A `lazy`
-    client connects on first use, so a service can start while Temporal is down."""
+    """A client with the project's data converter, which encrypts every payload with the
+    configured keyring; API key and TLS when configured. A `lazy` client connects on first
+    use, so a service can start while Temporal is down."""
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         api_key=api_key,
         tls=tls_config(settings) if api_key is None else (tls_config(settings) or True),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings.keyring),
         lazy=lazy,
     )
 

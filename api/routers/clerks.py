@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.deps import CurrentClerk, RegistrationId, RegistrationsDep
@@ -18,6 +18,14 @@ class Awaiting(BaseModel):
     registration_ids: list[str]
 
 
+class PersonLookup(BaseModel):
+    """Who the clerk is looking for: the SNILS or the phone the person gives. In the body, not
+    the URL: URLs end up in access logs, and these are personal data."""
+
+    snils: str | None = Field(default=None, max_length=20)
+    phone: str | None = Field(default=None, max_length=40)
+
+
 class DocumentsSeen(BaseModel):
     """What the clerk read from the documents the person showed."""
 
@@ -26,14 +34,12 @@ class DocumentsSeen(BaseModel):
     snils: str = Field(max_length=20)
 
 
-@router.get("/registrations", response_model=Awaiting)
+@router.post("/registrations/search", response_model=Awaiting)
 async def find_awaiting(
-    registrations: RegistrationsDep,
-    clerk: CurrentClerk,
-    snils: str | None = Query(default=None, max_length=20),
-    phone: str | None = Query(default=None, max_length=40),
+    body: PersonLookup, registrations: RegistrationsDep, clerk: CurrentClerk
 ) -> Awaiting:
     """Registrations awaiting identity confirmation for the person with this SNILS or phone."""
+    snils, phone = body.snils, body.phone
     if snils is None and phone is None:
         raise ApiError(422, "invalid_input", "Give the person's SNILS or phone", field="snils")
     try:

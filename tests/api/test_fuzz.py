@@ -167,10 +167,10 @@ def strategy(operation: APIOperation, live: Live) -> st.SearchStrategy[Case]:
                 )
             )
         )
-    elif operation.path == "/v1/clerk/registrations":
+    elif operation.path == "/v1/clerk/registrations/search":
         aimed = [
-            operation.as_strategy(positive, query={"snils": PROFILE.snils}),
-            operation.as_strategy(positive, query={"phone": live.at_identity_phone}),
+            operation.as_strategy(positive, body={"snils": PROFILE.snils}),
+            operation.as_strategy(positive, body={"phone": live.at_identity_phone}),
         ]
     elif operation.path == "/v1/registrations" and operation.method.upper() == "POST":
         aimed = [

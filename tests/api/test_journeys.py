@@ -97,8 +97,10 @@ async def test_clerk_journey_over_http(
     citizen: Citizen, http: httpx.AsyncClient, tokens: Tokens
 ) -> None:
     await citizen.reach_identity_stage()
-    found = await http.get(
-        "/v1/clerk/registrations", params={"snils": PROFILE.snils}, headers=bearer(tokens.clerk)
+    found = await http.post(
+        "/v1/clerk/registrations/search",
+        json={"snils": PROFILE.snils},
+        headers=bearer(tokens.clerk),
     )
     assert citizen.id in found.json()["registration_ids"]
     seen = {"passport_series": "4512", "passport_number": "345678", "snils": "11223344595"}
@@ -262,11 +264,10 @@ async def test_resend_too_soon_is_429_with_retry_after(citizen: Citizen) -> None
 
 
 async def test_clerk_lookup_needs_snils_or_phone(http: httpx.AsyncClient, tokens: Tokens) -> None:
-    response = await http.get("/v1/clerk/registrations", headers=bearer(tokens.clerk))
+    search = "/v1/clerk/registrations/search"
+    response = await http.post(search, json={}, headers=bearer(tokens.clerk))
     assert_error(response, 422, "invalid_input")
-    bad = await http.get(
-        "/v1/clerk/registrations", params={"snils": "123"}, headers=bearer(tokens.clerk)
-    )
+    bad = await http.post(search, json={"snils": "123"}, headers=bearer(tokens.clerk))
     assert_error(bad, 422, "invalid_input")
 
 
@@ -303,6 +304,30 @@ async def test_support_finds_stuck_registrations_and_acts(
         headers=bearer(tokens.support),
     )
     assert_error(retry, 409, "already_finished")
+
+
+async def test_support_extends_a_deadline_and_reads_the_audit_trail(
+    citizen: Citizen, http: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    await citizen.reach_identity_stage()
+    support = bearer(tokens.support)
+    path = f"/v1/support/registrations/{citizen.id}"
+    body = {"reason": "citizen in hospital", "deadline": "letter_code", "days": 7}
+    refused = await http.post(f"{path}/extend-deadline", json=body, headers=support)
+    assert_error(refused, 409, "no_active_code")
+    too_long = await http.post(
+        f"{path}/extend-deadline",
+        json={**body, "deadline": "verification", "days": 99},
+        headers=support,
+    )
+    assert too_long.status_code in (409, 422), too_long.text
+    trail = await http.get(f"{path}/audit", headers=support)
+    assert trail.status_code == 200, trail.text
+    events = [line["event"] for line in trail.json()]
+    assert events[0] == "registration_started" and "verified" in events
+    assert [line["seq"] for line in trail.json()] == list(range(1, len(events) + 1))
+    missing = await http.get("/v1/support/registrations/reg-nobody/audit", headers=support)
+    assert_error(missing, 404, "not_found")
 
 
 async def test_health(http: httpx.AsyncClient) -> None:

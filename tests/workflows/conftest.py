@@ -66,6 +66,4 @@ async def record_histories(
     for number, workflow_id in enumerate(world.started):
         history = await env.client.get_workflow_handle(workflow_id).fetch_history()
         suffix = f"-{number}" if number else ""
-        (folder / f"{test_name.removeprefix('test_')}{suffix}.json").write_text(
-            history.to_json()
-        )
+        (folder / f"{test_name.removeprefix('test_')}{suffix}.json").write_text(history.to_json())

@@ -1,0 +1,97 @@
+"""Support commands: what is stuck, what happened to a registration, and the payload keys.
+
+    gosreg stuck                      stuck registrations by stage and agency, with UI links
+    gosreg stuck --hours 2 --stage verification
+    gosreg stuck --filters            the Temporal UI filters for the common questions
+    gosreg audit reg-…                a registration's audit trail (who did what, when)
+    gosreg keys list | rotate         payload encryption keys (ids only; keys never print)
+
+Acting on a registration (retry the checks, re-send the letter, extend a deadline, cancel) is
+a workflow update: README, "Support runbook", has the `temporal workflow update` commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+from codec.keys import rotate_keyring_file
+from registration.models import Stage
+from service.support import find_stuck, render_report, ui_filters
+from service.temporal import connect
+from settings import load_settings
+from store import repository
+from store.db import make_engine
+from store.embedded import database_url
+
+
+def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    stuck = commands.add_parser("stuck", help="list stuck registrations, by stage and agency")
+    stuck.add_argument(
+        "--hours", type=float, help="in their stage this long (default: each stage's rule)"
+    )
+    stuck.add_argument("--stage", type=Stage, choices=list(Stage), help="only this stage")
+    stuck.add_argument(
+        "--filters", action="store_true", help="print the Temporal UI filters instead"
+    )
+    audit = commands.add_parser("audit", help="print a registration's audit trail")
+    audit.add_argument("registration_id")
+    keys = commands.add_parser("keys", help="payload encryption keys of the local data dir")
+    keys.add_argument("keys_command", choices=["list", "rotate"])
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.command == "stuck":
+        asyncio.run(stuck(args.hours, args.stage, args.filters))
+    elif args.command == "audit":
+        asyncio.run(audit(args.registration_id))
+    elif args.command == "keys":
+        keys(args.keys_command)
+
+
+async def stuck(hours: float | None, stage: Stage | None, filters: bool) -> None:
+    settings = load_settings()
+    now = datetime.now(UTC)
+    if filters:
+        for question, query in ui_filters(now).items():
+            print(f"# {question}\n{query}\n")
+        return
+    client = await connect(settings)
+    older_than = timedelta(hours=hours) if hours is not None else None
+    found = await find_stuck(client, now, older_than=older_than, stage=stage)
+    base = f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows"
+    print(render_report(found, base, now))
+
+
+async def audit(registration_id: str) -> None:
+    engine = make_engine(database_url(load_settings()))
+    try:
+        trail = await repository.list_audit(engine, registration_id)
+    finally:
+        await engine.dispose()
+    if not trail:
+        raise SystemExit(f"no audit trail for {registration_id}")
+    for line in trail:
+        details = json.dumps(line.details, ensure_ascii=False, default=str)
+        print(
+            f"{line.seq:>4}  {line.recorded_at:%Y-%m-%d %H:%M:%S} UTC  {line.stage.value:<22}"
+            f"{line.event:<24}{line.actor:<28}{details}"
+        )
+
+
+def keys(command: str) -> None:
+    """Keys in `GOSREG_CODEC_KEYS` are managed where that is configured; these commands
+    manage the local ring under the data directory (development)."""
+    settings = load_settings()
+    path = settings.data_dir / "codec_keys.json"
+    if settings.codec_keys is not None:
+        raise SystemExit("GOSREG_CODEC_KEYS is set: rotate the keys where it is configured")
+    if command == "rotate":
+        ring = rotate_keyring_file(path)
+        print(f"new active key {ring.active}; restart the worker, the API and the codec server")
+    else:
+        ring = settings.keyring
+    for key_id in ring.keys:
+        print(f"{key_id}{'  (active)' if key_id == ring.active else ''}")

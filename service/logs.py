@@ -1,0 +1,79 @@
+"""Structured logs: one JSON object per line, for the worker, the API and the codec server.
+
+Each line carries what support filters by — the workflow id, the activity, the stage when the
+code knows it — and nothing personal. Three rules make that hold by construction:
+- messages are written by us with ids, stages and counts as arguments, never models or input;
+- the Temporal SDK's loggers put workflow and activity details into fields, not the message;
+- an exception is logged as its type and its stack (file, line, function), never its message:
+  messages of library errors quote input (pydantic's `input_value=...`, SQL parameters).
+`tests/integration/test_privacy.py` runs whole journeys and scans the captured lines.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio import activity, workflow
+
+# Fields taken from the Temporal SDK's `extra` (its workflow and activity logger adapters).
+_WORKFLOW_FIELDS = ("workflow_id", "run_id", "workflow_type", "attempt", "update_name")
+_ACTIVITY_FIELDS = ("workflow_id", "activity_type", "activity_id", "attempt")
+# Ours, passed as `extra={...}`.
+_OWN_FIELDS = ("stage", "registration_id", "client_id", "agency")
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        temporal_workflow = getattr(record, "temporal_workflow", None) or {}
+        for field in _WORKFLOW_FIELDS:
+            if field in temporal_workflow:
+                line[field] = temporal_workflow[field]
+        temporal_activity = getattr(record, "temporal_activity", None) or {}
+        for field in _ACTIVITY_FIELDS:
+            if field in temporal_activity:
+                line[field] = temporal_activity[field]
+        for field in _OWN_FIELDS:
+            value = getattr(record, field, None)
+            if value is not None:
+                line[field] = str(value)
+        if record.exc_info and record.exc_info[0] is not None:
+            error_type, _, trace = record.exc_info
+            line["error"] = f"{error_type.__module__}.{error_type.__qualname__}"
+            line["stack"] = [
+                f"{frame.filename}:{frame.lineno} {frame.name}"
+                for frame in traceback.extract_tb(trace)
+            ]
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def configure_logging(service: str, level: int = logging.INFO) -> None:
+    """Send every logger's records, as JSON lines, to stderr."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # One line per HTTP call to an agency drowns what matters; failures surface as errors.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    keep_temporal_details_out_of_messages()
+
+
+def keep_temporal_details_out_of_messages() -> None:
+    """The SDK appends workflow/activity details to each message; we want them as fields."""
+    activity.logger.activity_info_on_message = False
+    workflow.logger.workflow_info_on_message = False

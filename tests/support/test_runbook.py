@@ -1,0 +1,384 @@
+"""The support runbook (README), step by step, on the real local stack (`gosreg stack`) with the
+real `temporal` CLI: find a registration waiting on an agency, read its stage in plain words,
+decode its payloads through the codec server with a support token, retry the check with one
+CLI command, find that in the audit trail — while Temporal's own database file holds no
+personal data, and neither do the stack's logs.
+
+One stack for the module, on ports of its own, started and stopped by the test (~15 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from ops.stack import ROOT, temporal_cli
+from service.support import ui_filters
+from simulators.control import SimulatorControl
+from simulators.people import random_passport_number, random_snils_body, verifiable_profile
+from tests.data import ADDRESS
+
+PASSWORD = "Zvezda#Polar7"
+CYRILLIC = "абвгдежзиклмнопрстуфхцчшэюя"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def unique_word() -> str:
+    """A name nobody else in the test data has, so finding it anywhere means a leak."""
+    return "Ъ" + "".join(random.choice(CYRILLIC) for _ in range(10))
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]
+    data_dir: Path
+    log: Path
+    api: str
+    codec: str
+    ui: str
+    simulators: str
+    temporal: str
+
+    def gosreg(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "ops.cli", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def temporal_cli(
+        self, *args: str, token: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """The `temporal` CLI as support runs it; with a token, through the codec server."""
+        env = {**self.env}
+        if token is not None:
+            env |= {"TEMPORAL_CODEC_ENDPOINT": self.codec, "TEMPORAL_CODEC_AUTH": f"Bearer {token}"}
+        return subprocess.run(
+            [temporal_cli(), *args, "--address", self.temporal, "--namespace", "registrations"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    data_dir = tmp_path_factory.mktemp("stack")
+    ports = {name: free_port() for name in ("temporal", "ui", "api", "codec", "simulators")}
+    ui = f"http://127.0.0.1:{ports['ui']}"
+    env = {
+        **os.environ,
+        "GOSREG_DATA_DIR": str(data_dir),
+        "GOSREG_TEMPORAL_ADDRESS": f"127.0.0.1:{ports['temporal']}",
+        "GOSREG_TEMPORAL_UI_URL": ui,
+        "GOSREG_API_PORT": str(ports["api"]),
+        "GOSREG_CODEC_PORT": str(ports["codec"]),
+        "GOSREG_CODEC_CORS_ORIGINS": json.dumps([ui]),
+        "GOSREG_SIMULATORS_URL": f"http://127.0.0.1:{ports['simulators']}",
+        # The first "still pending" answer sets the next attempt an hour away: only support's
+        # retry can bring the answer sooner.
+        "GOSREG_POLICY": json.dumps({"agency_initial_backoff": "PT1H"}),
+    }
+    log = data_dir / "stack.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ops.cli", "stack"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    running = Stack(
+        env=env,
+        data_dir=data_dir,
+        log=log,
+        api=f"http://127.0.0.1:{ports['api']}",
+        codec=f"http://127.0.0.1:{ports['codec']}",
+        ui=ui,
+        simulators=env["GOSREG_SIMULATORS_URL"],
+        temporal=env["GOSREG_TEMPORAL_ADDRESS"],
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while b"Registration stack is up" not in log.read_bytes():
+            assert process.poll() is None, log.read_text(errors="replace")[-3000:]
+            assert time.monotonic() < deadline, "the stack did not come up in 90 s"
+            time.sleep(0.3)
+        yield running
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+
+
+@dataclass
+class Person:
+    surname: str
+    name: str
+    patronymic: str
+    birth_place: str
+    phone: str
+    snils_body: str
+    passport_number: str
+
+    @classmethod
+    def new(cls) -> Person:
+        return cls(
+            surname=unique_word(),
+            name=unique_word(),
+            patronymic=unique_word(),
+            birth_place="г. " + unique_word(),
+            phone=f"+79{random.randint(0, 10**9 - 1):09d}",
+            snils_body=random_snils_body(),
+            passport_number=random_passport_number(),
+        )
+
+    def profile(self) -> dict[str, object]:
+        profile = verifiable_profile(self.snils_body, self.passport_number).model_copy(
+            update={
+                "surname": self.surname,
+                "name": self.name,
+                "patronymic": self.patronymic,
+                "birth_place": self.birth_place,
+            }
+        )
+        return profile.model_dump(mode="json")
+
+    def needles(self) -> dict[str, bytes]:
+        """Each piece of this person's data, as it would appear in plaintext."""
+        profile = self.profile()
+        values = {
+            "surname": self.surname,
+            "name": self.name,
+            "patronymic": self.patronymic,
+            "birth place": self.birth_place,
+            "phone": self.phone,
+            "phone digits": self.phone.lstrip("+"),
+            "snils": str(profile["snils"]),
+            "snils digits": str(profile["snils"]).replace("-", "").replace(" ", ""),
+            "passport number": self.passport_number,
+            "street": ADDRESS.street,
+        }
+        found: dict[str, bytes] = {}
+        for label, value in values.items():
+            found[label] = value.encode()
+            escaped = json.dumps(value).strip('"').encode()  # JSON's \\uXXXX form
+            if escaped != found[label]:
+                found[f"{label} (escaped)"] = escaped
+        return found
+
+
+def leaks(blob: bytes, needles: dict[str, bytes]) -> list[str]:
+    return [label for label, needle in needles.items() if needle in blob]
+
+
+async def wait_until(check: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.3)
+
+
+def standalone(code: str, blob: bytes) -> bool:
+    """Whether `code` appears as a word of its own (not inside a hex id or a number)."""
+    return (
+        re.search(rb"(?<![0-9A-Za-z])" + re.escape(code.encode()) + rb"(?![0-9A-Za-z])", blob)
+        is not None
+    )
+
+
+@pytest.fixture(scope="module")
+def tokens(stack: Stack) -> dict[str, str]:
+    made = {}
+    for role in ("portal", "support", "clerk"):
+        extra = ["--service-center", "mfc-77-001"] if role == "clerk" else []
+        out = stack.gosreg("tokens", "create", "--role", role, "--name", f"{role} test", *extra)
+        made[role] = next(line.split()[1] for line in out.splitlines() if line.startswith("token:"))
+        made[f"{role}_id"] = out.split("client ")[1].split()[0]
+    return made
+
+
+async def test_support_runbook_on_the_running_stack(stack: Stack, tokens: dict[str, str]) -> None:
+    person = Person.new()
+    portal = {"Authorization": f"Bearer {tokens['portal']}"}
+    async with (
+        httpx.AsyncClient(base_url=stack.api, headers=portal, timeout=30) as api,
+        SimulatorControl(stack.simulators) as simulators,
+    ):
+        # A citizen reaches verification; the Pension Fund is slow, MVD answers at once.
+        await simulators.configure(
+            pension_fund_delay_seconds=7200, mvd_delay_seconds=0, fns_delay_seconds=0
+        )
+        started = await api.post(
+            "/v1/registrations",
+            json={"surname": person.surname, "name": person.name, "phone": person.phone},
+        )
+        assert started.status_code in (200, 201), started.text
+        rid = started.json()["registration_id"]
+        code = await simulators.sms_code(person.phone)
+        assert (
+            await api.post(f"/v1/registrations/{rid}/contact-code", json={"code": code})
+        ).json()["accepted"]
+        password = {"password": PASSWORD, "password_repeated": PASSWORD}
+        assert (
+            await api.put(f"/v1/registrations/{rid}/password", json=password)
+        ).status_code == 200
+        profile = await api.put(f"/v1/registrations/{rid}/profile", json=person.profile())
+        assert profile.json()["stage"] == "verification", profile.text
+
+        # 1. The UI filter "waiting on an agency for more than 1 hour", pasted into the CLI.
+        #    Visibility takes absolute times: an hour from now, this registration matches.
+        later = datetime.now(UTC) + timedelta(hours=1, minutes=5)
+        waiting_query = ui_filters(later)["Waiting on an agency for more than 1 hour"]
+        now_query = ui_filters(datetime.now(UTC))["Waiting on an agency for more than 1 hour"]
+
+        def listed(query: str) -> list[str]:
+            found = stack.temporal_cli("workflow", "list", "--query", query, "-o", "json")
+            assert found.returncode == 0, found.stderr
+            return [row["execution"]["workflowId"] for row in json.loads(found.stdout or "[]")]
+
+        await wait_until(lambda: rid in listed(waiting_query), "the registration in the filter")
+        assert rid not in listed(now_query), "it has not been waiting an hour yet"
+
+        reports: list[str] = []
+
+        def reported() -> bool:
+            reports.append(stack.gosreg("stuck", "--stage", "verification", "--hours", "0.001"))
+            return rid in reports[-1]
+
+        await wait_until(reported, "the registration in `gosreg stuck`")
+        report = reports[-1]
+        assert "waiting on pension_fund" in report, report
+        assert "check_pension_fund: attempt 2, next retry in" in report, report
+        assert f"{stack.ui}/namespaces/registrations/workflows/{rid}" in report
+
+        # 2. The stage in plain words: the workflow's current details (decoded for support).
+        details = stack.temporal_cli("workflow", "metadata", "-w", rid, token=tokens["support"])
+        assert details.returncode == 0, details.stderr
+        assert "Waiting for the Pension Fund answer since" in details.stdout, details.stdout
+        assert "retry_checks" in details.stdout
+
+        # 3. Payloads decode through the codec server for support only.
+        show = ("workflow", "show", "-w", rid, "-o", "json")
+        decoded = stack.temporal_cli(*show, token=tokens["support"])
+        assert decoded.returncode == 0, decoded.stderr
+        start_input = json.loads(decoded.stdout)["events"][0][
+            "workflowExecutionStartedEventAttributes"
+        ]["input"]["payloads"][0]
+        assert base64.b64decode(start_input["metadata"]["encoding"]) == b"json/plain"
+        assert person.surname in base64.b64decode(start_input["data"]).decode(), "support reads it"
+        raw = stack.temporal_cli(*show)
+        raw_input = json.loads(raw.stdout)["events"][0]["workflowExecutionStartedEventAttributes"][
+            "input"
+        ]["payloads"][0]
+        assert base64.b64decode(raw_input["metadata"]["encoding"]) == b"binary/encrypted"
+        portal_try = stack.temporal_cli(*show, token=tokens["portal"])
+        assert person.surname not in portal_try.stdout
+        async with httpx.AsyncClient(timeout=10) as http:
+            anonymous = await http.post(f"{stack.codec}/decode", json={"payloads": [raw_input]})
+            assert anonymous.status_code == 401 and person.surname not in anonymous.text
+            settings = (await http.get(f"{stack.ui}/api/v1/settings")).json()
+            assert settings["Codec"]["Endpoint"] == stack.codec, "the UI decodes through it"
+
+        # 4. Retry the check with one CLI command; the agency has recovered meanwhile.
+        await simulators.configure(pension_fund_delay_seconds=0)
+        action = json.dumps({"actor": f"support:{tokens['support_id']}", "reason": "PFR is back"})
+        retried = stack.temporal_cli(
+            "workflow",
+            "update",
+            "execute",
+            "-w",
+            rid,
+            "--name",
+            "retry_checks",
+            "--input",
+            action,
+            token=tokens["support"],
+        )
+        assert retried.returncode == 0, retried.stderr
+
+        async def stage() -> str:
+            return str((await api.get(f"/v1/registrations/{rid}")).json()["stage"])
+
+        for _ in range(100):
+            if await stage() == "identity_confirmation":
+                break
+            await asyncio.sleep(0.2)
+        assert await stage() == "identity_confirmation", "the retry was not acted on"
+
+        # 5. The audit trail names the support person.
+        trail = stack.gosreg("audit", rid)
+        retry_line = next(line for line in trail.splitlines() if "checks_retried" in line)
+        assert f"support:{tokens['support_id']}" in retry_line and "PFR is back" in retry_line
+
+        # The journey ends at a service center (so the logs cover a whole registration).
+        clerk = {"Authorization": f"Bearer {tokens['clerk']}"}
+        seen = {
+            "passport_series": "4512",
+            "passport_number": person.passport_number,
+            "snils": person.profile()["snils"],
+        }
+        verdict = await api.post(
+            f"/v1/clerk/registrations/{rid}/in-person-confirmation", json=seen, headers=clerk
+        )
+        assert verdict.json()["confirmed"] is True, verdict.text
+
+    # 6. Temporal's database file: ciphertext only. The control proves the scan would see
+    #    plaintext: a payload sent without the codec is found in the file as it was sent.
+    control = unique_word()
+    plain = await Client.connect(stack.temporal, namespace="registrations")
+    handle = await plain.start_workflow(
+        "PlaintextControl", control, id=f"control-{rid}", task_queue="nobody-listens"
+    )
+    await handle.terminate()
+    needles = person.needles()
+    stored = b"".join(
+        path.read_bytes() for path in stack.data_dir.glob("temporal.sqlite*") if path.is_file()
+    )
+    assert json.dumps(control).encode() in stored and rid.encode() in stored
+    assert leaks(stored, needles) == [], "personal data in Temporal's database"
+
+    # 7. The logs of the whole journey: ids and stages, nothing personal, no secrets.
+    logs = stack.log.read_bytes()
+    assert rid.encode() in logs, "the worker's lines about this registration are captured"
+    secrets = {
+        "password": PASSWORD.encode(),
+        **{f"{role} token": tokens[role].encode() for role in ("portal", "support", "clerk")},
+    }
+    assert leaks(logs, needles | secrets) == [], "personal data or secrets in the logs"
+    assert not standalone(code, logs), "the SMS code in the logs"
+    json_lines = [line for line in logs.splitlines() if line.startswith(b"{")]
+    assert any(b'"workflow_id"' in line for line in json_lines), "structured, with workflow ids"
