@@ -21,7 +21,7 @@ import os
 import re
 import secrets
 import tempfile
-from collections.abc import Container, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,10 +99,26 @@ class Keyring:
         """This ring plus a fresh key, which becomes active; every older key still decrypts.
 
         Every process that decodes must hold the new key before any process encrypts with
-        it: restart them all on the rotated ring (the dev stack does), or, with processes
-        rolling over one by one, expect payloads they cannot yet read until they restart."""
+        it: restart them all on the rotated ring (the dev stack does). With processes rolling
+        over one by one, use `added()` first and `activated()` once all of them hold the key."""
+        ring = self.added()
+        return ring.activated(next(key for key in ring.keys if key not in self.keys))
+
+    def added(self) -> Keyring:
+        """This ring plus a fresh key that decrypts but does not encrypt yet (the first step
+        of a rolling rotation)."""
         key_id = _new_key_id(taken=self.keys)
-        return Keyring(active=key_id, keys={**self.keys, key_id: secrets.token_bytes(KEY_BYTES)})
+        return Keyring(
+            active=self.active, keys={**self.keys, key_id: secrets.token_bytes(KEY_BYTES)}
+        )
+
+    def activated(self, key_id: str) -> Keyring:
+        """This ring encrypting with `key_id` from now on (a key it already holds)."""
+        if key_id not in self.keys:
+            raise ValueError(
+                f"there is no key {key_id!r} in the ring" if is_key_id(key_id) else "no such key"
+            )
+        return Keyring(active=key_id, keys=self.keys)
 
     def retired(self, key_id: str) -> Keyring:
         """This ring without `key_id`: what it encrypted no longer decodes. The active key
@@ -131,9 +147,14 @@ def load_keyring(configured: str | None, path: Path) -> Keyring:
 def rotate_keyring_file(path: Path) -> Keyring:
     """Rotate the ring kept in `path` (see `Keyring.rotated`) and write it back; returns the
     rotated ring. Processes that already loaded the ring keep the old one until restarted."""
-    rotated = _read(path).rotated()
-    _write(path, rotated, replace=True)
-    return rotated
+    return change_keyring_file(path, Keyring.rotated)
+
+
+def change_keyring_file(path: Path, change: Callable[[Keyring], Keyring]) -> Keyring:
+    """Apply `change` to the ring kept in `path` and write the result back whole."""
+    changed = change(_read(path))
+    _write(path, changed, replace=True)
+    return changed
 
 
 def _read(path: Path) -> Keyring:

@@ -5,6 +5,7 @@
     gosreg stuck --filters            the Temporal UI filters for the common questions
     gosreg audit reg-…                a registration's audit trail (who did what, when)
     gosreg keys list | rotate         payload encryption keys (ids only; keys never print)
+    gosreg keys add | activate ID | retire ID      a rolling rotation, step by step
 
 Acting on a registration (retry the checks, re-send the letter, extend a deadline, cancel) is
 a workflow update: README, "Support runbook", has the `temporal workflow update` commands.
@@ -15,9 +16,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from codec.keys import rotate_keyring_file
+from codec.keys import Keyring, change_keyring_file
 from registration.models import Stage
 from service.support import find_stuck, render_report, ui_filters
 from service.temporal import connect
@@ -39,7 +41,8 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     audit = commands.add_parser("audit", help="print a registration's audit trail")
     audit.add_argument("registration_id")
     keys = commands.add_parser("keys", help="payload encryption keys of the local data dir")
-    keys.add_argument("keys_command", choices=["list", "rotate"])
+    keys.add_argument("keys_command", choices=["list", "rotate", "add", "activate", "retire"])
+    keys.add_argument("key_id", nargs="?", help="for activate and retire")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "audit":
         asyncio.run(audit(args.registration_id))
     elif args.command == "keys":
-        keys(args.keys_command)
+        keys(args.keys_command, args.key_id)
 
 
 async def stuck(hours: float | None, stage: Stage | None, filters: bool) -> None:
@@ -81,17 +84,30 @@ async def audit(registration_id: str) -> None:
         )
 
 
-def keys(command: str) -> None:
+def keys(command: str, key_id: str | None) -> None:
     """Keys in `GOSREG_CODEC_KEYS` are managed where that is configured; these commands
-    manage the local ring under the data directory (development)."""
+    manage the local ring under the data directory (development). A rolling rotation is
+    `add` (every process learns the key), then `activate` (new payloads use it), then, once
+    nothing encrypted with the old key is still needed, `retire` of the old one."""
     settings = load_settings()
     path = settings.data_dir / "codec_keys.json"
-    if settings.codec_keys is not None:
-        raise SystemExit("GOSREG_CODEC_KEYS is set: rotate the keys where it is configured")
-    if command == "rotate":
-        ring = rotate_keyring_file(path)
-        print(f"new active key {ring.active}; restart the worker, the API and the codec server")
+    if settings.codec_keys is not None and command != "list":
+        raise SystemExit("GOSREG_CODEC_KEYS is set: change the keys where it is configured")
+    if command in ("activate", "retire") and key_id is None:
+        raise SystemExit(f"gosreg keys {command} needs the key id (see gosreg keys list)")
+    changes: dict[str, Callable[[Keyring], Keyring]] = {
+        "rotate": Keyring.rotated,
+        "add": Keyring.added,
+        "activate": lambda ring: ring.activated(str(key_id)),
+        "retire": lambda ring: ring.retired(str(key_id)),
+    }
+    if command in changes:
+        try:
+            ring = change_keyring_file(path, changes[command])
+        except ValueError as error:
+            raise SystemExit(str(error)) from None
+        print("done; restart the worker, the API and the codec server to use it")
     else:
         ring = settings.keyring
-    for key_id in ring.keys:
-        print(f"{key_id}{'  (active)' if key_id == ring.active else ''}")
+    for known in ring.keys:
+        print(f"{known}{'  (active)' if known == ring.active else ''}")

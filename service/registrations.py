@@ -91,6 +91,15 @@ def registration_id_for(secret: bytes, contact: Contact, attempt: int) -> str:
     return f"reg-{digest[:32]}-{attempt}"
 
 
+STATIC_DETAILS = (
+    "One citizen's sign-up on the e-services portal: contact code → password → profile → "
+    "Pension Fund and MVD checks (INN from FNS) → identity confirmation by letter, in person, "
+    "e-signature or bank. Current details say what it waits for now; the audit trail "
+    "(`gosreg audit <id>`) says who did what. Payloads are encrypted: decode them through the "
+    "codec server with a support token (README, Support runbook)."
+)
+
+
 class RegistrationNotFound(Exception):
     def __init__(self, registration_id: str) -> None:
         super().__init__(f"No registration {registration_id}")
@@ -168,6 +177,8 @@ class Registrations:
             ),
             id=registration_id,
             task_queue=self._task_queue,
+            static_summary=f"Citizen registration by {contact.channel.value}",
+            static_details=STATIC_DETAILS,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             rpc_timeout=RPC_TIMEOUT,

@@ -1009,7 +1009,9 @@ class RegistrationWorkflow:
             )
         except ActivityError:
             # A lost notification must not hold the journey: the portal shows the same news.
-            workflow.logger.warning("notification %s not delivered", notice)
+            workflow.logger.warning(
+                "notification %s not delivered", notice, extra={"stage": self._state.stage}
+            )
             self._flag(Attention.NOTIFICATION_FAILED)
 
     # --- contact code ---------------------------------------------------------------------------

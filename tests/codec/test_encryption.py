@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -309,3 +312,45 @@ def test_rotating_the_file_keeps_the_old_key_and_activates_a_new_one(tmp_path: P
     assert rotated.active != before.active
     assert rotated.keys[before.active] == before.keys[before.active]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+async def test_a_rolling_rotation_never_leaves_a_process_unable_to_decode() -> None:
+    old = Keyring.generate()
+    added = old.added()  # step 1: every process learns the key; still encrypting with the old
+    assert added.active == old.active and len(added.keys) == 2
+    new_key = next(key for key in added.keys if key not in old.keys)
+    activated = added.activated(new_key)  # step 2: new payloads use it
+
+    from_rolled = await EncryptionCodec(activated).encode(personal_payloads())
+    from_lagging = await EncryptionCodec(added).encode(personal_payloads())
+
+    assert await EncryptionCodec(added).decode(from_rolled) == personal_payloads()
+    assert await EncryptionCodec(activated).decode(from_lagging) == personal_payloads()
+    with pytest.raises(ValueError, match="no key 'k-x'"):
+        added.activated("k-x")
+
+
+def test_keys_commands_walk_a_rolling_rotation(tmp_path: Path) -> None:
+    env = {**os.environ, "GOSREG_DATA_DIR": str(tmp_path)}
+    env.pop("GOSREG_CODEC_KEYS", None)
+
+    def gosreg(*args: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "ops.cli", "keys", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert done.returncode == 0, done.stderr
+        return [line for line in done.stdout.splitlines() if line.startswith("k-")]
+
+    first = gosreg("list")
+    assert len(first) == 1 and first[0].endswith("(active)")
+    old = first[0].split()[0]
+    added = gosreg("add")
+    new = next(line for line in added if not line.startswith(old))
+    assert new.split()[0] != old and "(active)" not in new
+    assert any(line.endswith("(active)") for line in gosreg("activate", new.split()[0]))
+    assert gosreg("retire", old) == [f"{new.split()[0]}  (active)"]
+    assert old.encode() not in (tmp_path / "codec_keys.json").read_bytes()

@@ -75,6 +75,9 @@ async def test_registration_reaches_confirmed_by_letter_on_the_real_stack(
     assert account.tax_cabinet_access is False
     events = [entry.event for entry in await repository.list_audit(store_engine, rid)]
     assert events[0] == "registration_started" and events[-1] == "identity_confirmed"
+    description = await registrations.client.get_workflow_handle(rid).describe()
+    assert await description.static_summary() == "Citizen registration by sms"
+    assert "codec server" in (await description.static_details() or "")
     assert {"contact_confirmed", "password_set", "verified", "letter_ordered"} <= set(events)
     texts = [m.text for m in await outbox.messages(to=phone, kind="sms")]
     assert len(texts) == 3, "one code, one 'standard' notice, one 'confirmed' notice"
