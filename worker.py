@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+from datetime import timedelta
 
 from temporalio.worker import Worker
 
 from activities import build_activities
 from service.logs import configure_logging
-from service.temporal import connect
+from service.temporal import connect, exit_without_finalization
 from settings import Settings, load_settings
 from store.db import make_engine
 from store.embedded import database_url
 from workflows import WORKFLOWS
+
+GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -29,6 +33,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             task_queue=settings.temporal_task_queue,
             workflows=WORKFLOWS,
             activities=activities,
+            # A redeploy lets running activities (an SMS, a store write) finish rather than
+            # abandoning them to a retry after their timeout.
+            graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         )
         async with worker:
             logging.getLogger(__name__).info(
@@ -40,10 +47,17 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
 
 def main() -> None:
     configure_logging("worker")
-    try:
-        asyncio.run(run_worker(load_settings()))
-    except KeyboardInterrupt:
-        pass
+    asyncio.run(run_until_signalled(load_settings()))
+    exit_without_finalization()
+
+
+async def run_until_signalled(settings: Settings) -> None:
+    """Run until SIGTERM (a service manager, `gosreg stack`) or SIGINT, then shut down cleanly."""
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    await run_worker(settings, stop)
+    logging.getLogger(__name__).info("worker stopped")
 
 
 if __name__ == "__main__":

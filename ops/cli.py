@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import sys
 
 from ops import support, tokens
+from service.temporal import exit_without_finalization
 
-# Commands that hold a Temporal client until the process ends. The SDK's Rust threads can
-# outlive the interpreter's finalization and abort it (SIGABRT, "PyGILState_Release ... must
-# be current", temporalio/sdk-python#300), turning a finished command into a failed one. Once
-# such a command has done its work, the process ends without finalization.
+# Commands that hold a Temporal client until the process ends (see exit_without_finalization).
 HOLD_A_TEMPORAL_CLIENT = frozenset({"stack", "demo", "worker", "api", "stuck", "search-attributes"})
 
 
@@ -78,9 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         print("search attributes are registered")
 
     if args.command in HOLD_A_TEMPORAL_CLIENT:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+        exit_without_finalization()
 
 
 if __name__ == "__main__":
