@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from ops import support, tokens
+from ops import consistency, support, tokens
 from service.temporal import exit_without_finalization
 
 # Commands that hold a Temporal client until the process ends (see exit_without_finalization).
@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("codec-server", help="run the codec server for the Temporal UI and CLI")
     tokens.add_parser(commands)
     support.add_parsers(commands)
+    consistency.add_parser(commands)
     args = parser.parse_args(argv)
 
     if args.command == "stack":
@@ -53,6 +54,8 @@ def main(argv: list[str] | None = None) -> None:
         tokens.run(args)
     elif args.command in ("stuck", "audit", "keys"):
         support.run(args)
+    elif args.command == "check":
+        exit_without_finalization(asyncio.run(consistency.run(args)))
     elif args.command == "codec-server":
         from codec.__main__ import main as codec_main
 

@@ -11,6 +11,7 @@ GOSREG_DATA_DIR on first start.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -18,7 +19,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlsplit
 
 from service.temporal import connect, ensure_search_attributes
@@ -50,6 +53,31 @@ def wait_for_port(host: str, port: int, what: str, timeout: float = 60.0) -> Non
     raise SystemExit(f"{what} did not start listening on {host}:{port} within {timeout:.0f} s")
 
 
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def env_on_free_ports(data_dir: Path, policy: Mapping[str, str]) -> dict[str, str]:
+    """The GOSREG_* variables of a stack beside any other on this machine (tests, benchmarks):
+    its own data directory, free loopback ports, and `policy` for its new registrations."""
+    ports = {name: free_port() for name in ("temporal", "ui", "api", "codec", "simulators")}
+    ui = f"http://127.0.0.1:{ports['ui']}"
+    return {
+        "GOSREG_DATA_DIR": str(data_dir),
+        "GOSREG_TEMPORAL_ADDRESS": f"127.0.0.1:{ports['temporal']}",
+        "GOSREG_TEMPORAL_UI_URL": ui,
+        "GOSREG_API_PORT": str(ports["api"]),
+        "GOSREG_CODEC_PORT": str(ports["codec"]),
+        "GOSREG_CODEC_CORS_ORIGINS": json.dumps([ui]),
+        "GOSREG_SIMULATORS_URL": f"http://127.0.0.1:{ports['simulators']}",
+        "GOSREG_POLICY": json.dumps(dict(policy)),
+    }
+
+
 def host_port(address: str) -> tuple[str, int]:
     """`host:port`, or a URL's: where to connect or listen."""
     if "//" in address:
@@ -60,16 +88,60 @@ def host_port(address: str) -> tuple[str, int]:
 
 
 class Stack:
-    def __init__(self, settings: Settings) -> None:
+    """The stack's children: "temporal", "simulators", "worker", "codec" and "api".
+
+    `env` is the environment the children start from (this process's by default) and `output`
+    where they write (this process's stdout and stderr by default); a fault drill or a test
+    sets both, then kills and restarts single children with `kill` and `restart`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        env: Mapping[str, str] | None = None,
+        output: IO[bytes] | None = None,
+    ) -> None:
         self.settings = settings
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.embedded_pg: Path | None = None
+        self.database_url: str | None = None
+        self._env = dict(os.environ if env is None else env)
+        self._output = output
+        self._commands: dict[str, tuple[list[str], dict[str, str]]] = {}
 
     def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
         process = subprocess.Popen(
-            args, cwd=ROOT, env={**os.environ, **(env or {})}, start_new_session=True
+            args,
+            cwd=ROOT,
+            env={**self._env, **(env or {})},
+            start_new_session=True,
+            stdout=self._output,
+            stderr=None if self._output is None else subprocess.STDOUT,
         )
+        self._commands[name] = (args, env or {})
+        for index, (known, _) in enumerate(self.children):
+            if known == name:  # restarted: it keeps its place in the stopping order
+                self.children[index] = (name, process)
+                return
         self.children.append((name, process))
+
+    def process(self, name: str) -> subprocess.Popen[bytes]:
+        return dict(self.children)[name]
+
+    def kill(self, name: str, sig: signal.Signals = signal.SIGKILL, timeout: float = 15) -> None:
+        """Send `sig` to the child `name` (its whole process group) and wait until it exits:
+        SIGKILL is a crash, SIGTERM a clean stop."""
+        process = self.process(name)
+        if process.poll() is None:
+            os.killpg(process.pid, sig)
+        process.wait(timeout=timeout)
+
+    def restart(self, name: str) -> None:
+        """Start the child `name` again, after `kill`, with the command and environment it
+        was first started with."""
+        if self.process(name).poll() is None:
+            raise RuntimeError(f"{name} is still running: kill it first")
+        self.spawn(name, *self._commands[name])
 
     def start(self) -> None:
         settings = self.settings
@@ -103,7 +175,7 @@ class Stack:
         )
         if settings.database_url is None:
             self.embedded_pg = settings.data_dir / "postgres"
-        url = database_url(settings)
+        url = self.database_url = database_url(settings)
         migrate(url)
         simulators_host, simulators_port = host_port(settings.simulators_url)
         self.spawn(

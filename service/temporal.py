@@ -61,11 +61,11 @@ async def ensure_search_attributes(client: Client) -> None:
                 raise
 
 
-def exit_without_finalization() -> NoReturn:
-    """End a process that held a Temporal client, successfully, skipping the interpreter's
-    finalization: the SDK's Rust threads can outlive it and abort the process (SIGABRT,
-    "PyGILState_Release ... must be current", temporalio/sdk-python#300), turning finished
-    work into a failure."""
+def exit_without_finalization(status: int = 0) -> NoReturn:
+    """End a process that held a Temporal client with `status` (success by default), skipping
+    the interpreter's finalization: the SDK's Rust threads can outlive it and abort the process
+    (SIGABRT, "PyGILState_Release ... must be current", temporalio/sdk-python#300), turning
+    finished work into a failure."""
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(status)

@@ -31,7 +31,10 @@ def start_embedded_postgres(data_dir: Path) -> str:
 
 def stop_embedded_postgres(data_dir: Path) -> None:
     """Release this process's handle on the server of `data_dir`; the server stops if no other
-    process holds one. Doing nothing when this process never started it."""
+    live process holds one. Doing nothing when this process never started it."""
+    # A holder that ended without releasing its handle (killed, or ended by os._exit like the
+    # `gosreg` commands that held a Temporal client) must not keep the server running.
+    _forget_dead_holders(data_dir)
     get_server(data_dir, start=False).cleanup()
 
 

@@ -13,13 +13,13 @@ Writes lock the registration row first, so the steps of one registration (and th
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -111,6 +111,26 @@ class AccountRecord:
     tax_cabinet_access: bool | None
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class RegistrationSummary:
+    """What the consistency check (`ops.consistency`) compares with the workflow: the row, the
+    account's level and profile, and how often each step that shows in the account was
+    audited (`STEP_EVENTS`)."""
+
+    registration_id: str
+    status: RegistrationStatus
+    stage: Stage
+    level: Level
+    """`none` before the account exists."""
+    profile_stored: bool
+    audited: dict[str, int]
+
+
+STEP_EVENTS = ("registration_started", "contact_confirmed", "password_set", "verified")
+"""The audit events `RegistrationSummary.audited` counts (`identity_confirmed` shows in the
+status): each is written by the same transaction as the change it stands for."""
 
 
 @dataclass(frozen=True)
@@ -252,6 +272,34 @@ async def close_registration(engine: AsyncEngine, step: CloseRegistration) -> bo
         return True
 
 
+async def close_abandoned_registration(
+    engine: AsyncEngine, registration_id: str, *, actor: str, reason: str, workflow_status: str
+) -> bool:
+    """Close as cancelled an open registration whose workflow ended without closing it
+    (terminated by hand, failed), with an audit line naming `actor`, `reason` and how the
+    workflow ended; the contact may then register again. Only for a workflow that has ended:
+    a running one would write after this line. Raises `RegistrationNotFound`. Returns False
+    when the registration was closed already."""
+    async with _transaction(engine) as session:
+        registration = await _lock_registration(session, registration_id)
+        if registration.status != RegistrationStatus.OPEN:
+            return False
+        last = await session.scalar(
+            select(func.max(AuditEvent.seq)).where(AuditEvent.registration_id == registration_id)
+        )
+        entry = AuditEntry(
+            registration_id=registration_id,
+            seq=(last or 0) + 1,
+            event="closed_after_workflow_ended",
+            stage=Stage.CANCELLED,
+            actor=actor,
+            details={"reason": reason, "workflow_status": workflow_status},
+        )
+        await _begin_step(session, entry)
+        _close(registration, RegistrationStatus.CANCELLED)
+        return True
+
+
 # --- reads --------------------------------------------------------------------------------------
 
 
@@ -326,6 +374,70 @@ async def awaiting_identity_confirmation(
             .limit(20)
         )
         return list(rows)
+
+
+async def summarize_registrations(
+    engine: AsyncEngine, registration_ids: Collection[str] | None = None, *, batch: int = 1000
+) -> AsyncIterator[RegistrationSummary]:
+    """Every registration (or those of `registration_ids`) as the consistency check reads it,
+    in id order, `batch` rows per query."""
+    audited = [
+        func.count(AuditEvent.id).filter(AuditEvent.event == event).label(event)
+        for event in STEP_EVENTS
+    ]
+    after = ""
+    while True:
+        query = (
+            select(
+                Registration.registration_id,
+                Registration.status,
+                Registration.stage,
+                Account.level,
+                Account.profile.is_not(None).label("profile_stored"),
+                *audited,
+            )
+            .outerjoin(Account, Account.id == Registration.account_id)
+            .outerjoin(
+                AuditEvent,
+                and_(
+                    AuditEvent.registration_id == Registration.registration_id,
+                    AuditEvent.event.in_(STEP_EVENTS),
+                ),
+            )
+            .where(Registration.registration_id > after)
+            .group_by(Registration.registration_id, Account.id)
+            .order_by(Registration.registration_id)
+            .limit(batch)
+        )
+        if registration_ids is not None:
+            query = query.where(Registration.registration_id.in_(list(registration_ids)))
+        async with AsyncSession(engine) as session:
+            rows = (await session.execute(query)).all()
+        for row in rows:
+            yield RegistrationSummary(
+                registration_id=row.registration_id,
+                status=RegistrationStatus(row.status),
+                stage=Stage(row.stage),
+                level=Level(row.level) if row.level is not None else Level.NONE,
+                profile_stored=bool(row.profile_stored),
+                audited={event: getattr(row, event) for event in STEP_EVENTS},
+            )
+        if len(rows) < batch:
+            return
+        after = rows[-1].registration_id
+
+
+async def open_registrations_sharing_a_contact(engine: AsyncEngine) -> list[list[str]]:
+    """Groups of open registrations with one phone or e-mail address (in any letter case):
+    there must be none, a contact's running registration is found, not started again."""
+    async with AsyncSession(engine) as session:
+        groups = await session.scalars(
+            select(func.array_agg(Registration.registration_id))
+            .where(Registration.status == RegistrationStatus.OPEN.value)
+            .group_by(Registration.channel, func.lower(Registration.contact))
+            .having(func.count() > 1)
+        )
+        return [sorted(group) for group in groups]
 
 
 async def list_audit(engine: AsyncEngine, registration_id: str) -> list[AuditRecord]:

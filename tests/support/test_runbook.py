@@ -13,121 +13,42 @@ import asyncio
 import base64
 import json
 import os
-import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 from temporalio.client import Client
 
-from ops.stack import ROOT, temporal_cli
+from ops.stack import ROOT
 from service.support import ui_filters
 from simulators.control import SimulatorControl
-from simulators.people import random_passport_number, random_snils_body, verifiable_profile
-from tests.data import ADDRESS
-
-PASSWORD = "Zvezda#Polar7"
-CYRILLIC = "абвгдежзиклмнопрстуфхцчшэюя"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def unique_word() -> str:
-    """A name nobody else in the test data has, so finding it anywhere means a leak."""
-    return "Ъ" + "".join(random.choice(CYRILLIC) for _ in range(10))
-
-
-@dataclass
-class Stack:
-    env: dict[str, str]
-    data_dir: Path
-    log: Path
-    api: str
-    codec: str
-    ui: str
-    simulators: str
-    temporal: str
-
-    def gosreg(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "ops.cli", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    def temporal_cli(
-        self, *args: str, token: str | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        """The `temporal` CLI as support runs it; with a token, through the codec server."""
-        env = {**self.env}
-        if token is not None:
-            env |= {"TEMPORAL_CODEC_ENDPOINT": self.codec, "TEMPORAL_CODEC_AUTH": f"Bearer {token}"}
-        return subprocess.run(
-            [temporal_cli(), *args, "--address", self.temporal, "--namespace", "registrations"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+from tests.journeys import PASSWORD
+from tests.running_stack import LocalStack, Person, unique_word, wait_until
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    data_dir = tmp_path_factory.mktemp("stack")
-    ports = {name: free_port() for name in ("temporal", "ui", "api", "codec", "simulators")}
-    ui = f"http://127.0.0.1:{ports['ui']}"
-    env = {
-        **os.environ,
-        "GOSREG_DATA_DIR": str(data_dir),
-        "GOSREG_TEMPORAL_ADDRESS": f"127.0.0.1:{ports['temporal']}",
-        "GOSREG_TEMPORAL_UI_URL": ui,
-        "GOSREG_API_PORT": str(ports["api"]),
-        "GOSREG_CODEC_PORT": str(ports["codec"]),
-        "GOSREG_CODEC_CORS_ORIGINS": json.dumps([ui]),
-        "GOSREG_SIMULATORS_URL": f"http://127.0.0.1:{ports['simulators']}",
-        # The first "still pending" answer sets the next attempt an hour away: only support's
-        # retry can bring the answer sooner.
-        "GOSREG_POLICY": json.dumps({"agency_initial_backoff": "PT1H"}),
-    }
-    log = data_dir / "stack.log"
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    # The first "still pending" answer sets the next attempt an hour away: only support's
+    # retry can bring the answer sooner.
+    running = LocalStack.on_free_ports(
+        tmp_path_factory.mktemp("stack"), policy={"agency_initial_backoff": "PT1H"}
+    )
+    log = running.data_dir / "stack.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "ops.cli", "stack"],
             cwd=ROOT,
-            env=env,
+            env=running.env,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    running = Stack(
-        env=env,
-        data_dir=data_dir,
-        log=log,
-        api=f"http://127.0.0.1:{ports['api']}",
-        codec=f"http://127.0.0.1:{ports['codec']}",
-        ui=ui,
-        simulators=env["GOSREG_SIMULATORS_URL"],
-        temporal=env["GOSREG_TEMPORAL_ADDRESS"],
-    )
     try:
         deadline = time.monotonic() + 90
         while b"Registration stack is up" not in log.read_bytes():
@@ -144,72 +65,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             raise
 
 
-@dataclass
-class Person:
-    surname: str
-    name: str
-    patronymic: str
-    birth_place: str
-    phone: str
-    snils_body: str
-    passport_number: str
-
-    @classmethod
-    def new(cls) -> Person:
-        return cls(
-            surname=unique_word(),
-            name=unique_word(),
-            patronymic=unique_word(),
-            birth_place="г. " + unique_word(),
-            phone=f"+79{random.randint(0, 10**9 - 1):09d}",
-            snils_body=random_snils_body(),
-            passport_number=random_passport_number(),
-        )
-
-    def profile(self) -> dict[str, object]:
-        profile = verifiable_profile(self.snils_body, self.passport_number).model_copy(
-            update={
-                "surname": self.surname,
-                "name": self.name,
-                "patronymic": self.patronymic,
-                "birth_place": self.birth_place,
-            }
-        )
-        return profile.model_dump(mode="json")
-
-    def needles(self) -> dict[str, bytes]:
-        """Each piece of this person's data, as it would appear in plaintext."""
-        profile = self.profile()
-        values = {
-            "surname": self.surname,
-            "name": self.name,
-            "patronymic": self.patronymic,
-            "birth place": self.birth_place,
-            "phone": self.phone,
-            "phone digits": self.phone.lstrip("+"),
-            "snils": str(profile["snils"]),
-            "snils digits": str(profile["snils"]).replace("-", "").replace(" ", ""),
-            "passport number": self.passport_number,
-            "street": ADDRESS.street,
-        }
-        found: dict[str, bytes] = {}
-        for label, value in values.items():
-            found[label] = value.encode()
-            escaped = json.dumps(value).strip('"').encode()  # JSON's \\uXXXX form
-            if escaped != found[label]:
-                found[f"{label} (escaped)"] = escaped
-        return found
-
-
 def leaks(blob: bytes, needles: dict[str, bytes]) -> list[str]:
     return [label for label, needle in needles.items() if needle in blob]
-
-
-async def wait_until(check: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.3)
 
 
 def standalone(code: str, blob: bytes) -> bool:
@@ -221,7 +78,7 @@ def standalone(code: str, blob: bytes) -> bool:
 
 
 @pytest.fixture(scope="module")
-def tokens(stack: Stack) -> dict[str, str]:
+def tokens(stack: LocalStack) -> dict[str, str]:
     made = {}
     for role in ("portal", "support", "clerk"):
         extra = ["--service-center", "mfc-77-001"] if role == "clerk" else []
@@ -231,7 +88,9 @@ def tokens(stack: Stack) -> dict[str, str]:
     return made
 
 
-async def test_support_runbook_on_the_running_stack(stack: Stack, tokens: dict[str, str]) -> None:
+async def test_support_runbook_on_the_running_stack(
+    stack: LocalStack, tokens: dict[str, str]
+) -> None:
     person = Person.new()
     portal = {"Authorization": f"Bearer {tokens['portal']}"}
     async with (
@@ -242,10 +101,7 @@ async def test_support_runbook_on_the_running_stack(stack: Stack, tokens: dict[s
         await simulators.configure(
             pension_fund_delay_seconds=7200, mvd_delay_seconds=0, fns_delay_seconds=0
         )
-        started = await api.post(
-            "/v1/registrations",
-            json={"surname": person.surname, "name": person.name, "phone": person.phone},
-        )
+        started = await api.post("/v1/registrations", json=person.start())
         assert started.status_code in (200, 201), started.text
         rid = started.json()["registration_id"]
         code = await simulators.sms_code(person.phone)
@@ -372,7 +228,7 @@ async def test_support_runbook_on_the_running_stack(stack: Stack, tokens: dict[s
     assert leaks(stored, needles) == [], "personal data in Temporal's database"
 
     # 7. The logs of the whole journey: ids and stages, nothing personal, no secrets.
-    logs = stack.log.read_bytes()
+    logs = (stack.data_dir / "stack.log").read_bytes()
     assert rid.encode() in logs, "the worker's lines about this registration are captured"
     secrets = {
         "password": PASSWORD.encode(),

@@ -1,0 +1,108 @@
+"""Fault 3: PostgreSQL stops at once (`pg_ctl stop -m immediate`, as a crash or a failover)
+while registrations at every stage are writing to the store — audit lines, accounts,
+verified profiles, confirmations — and starts again a few seconds later.
+
+The store activities fail and are retried by Temporal (the histories show attempts > 1); the
+API answers 503 meanwhile and the portal repeats its steps with the same Idempotency-Key.
+Each write is one transaction, so nothing is half-written: `gosreg check` finds the store
+agreeing with every workflow and every audited step with its change, none applied twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from temporalio.api.enums.v1 import EventType
+
+from tests.faults.conftest import FaultStack
+from tests.faults.ledger import Record
+from tests.faults.population import Citizen, Milestone, Outbox, spread
+
+DOWN = 4.0
+"""Seconds PostgreSQL stays down, at least."""
+STORE_ACTIVITIES = {
+    "open_registration",
+    "record_audit",
+    "activate_password",
+    "save_verified_profile",
+    "confirm_identity",
+    "close_registration",
+}
+
+
+async def failing_store_write(fault_stack: FaultStack, citizen: Citizen) -> bool:
+    """Whether a store activity of the registration has failed and waits for its retry."""
+    description = await fault_stack.client.get_workflow_handle(citizen.rid).describe()
+    return any(
+        pending.activity_type.name in STORE_ACTIVITIES and pending.attempt > 1
+        for pending in description.raw_description.pending_activities
+    )
+
+
+async def retried_store_writes(fault_stack: FaultStack, citizen: Citizen) -> int:
+    """How many of the registration's store activities needed more than one attempt."""
+    history = await fault_stack.client.get_workflow_handle(citizen.rid).fetch_history()
+    scheduled = {
+        event.event_id: event.activity_task_scheduled_event_attributes.activity_type.name
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    }
+    return sum(
+        1
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+        and event.activity_task_started_event_attributes.attempt > 1
+        and scheduled[event.activity_task_started_event_attributes.scheduled_event_id]
+        in STORE_ACTIVITIES
+    )
+
+
+async def test_a_database_outage_during_writes_leaves_nothing_half_written(
+    fault_stack: FaultStack, outbox: Outbox, record: Record
+) -> None:
+    portal = fault_stack.portal
+    plan = {milestone: 2 for milestone in Milestone} | {Milestone.CONFIRMED: 1}
+    citizens = await portal.population(plan)
+    record.say(f"population: {spread(citizens)}; the agencies are thinking")
+    # Every citizen short of the letter takes its next step now: the API answers once the
+    # workflow has decided, and the store writes follow.
+    moving = [c for c in citizens if c.reached < Milestone.PROFILE_SUBMITTED]
+    moving += [c for c in citizens if c.reached is Milestone.LETTER_ORDERED]
+    await asyncio.gather(*(portal.step(citizen) for citizen in moving))
+    verifying = [c for c in citizens if c.reached is Milestone.PROFILE_SUBMITTED]
+    await fault_stack.halt_postgres()
+    halted = time.monotonic()
+    # The agencies answer now: the verified profiles meet a store that is down.
+    await portal.answer_now()
+    record.inject(
+        "PostgreSQL stopped at once (pg_ctl -m immediate), just after "
+        f"{len(moving)} steps were taken and as the agencies answered the waiting checks"
+    )
+    down = await fault_stack.readiness()
+    assert (down["http_status"], down["database"]) == (503, "unreachable"), down
+    answer = await portal.api.get(f"/v1/registrations/{citizens[0].rid}")
+    assert answer.status_code == 503 and answer.headers["Retry-After"], answer.text
+    record.check("meanwhile the API says 503 with Retry-After, the store unreachable")
+    # Down for DOWN seconds at least, and until every verified profile's write has failed.
+    deadline = halted + 30
+    while time.monotonic() - halted < DOWN or not all(
+        await asyncio.gather(*(failing_store_write(fault_stack, c) for c in verifying))
+    ):
+        assert time.monotonic() < deadline, "the verified profiles never met the outage"
+        await asyncio.sleep(0.3)
+    await fault_stack.start_postgres()
+    record.say(
+        f"after {time.monotonic() - halted:.1f} s, with the writes of all {len(verifying)} "
+        "verified profiles failing and waiting for their retry"
+    )
+    await fault_stack.wait_ready()
+    record.say("PostgreSQL started again (recovering from its WAL); the API is ready again")
+
+    await portal.advance_all(citizens, Milestone.CONFIRMED)
+    record.check(f"all {len(citizens)} registrations went on to confirmed")
+    retried = sum(await asyncio.gather(*(retried_store_writes(fault_stack, c) for c in citizens)))
+    assert retried >= len(verifying), "at least the verified profiles were retried"
+    record.check(f"{retried} store activities succeeded only on a later attempt (history)")
+
+    await fault_stack.account(citizens, outbox, record)
