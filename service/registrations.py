@@ -91,6 +91,11 @@ def registration_id_for(secret: bytes, contact: Contact, attempt: int) -> str:
     return f"reg-{digest[:32]}-{attempt}"
 
 
+RETRYABLE = frozenset({Refusal.UNAVAILABLE, Refusal.DELIVERY_FAILED})
+"""Refusals that mean "not applied, try again": a retry of the step under the same
+Idempotency-Key is carried out anew rather than answered with the old refusal."""
+MAX_STEP_ATTEMPTS = 50
+
 STATIC_DETAILS = (
     "One citizen's sign-up on the e-services portal: contact code → password → profile → "
     "Pension Fund and MVD checks (INN from FNS) → identity confirmation by letter, in person, "
@@ -148,17 +153,20 @@ class Registrations:
             )
         attempt = await repository.count_closed_registrations(self._engine, contact) + 1
         registration_id = registration_id_for(self._secret, contact, attempt)
-        known = await self._running(registration_id)
         try:
             await self._start(registration_id, person, contact)
+            created = True
         except WorkflowAlreadyStartedError as error:
-            # The workflow ended but the store never heard (terminated by hand): support's case.
-            raise StepRefused(
-                Refusal.UNAVAILABLE,
-                "The previous registration of this contact ended abnormally: contact support",
-                details={"registration_id": registration_id},
-            ) from error
-        return Started(registration_id, await self.state(registration_id), created=not known)
+            # Either this contact's registration is running (a retry, or a racing twin: both
+            # find it), or it ended but the store never heard (terminated by hand: support's).
+            if not await self._running(registration_id):
+                raise StepRefused(
+                    Refusal.UNAVAILABLE,
+                    "The previous registration of this contact ended abnormally: contact support",
+                    details={"registration_id": registration_id},
+                ) from error
+            created = False
+        return Started(registration_id, await self.state(registration_id), created=created)
 
     async def _running(self, registration_id: str) -> bool:
         try:
@@ -179,7 +187,8 @@ class Registrations:
             task_queue=self._task_queue,
             static_summary=f"Citizen registration by {contact.channel.value}",
             static_details=STATIC_DETAILS,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            # Exactly one of any number of racing starts is told it created the registration.
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             rpc_timeout=RPC_TIMEOUT,
         )
@@ -407,20 +416,42 @@ class Registrations:
         step_id: str | None = None,
     ) -> R:
         """Run an update. The same `step_id` (the caller's idempotency key) is the same step:
-        Temporal applies it once and answers a retry with the first outcome."""
+        Temporal applies it once and answers a retry with the first outcome — unless that
+        outcome was "not applied, try again" (`RETRYABLE`), which a retry then does."""
+        handle = self._handle(registration_id)
         try:
-            result: R = await self._handle(registration_id).execute_update(
-                name,
-                arg,
-                id=f"{name}:{step_id}" if step_id else None,
-                result_type=result_type,
-                rpc_timeout=UPDATE_TIMEOUT,
+            update_id = await self._step_update_id(handle, name, step_id) if step_id else None
+            result: R = await handle.execute_update(
+                name, arg, id=update_id, result_type=result_type, rpc_timeout=UPDATE_TIMEOUT
             )
             return result
         except WorkflowUpdateFailedError as error:
             raise refusal_of(error) from error
         except RPCError as error:
             raise await self._translate(registration_id, error) from error
+
+    async def _step_update_id(
+        self, handle: WorkflowHandle[Any, Any], name: str, step_id: str
+    ) -> str:
+        """The update id for this attempt at a step: `name:step_id`, or after attempts that
+        were refused as not applied (Temporal keeps an update id's outcome for good), the next
+        of `name:step_id:1`, `:2`, … Racing retries pick the same id and are applied once."""
+        for attempt in range(MAX_STEP_ATTEMPTS):
+            update_id = f"{name}:{step_id}" + (f":{attempt}" if attempt else "")
+            try:
+                await handle.get_update_handle(update_id).result(rpc_timeout=UPDATE_TIMEOUT)
+            except WorkflowUpdateFailedError as error:
+                if refusal_of(error).code in RETRYABLE:
+                    continue
+            except RPCError as error:
+                if error.status is not RPCStatusCode.NOT_FOUND:
+                    raise
+            return update_id
+        raise StepRefused(
+            Refusal.UNAVAILABLE,
+            f"This step was tried {MAX_STEP_ATTEMPTS} times under one Idempotency-Key: "
+            "send it with a new key",
+        )
 
     async def _signal(self, registration_id: str, name: str, arg: Any) -> None:
         try:
