@@ -253,6 +253,8 @@ async def confirm_identity(engine: AsyncEngine, step: ConfirmIdentity) -> bool:
         account.confirmation_method = step.method.value
         account.tax_cabinet_access = step.tax_cabinet_access
         _close(registration, RegistrationStatus.CONFIRMED)
+        # The step is audited in the identity stage it ends; a closed row's stage is its outcome.
+        registration.stage = Stage.CONFIRMED.value
         return True
 
 

@@ -117,7 +117,8 @@ def confirmation(registration_id: str, method: ConfirmationMethod) -> ConfirmIde
         registration_id=registration_id,
         method=method,
         tax_cabinet_access=method != ConfirmationMethod.LETTER,
-        audit=audit(registration_id, CONFIRMED, Stage.CONFIRMED, "confirmed"),
+        # Audited in the identity stage the step ends, as the workflow writes it.
+        audit=audit(registration_id, CONFIRMED, Stage.IDENTITY, "identity_confirmed"),
     )
 
 
