@@ -14,6 +14,8 @@ as a portal would:
     → POST …/contact-code → PUT …/password → PUT …/profile
     → GET …/{registration_id} until `identity_confirmation`
     → a clerk: POST /v1/clerk/registrations/search and POST …/in-person-confirmation
+      (or, with `--method letter`, the citizen: PUT …/confirmation-method with an address →
+      the letter's code from the simulators' outbox → POST …/letter-code)
     → GET …/{registration_id} until `confirmed`
 
 The agencies' own time is excluded: for the run the Pension Fund, MVD and FNS simulators answer
@@ -27,6 +29,10 @@ then, from the project's root in another terminal (`. .venv/bin/activate` first)
 
     python -m benchmarks.api_load --citizens 50 --concurrency 10
     python -m benchmarks.api_load --citizens 200 --concurrency 20
+
+or let it start a stack of its own on free ports (a fresh data directory, the short backoff):
+
+    python -m benchmarks.api_load --own-stack --citizens 50 --concurrency 10 --method letter
 
 Tokens: by default one portal and one clerk token are created in the store (like
 `gosreg tokens create`, so run it from the project's root with the stack's settings) and
@@ -54,7 +60,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -78,7 +84,9 @@ PASSWORD = "/v1/registrations/{registration_id}/password"
 PROFILE = "/v1/registrations/{registration_id}/profile"
 CLERK_LOOKUP = "/v1/clerk/registrations/search"
 CLERK_CONFIRM = "/v1/clerk/registrations/{registration_id}/in-person-confirmation"
-CITIZEN_STEPS = frozenset({CONTACT_CODE, PASSWORD, PROFILE})
+METHOD = "/v1/registrations/{registration_id}/confirmation-method"
+LETTER_CODE = "/v1/registrations/{registration_id}/letter-code"
+CITIZEN_STEPS = frozenset({CONTACT_CODE, PASSWORD, PROFILE, METHOD, LETTER_CODE})
 ENDPOINT_ORDER = [
     f"POST {START}",
     f"POST {CONTACT_CODE}",
@@ -87,6 +95,8 @@ ENDPOINT_ORDER = [
     f"GET {STATE}",
     f"POST {CLERK_LOOKUP}",
     f"POST {CLERK_CONFIRM}",
+    f"PUT {METHOD}",
+    f"POST {LETTER_CODE}",
 ]
 
 PASSWORD_TEXT = "Zvezda#Polar7"
@@ -100,7 +110,16 @@ END_TO_END = "end to end (start → `confirmed` seen)"
 SMS = "SMS (start answered → code in outbox)"
 VERIFICATION = "verification (profile answered → identity_confirmation seen)"
 CONFIRMATION = "clerk confirmation (lookup → `confirmed` seen)"
-PHASE_ORDER = [END_TO_END, SMS, VERIFICATION, CONFIRMATION]
+LETTER = "letter confirmation (method chosen → `confirmed` seen)"
+PHASE_ORDER = [END_TO_END, SMS, VERIFICATION, CONFIRMATION, LETTER]
+METHODS = ("clerk", "letter")
+ADDRESS = {
+    "postcode": "101000",
+    "region": "Москва",
+    "city": "Москва",
+    "street": "ул. Мясницкая",
+    "house": "1",
+}
 
 
 # --- options ----------------------------------------------------------------------------------
@@ -108,20 +127,22 @@ PHASE_ORDER = [END_TO_END, SMS, VERIFICATION, CONFIRMATION]
 
 @dataclass(frozen=True)
 class Options:
-    citizens: int
-    concurrency: int
-    api_url: str
-    simulators_url: str
-    portal_tokens: int
-    portal_token: list[str]
-    clerk_token: str | None
-    poll_interval: float
-    request_timeout: float
-    citizen_timeout: float
-    run_timeout: float
+    citizens: int = 50
+    concurrency: int = 10
+    api_url: str = "http://127.0.0.1:8000"
+    simulators_url: str = "http://127.0.0.1:8081"
+    portal_tokens: int = 1
+    portal_token: list[str] = field(default_factory=list)
+    clerk_token: str | None = None
+    poll_interval: float = 0.1
+    request_timeout: float = 30.0
+    citizen_timeout: float = 120.0
+    run_timeout: float = 600.0
+    method: str = "clerk"
+    """How the identity is confirmed: "clerk" (in person) or "letter"."""
 
 
-def parse_options(argv: list[str] | None = None) -> Options:
+def parse_options(argv: list[str] | None = None) -> tuple[Options, bool]:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.api_load",
         description="Register N citizens to `confirmed` through the API and report latencies.",
@@ -145,12 +166,26 @@ def parse_options(argv: list[str] | None = None) -> Options:
     parser.add_argument("--request-timeout", type=float, default=30.0)
     parser.add_argument("--citizen-timeout", type=float, default=120.0)
     parser.add_argument("--run-timeout", type=float, default=600.0)
+    parser.add_argument(
+        "--method",
+        choices=METHODS,
+        default="clerk",
+        help="identity confirmed by a clerk in person (default) or by registered letter",
+    )
+    parser.add_argument(
+        "--own-stack",
+        action="store_true",
+        help="start a `gosreg stack` of its own on free ports (fresh data, short agency "
+        "backoff) instead of using a running one; --api-url and --simulators-url are ignored",
+    )
     args = parser.parse_args(argv)
+    own_stack = args.own_stack
+    del args.own_stack
     options = Options(**vars(args))
     problem = check_options(options)
     if problem:
         parser.error(problem)
-    return options
+    return options, own_stack
 
 
 def check_options(options: Options) -> str | None:
@@ -311,8 +346,9 @@ class Citizen:
         self.portal, self.clerk = portal, clerk
         self.id = ""
 
-    async def register(self, poll_interval: float) -> float:
-        """Go from start to `confirmed`; the seconds it took."""
+    async def register(self, poll_interval: float, method: str = "clerk") -> float:
+        """Go from start to `confirmed`, the identity confirmed by `method`; the seconds it
+        took."""
         began = time.perf_counter()
         code = await self.start()
         await self.confirm_contact(code)
@@ -321,9 +357,12 @@ class Citizen:
         await self.wait_for(Stage.IDENTITY, poll_interval)
         self.api.recorder.phase(VERIFICATION, since(verifying))
         confirming = time.perf_counter()
-        await self.clerk_confirms()
+        if method == "letter":
+            await self.confirm_by_letter()
+        else:
+            await self.clerk_confirms()
         await self.wait_for(Stage.CONFIRMED, poll_interval)
-        self.api.recorder.phase(CONFIRMATION, since(confirming))
+        self.api.recorder.phase(LETTER if method == "letter" else CONFIRMATION, since(confirming))
         return since(began)
 
     async def start(self) -> str:
@@ -362,6 +401,15 @@ class Citizen:
             "POST", CLERK_CONFIRM, self.clerk, registration_id=self.id, body=seen
         )
         expect(verdict["confirmed"] is True, f"the clerk's confirmation: {verdict}")
+
+    async def confirm_by_letter(self) -> None:
+        """Order the registered letter, collect it at the post (the outbox), type its code."""
+        chosen = await self.call("PUT", METHOD, {"method": "letter", "address": ADDRESS})
+        tracking_number = str((chosen.get("letter") or {}).get("tracking_number") or "")
+        expect(bool(tracking_number), f"no letter was ordered: {chosen}")
+        code = await self.outbox.letter_code(tracking_number, seconds=30)
+        verdict = await self.call("POST", LETTER_CODE, {"code": code})
+        expect(verdict["accepted"] is True, f"letter code refused: {verdict}")
 
     async def wait_for(self, stage: Stage, poll_interval: float) -> None:
         while True:
@@ -413,13 +461,13 @@ async def run_citizens(
         async with gate:
             try:
                 async with asyncio.timeout(options.citizen_timeout):
-                    seconds = await citizen.register(options.poll_interval)
+                    seconds = await citizen.register(options.poll_interval, options.method)
                 recorder.phase(END_TO_END, seconds)
                 confirmed += 1
             except JourneyFailed as failure:
                 recorder.failures[str(failure)] += 1
-            except LookupError as missing:  # the SMS never reached the outbox
-                recorder.failures[f"SMS: {missing}"] += 1
+            except LookupError as missing:  # the SMS or the letter never reached the outbox
+                recorder.failures[f"outbox: {missing}"] += 1
             except TimeoutError:
                 recorder.failures[f"not confirmed within {options.citizen_timeout:g} s"] += 1
             except (KeyError, ValueError) as odd:  # an answer without the expected fields
@@ -494,8 +542,22 @@ async def benchmark_tokens(options: Options) -> AsyncIterator[Tokens]:
             await asyncio.to_thread(stop_embedded_postgres, settings.data_dir / "postgres")
 
 
-async def benchmark(options: Options) -> None:
-    recorder = Recorder()
+@dataclass(frozen=True)
+class Session:
+    """What runs of citizens share: the API client, the simulators' outbox and the tokens."""
+
+    http: httpx.AsyncClient
+    outbox: SimulatorControl
+    tokens: Tokens
+
+    async def run(self, options: Options, recorder: Recorder) -> Outcome:
+        return await run_citizens(options, self.tokens, Api(self.http, recorder), self.outbox)
+
+
+@asynccontextmanager
+async def session(options: Options) -> AsyncIterator[Session]:
+    """Connect to the API (ready) and the simulators, take tokens and set the agencies'
+    delays to 0; undo all of it at the end. Used by the other benchmarks too."""
     limits = httpx.Limits(max_connections=options.concurrency * 2)
     async with (
         httpx.AsyncClient(
@@ -505,8 +567,14 @@ async def benchmark(options: Options) -> None:
     ):
         await check_ready(http)
         async with benchmark_tokens(options) as tokens, agencies_without_delay(outbox):
-            print_header(options, tokens)
-            outcome = await run_citizens(options, tokens, Api(http, recorder), outbox)
+            yield Session(http, outbox, tokens)
+
+
+async def benchmark(options: Options) -> None:
+    recorder = Recorder()
+    async with session(options) as running:
+        print_header(options, running.tokens)
+        outcome = await running.run(options, recorder)
     print_report(options, recorder, outcome)
 
 
@@ -534,7 +602,8 @@ def print_header(options: Options, tokens: Tokens) -> None:
     )
     say(
         f"run: {options.citizens} citizens, concurrency {options.concurrency}, "
-        f"{len(tokens.portal)} portal token(s), GET state polled every {options.poll_interval:g} s"
+        f"{len(tokens.portal)} portal token(s), GET state polled every "
+        f"{options.poll_interval:g} s, identity confirmed by {options.method}"
     )
     say(
         "agency time excluded: the Pension Fund, MVD and FNS simulators answer without delay; "
@@ -574,9 +643,17 @@ def print_report(options: Options, recorder: Recorder, outcome: Outcome) -> None
 
 
 def main(argv: list[str] | None = None) -> None:
-    options = parse_options(argv)
+    options, own_stack = parse_options(argv)
     try:
-        asyncio.run(benchmark(options))
+        if not own_stack:
+            asyncio.run(benchmark(options))
+            return
+        from benchmarks.localstack import local_stack
+
+        with local_stack() as stack:
+            stack.apply_settings()  # the tokens are created in this stack's store
+            here = replace(options, api_url=stack.api_url, simulators_url=stack.simulators_url)
+            asyncio.run(benchmark(here))
     except KeyboardInterrupt:
         sys.exit(130)
 
