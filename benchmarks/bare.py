@@ -34,6 +34,7 @@ from temporalio.worker import Worker
 
 from benchmarks.api_load import Outcome, Recorder, is_loopback, say, since, table
 from benchmarks.bare_workflow import BareRegistration, bare_step
+from service.temporal import exit_without_finalization
 
 START = "start workflow"
 CODE = "update submit_contact_code"
@@ -241,10 +242,7 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(standalone(args))
     except KeyboardInterrupt:
         sys.exit(130)
-    # The SDK's runtime threads can abort the interpreter's finalization (PyGILState_Release);
-    # everything is closed and written by now.
-    sys.stdout.flush()
-    os._exit(0)
+    exit_without_finalization()
 
 
 if __name__ == "__main__":

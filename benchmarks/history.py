@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
 import sys
 import time
@@ -63,7 +62,7 @@ from registration.models import (
     SubmitProfile,
 )
 from registration.policy import Policy
-from service.temporal import ensure_search_attributes
+from service.temporal import ensure_search_attributes, exit_without_finalization
 from workflows import WORKFLOWS, RegistrationWorkflow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -272,10 +271,7 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(long_letter_wait(args.days, args.max_history_events))
     except KeyboardInterrupt:
         sys.exit(130)
-    # The SDK's runtime threads can abort the interpreter's finalization (PyGILState_Release)
-    # after a time-skipping server has stopped; everything is closed and written by now.
-    sys.stdout.flush()
-    os._exit(0)
+    exit_without_finalization()
 
 
 if __name__ == "__main__":
