@@ -19,6 +19,7 @@ from service.registrations import Registrations
 from service.temporal import ensure_search_attributes
 from settings import Settings
 from simulators import SimulatorConfig
+from simulators.control import SimulatorControl
 from simulators.server import RunningSimulators
 from store.db import make_engine, migrate
 from store.embedded import start_embedded_postgres, stop_embedded_postgres
@@ -64,6 +65,13 @@ def stack_simulators() -> Iterator[RunningSimulators]:
 
 # The stack encrypts payloads as production does; the session's keyring is made up here.
 STACK_KEYRING = Keyring.generate()
+
+
+# The session simulators' control API: what was sent, faults, timings.
+@pytest_asyncio.fixture(loop_scope="session")
+async def outbox(stack_simulators: RunningSimulators) -> AsyncIterator[SimulatorControl]:
+    async with SimulatorControl(stack_simulators.url) as control:
+        yield control
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

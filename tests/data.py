@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 from registration.models import Gender, PostalAddress, Profile
@@ -29,3 +30,8 @@ ADDRESS = PostalAddress(
     house="1",
     apartment="5",
 )
+
+
+def new_phone() -> str:
+    """A mobile number no other test uses."""
+    return f"+79{uuid.uuid4().int % 10**9:09d}"

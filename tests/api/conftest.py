@@ -15,8 +15,6 @@ from api.app import create_app
 from api.auth import Role
 from ops.serving import ServerThread
 from settings import Settings
-from simulators.control import SimulatorControl
-from simulators.server import RunningSimulators
 from store import access
 
 
@@ -61,9 +59,3 @@ async def tokens(store_engine: AsyncEngine, stack_settings: Settings) -> Tokens:
 async def http(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
         yield client
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def outbox(stack_simulators: RunningSimulators) -> AsyncIterator[SimulatorControl]:
-    async with SimulatorControl(stack_simulators.url) as control:
-        yield control

@@ -15,7 +15,6 @@ test would freeze the worker and turn every step into a 503 at the RPC deadline.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +35,7 @@ from api.routers import clerks, health, partners, portal, support
 from simulators.control import SimulatorControl
 from simulators.server import RunningSimulators
 from tests.api.conftest import Tokens
-from tests.data import PROFILE
+from tests.data import PROFILE, new_phone
 
 # Bounded and deterministic: the same requests on every run, about a second per operation.
 EXAMPLES_PER_OPERATION = 25
@@ -89,10 +88,6 @@ class Live:
     started_phone: str
     at_identity: str
     at_identity_phone: str
-
-
-def new_phone() -> str:
-    return f"+79{uuid.uuid4().int % 10**9:09d}"
 
 
 async def start(http: httpx.AsyncClient, tokens: Tokens, phone: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 import httpx
@@ -12,17 +11,13 @@ import pytest
 from simulators.control import SimulatorControl
 from simulators.esign import make_signed_request
 from tests.api.conftest import Tokens
-from tests.data import ADDRESS, PROFILE
+from tests.data import ADDRESS, PROFILE, new_phone
 
 PASSWORD = "Zvezda#Polar7"
 
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def new_phone() -> str:
-    return f"+79{uuid.uuid4().int % 10**9:09d}"
 
 
 class Citizen:

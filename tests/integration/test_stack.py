@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from registration.errors import InvalidInput, StepRefused
@@ -20,43 +18,16 @@ from registration.models import (
 )
 from service.registrations import RegistrationNotFound, Registrations
 from simulators.control import SimulatorControl
-from simulators.server import RunningSimulators
 from store import repository
-from tests.data import ADDRESS, PROFILE
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def outbox(stack_simulators: RunningSimulators) -> AsyncIterator[SimulatorControl]:
-    async with SimulatorControl(stack_simulators.url) as control:
-        yield control
-
-
-def new_phone() -> str:
-    return f"+79{uuid.uuid4().int % 10**9:09d}"
-
-
-async def reach_identity_stage(
-    registrations: Registrations, outbox: SimulatorControl, phone: str
-) -> str:
-    started = await registrations.start("Иванова", "Мария", phone=phone)
-    rid = started.registration_id
-    verdict = await registrations.submit_contact_code(rid, await outbox.sms_code(phone))
-    assert verdict.accepted
-    await registrations.set_password(rid, "Zvezda#Polar7", "Zvezda#Polar7")
-    await registrations.submit_profile(rid, PROFILE)
-    for _ in range(150):
-        view = await registrations.state(rid)
-        if view.stage is Stage.IDENTITY:
-            return rid
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"verification did not finish; stage {view.stage}")
+from tests.data import ADDRESS, PROFILE, new_phone
+from tests.journeys import walk
 
 
 async def test_registration_reaches_confirmed_by_letter_on_the_real_stack(
     registrations: Registrations, outbox: SimulatorControl, store_engine: AsyncEngine
 ) -> None:
     phone = new_phone()
-    rid = await reach_identity_stage(registrations, outbox, phone)
+    rid = await walk(registrations, outbox, Stage.IDENTITY, phone=phone)
     account = await repository.get_account_for_registration(store_engine, rid)
     assert account is not None and account.level == Level.STANDARD and account.inn
 
@@ -86,7 +57,7 @@ async def test_registration_reaches_confirmed_by_letter_on_the_real_stack(
 async def test_clerk_confirms_in_person_on_the_real_stack(
     registrations: Registrations, outbox: SimulatorControl, store_engine: AsyncEngine
 ) -> None:
-    rid = await reach_identity_stage(registrations, outbox, new_phone())
+    rid = await walk(registrations, outbox, Stage.IDENTITY, phone=new_phone())
     await registrations.clerk_confirmation(
         rid,
         ClerkConfirmation(
@@ -119,7 +90,7 @@ async def test_contact_with_an_account_cannot_register_again(
     registrations: Registrations, outbox: SimulatorControl
 ) -> None:
     phone = new_phone()
-    rid = await reach_identity_stage(registrations, outbox, phone)
+    rid = await walk(registrations, outbox, Stage.IDENTITY, phone=phone)
     await registrations.cancel(rid, "support:test", "test over")
     assert (await registrations.result(rid)).stage is Stage.CANCELLED
     with pytest.raises(StepRefused) as finished:

@@ -9,11 +9,9 @@ import argparse
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.common import WorkflowIDReusePolicy
@@ -33,19 +31,9 @@ from registration.models import (
 from service.registrations import Registrations
 from settings import Settings
 from simulators.control import SimulatorControl
-from simulators.server import RunningSimulators
 from store import repository
+from tests.data import new_phone
 from tests.journeys import walk
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def outbox(stack_simulators: RunningSimulators) -> AsyncIterator[SimulatorControl]:
-    async with SimulatorControl(stack_simulators.url) as control:
-        yield control
-
-
-def new_phone() -> str:
-    return f"+79{uuid.uuid4().int % 10**9:09d}"
 
 
 async def checked(
