@@ -11,7 +11,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import NonNegativeInt, PositiveInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from codec.keys import Keyring, load_keyring
@@ -56,16 +56,55 @@ class Settings(BaseSettings):
     # The HTTP API.
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    # Brute-force protection on code entry, on top of the workflow's own attempt counters.
-    code_entries_per_registration: int = 10
-    code_entries_per_registration_window_seconds: int = 600
-    code_entries_per_client: int = 600
-    code_entries_per_client_window_seconds: int = 60
+    # Request size, checked before authentication (api.limits). The largest valid body is an
+    # e-signature confirmation: a 65,536-character signed request (base64url, so as many
+    # bytes) plus its JSON; 128 KiB admits it with room for formatting, and nothing bigger is
+    # ever read. Headers: a token, a few standard headers and proxies' additions fit 16 KiB.
+    max_body_bytes: PositiveInt = 128 * 1024
+    max_header_bytes: PositiveInt = 16 * 1024
+    # Limits on what callers do for citizens, counted in PostgreSQL across registrations and
+    # API instances (service.limits; docs/security.md has the worst cases they allow). A
+    # "contact" is one phone or e-mail address, whatever registration it is in; a citizen's
+    # address comes from `citizen_ip_header`, trusted from portal tokens only.
+    code_entries_per_contact: PositiveInt = 10  # per 10 minutes: the lock that outlives restarts
+    code_entries_per_ip: PositiveInt = 30  # per 10 minutes
+    code_entries_per_client: PositiveInt = 10_000  # per minute: one portal serves every citizen
+    starts_per_contact_per_day: PositiveInt = 30
+    starts_per_ip_per_hour: PositiveInt = 20
+    starts_per_client_per_minute: PositiveInt = 60
+    client_start_budgets: dict[str, PositiveInt] = {}
+    """Starts per minute for named clients (`{"cl_…": 3000}`): the real portal's budget."""
+    citizen_ip_header: str = "X-Citizen-IP"
+
+    # Codes sent to one contact, counted across all its registrations (store.sends), so that
+    # cancelling and starting again resets nothing; per day is DOMAIN.md's cap. A number range
+    # is a phone number without its last 4 digits (SMS pumping walks a range).
+    contact_code_cooldown_seconds: NonNegativeInt = 60
+    contact_codes_per_hour: PositiveInt = 6
+    contact_codes_per_day: PositiveInt = 20
+    range_codes_per_hour: PositiveInt = 200
+    codes_per_hour_total: PositiveInt = 20000
+
+    # How long an Idempotency-Key stays bound to the body it first came with (30 days): within
+    # it, the key with another body is refused; after it, the key is forgotten (hourly).
+    idempotency_key_ttl_hours: PositiveInt = 720
 
     # Codec server: decrypts payloads for the Temporal Web UI and CLI (support staff only).
     codec_host: str = "127.0.0.1"
     codec_port: int = 8082
     codec_cors_origins: list[str] = ["http://127.0.0.1:8233", "http://localhost:8233"]
+
+    # Staff credentials expire. A person's token (clerk, support) lives this long from its
+    # creation or rotation; a system's token (portal, bank, e-signature) lives forever unless
+    # set. A codec sign-in is a server-side session, ended after its absolute lifetime, after
+    # being idle this long, at sign-out, or when its token is revoked, rotated or expires.
+    staff_token_lifetime_hours: float = 12
+    machine_token_lifetime_days: int | None = None
+    codec_session_hours: float = 8
+    codec_session_idle_minutes: float = 30
+    # The codec server's origin as browsers see it (behind a proxy); `/login` accepts forms
+    # from it only. None: the request's own scheme and host.
+    codec_origin: str | None = None
 
     # Numbers of the journey for new registrations (JSON, e.g. '{"sms_code_ttl": "PT5M"}').
     policy: Policy = Policy()

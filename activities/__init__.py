@@ -24,6 +24,7 @@ from activities.post import PostActivities, PostClient
 from activities.sms import SmsClient
 from activities.store import StoreActivities
 from settings import Settings
+from store.sends import SendLimits
 
 
 @asynccontextmanager
@@ -40,6 +41,8 @@ async def build_activities(
                     EmailClient(url("email_gateway"), http),
                     settings.code_secret_bytes,
                     settings.portal_url,
+                    engine,
+                    SendLimits.from_settings(settings),
                 )
             ),
             *methods(

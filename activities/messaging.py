@@ -3,6 +3,10 @@
 A code is derived, never stored: a retried `send_contact_code` derives the same code and uses
 the same idempotency key, so the gateway sends one message however often Temporal retries.
 Only the code's keyed hash leaves this module; the code is never returned or logged.
+
+Every code send is first claimed against the contact's budgets in the store (`store.sends`),
+which span all its registrations: a spent budget is a non-retryable CONTACT_SEND_LIMIT and no
+message goes out.
 """
 
 from __future__ import annotations
@@ -10,12 +14,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.email import EmailClient
 from activities.sms import SmsClient
-from registration.codes import Purpose, derive_code, hash_code
+from activities.store import _database_fault
+from registration.codes import Purpose, contact_key, derive_code, hash_code, range_key
+from registration.errors import CONTACT_SEND_LIMIT
 from registration.models import Channel, Contact, Notice, Notify, SendContactCode, SentCode
+from store.sends import SendLimits, claim_send
 
 
 @dataclass(frozen=True)
@@ -73,22 +83,33 @@ NOTICES: dict[Notice, Text] = {
 
 class MessagingActivities:
     """Activities that message the citizen; construct once with the gateway clients, the
-    one-time-code secret and the portal's public URL (for e-mail confirmation links)."""
+    one-time-code secret, the portal's public URL (for e-mail confirmation links), and the
+    store and budgets that count codes per contact."""
 
     def __init__(
-        self, sms: SmsClient, email: EmailClient, code_secret: bytes, portal_url: str
+        self,
+        sms: SmsClient,
+        email: EmailClient,
+        code_secret: bytes,
+        portal_url: str,
+        engine: AsyncEngine,
+        limits: SendLimits,
     ) -> None:
         self._sms = sms
         self._email = email
         self._secret = code_secret
         self._portal_url = portal_url.rstrip("/")
+        self._engine = engine
+        self._limits = limits
 
     @activity.defn(name="send_contact_code")
     async def send_contact_code(self, request: SendContactCode) -> SentCode:
         """Send code number `sequence` to the contact: the code by SMS, or a confirmation link
         by e-mail. Returns only the code's keyed hash. An unknown number or mailbox is a
-        non-retryable DELIVERY_REJECTED."""
+        non-retryable DELIVERY_REJECTED; a spent budget of the contact is a non-retryable
+        CONTACT_SEND_LIMIT, and then nothing is sent."""
         registration_id = request.registration_id
+        await self._claim(request)
         purpose = Purpose.SMS if request.contact.channel == Channel.SMS else Purpose.EMAIL
         code = derive_code(self._secret, registration_id, purpose, request.sequence)
         key = f"{registration_id}:contact-code:{request.sequence}"
@@ -107,6 +128,36 @@ class MessagingActivities:
         await self._send(notify.contact, NOTICES[notify.notice], notify.key)
         activity.logger.info(
             "Sent notice %s of registration %s", notify.notice, notify.registration_id
+        )
+
+    async def _claim(self, request: SendContactCode) -> None:
+        contact = request.contact
+        try:
+            decision = await claim_send(
+                self._engine,
+                request.registration_id,
+                request.sequence,
+                contact_key(self._secret, contact),
+                range_key(self._secret, contact),
+                self._limits,
+            )
+        except SQLAlchemyError as error:
+            raise _database_fault(error) from None
+        if decision.allowed:
+            return
+        assert decision.limit is not None and decision.retry_at is not None
+        activity.logger.info(
+            "Contact code %s of registration %s not sent: %s reached until %s",
+            request.sequence,
+            request.registration_id,
+            decision.limit,
+            decision.retry_at.isoformat(),
+        )
+        raise ApplicationError(
+            f"Contact code not sent: the contact's {decision.limit} budget is spent",
+            {"retry_at": decision.retry_at.isoformat(), "limit": decision.limit.value},
+            type=CONTACT_SEND_LIMIT,
+            non_retryable=True,
         )
 
     def _code_text(self, registration_id: str, purpose: Purpose, code: str) -> Text:

@@ -20,6 +20,7 @@ from registration.errors import CONTACT_ALREADY_REGISTERED, PASSWORD_NOT_STAGED
 from registration.models import (
     ActivatePassword,
     AuditEntry,
+    BindSession,
     CloseRegistration,
     ConfirmIdentity,
     OpenRegistration,
@@ -59,6 +60,10 @@ class StoreActivities:
     async def activate_password(self, step: ActivatePassword) -> None:
         """Fails with `PasswordNotStaged` or `ContactAlreadyRegistered` (non-retryable)."""
         await self._apply(repository.activate_password, step, step.audit)
+
+    @activity.defn(name="bind_session")
+    async def bind_session(self, step: BindSession) -> None:
+        await self._apply(repository.bind_session, step, step.audit)
 
     @activity.defn(name="save_verified_profile")
     async def save_verified_profile(self, step: SaveVerifiedProfile) -> None:

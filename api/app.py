@@ -12,30 +12,34 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api import errors
+from api import errors, limits
 from api.deps import Services
 from api.routers import clerks, health, partners, portal, support
+from service.limits import Limits
 from service.registrations import Registrations
 from service.temporal import connect
 from settings import Settings, load_settings
-from store import access
+from store import access, idempotency
 from store.db import make_engine
 from store.embedded import database_url
 
 log = logging.getLogger(__name__)
 
 
-async def prune_rate_limits_hourly(engine: AsyncEngine) -> None:
-    """Forget rate-limit windows of keys nobody hits any more (every instance may do it)."""
+async def prune_hourly(engine: AsyncEngine, settings: Settings) -> None:
+    """Forget rate-limit windows of keys nobody hits any more, and idempotency keys past
+    their lifetime (every instance may do it)."""
     while True:
         try:
             await access.prune_rate_limits(engine)
+            await idempotency.prune(engine, timedelta(hours=settings.idempotency_key_ttl_hours))
         except Exception as error:  # the store may be down; try again next hour
-            log.warning("pruning rate limits failed: %s", type(error).__name__)
+            log.warning("pruning the store failed: %s", type(error).__name__)
         await asyncio.sleep(3600)
 
 
@@ -54,9 +58,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 task_queue=configured.temporal_task_queue,
                 code_secret=configured.code_secret_bytes,
                 policy=configured.policy,
+                limits=Limits(engine, configured),
             ),
         )
-        pruning = asyncio.create_task(prune_rate_limits_hourly(engine))
+        pruning = asyncio.create_task(prune_hourly(engine, configured))
         yield
         pruning.cancel()
         await engine.dispose()
@@ -72,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(limits.RequestLimits, settings=settings)  # before anything reads
     for router in (portal.router, clerks.router, partners.router, support.router, health.router):
         app.include_router(router)
     return app

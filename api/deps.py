@@ -6,18 +6,25 @@ Each route's signature says what it needs (`RegistrationsDep`, `PortalCaller`, `
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.auth import Principal, Role
 from api.errors import ApiError
+from registration.errors import InvalidInput
+from service.limits import Caller, citizen_network
 from service.registrations import Registrations
 from settings import Settings
-from store import access
+from store import access, idempotency
+from store.repository import SessionRecord
 
 
 @dataclass
@@ -56,7 +63,7 @@ async def caller(
         found.engine, found.settings.token_pepper_bytes, credentials.credentials
     )
     if principal is None:
-        raise ApiError(401, "unauthenticated", "The token is unknown or revoked")
+        raise ApiError(401, "unauthenticated", "The token is unknown, expired or revoked")
     return principal
 
 
@@ -83,20 +90,132 @@ RegistrationId = Annotated[
 """Checked before it reaches PostgreSQL (which refuses NUL bytes) or Temporal (ids of at most
 1000 bytes): a malformed id is a 422, never a 500."""
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=100,
-        description=(
-            "Optional. The same key on a retried request is the same step: it is applied "
-            "once and the retry gets the first answer (e.g. after a timeout or a 503)."
+
+async def idempotency_key(
+    request: Request,
+    found: ServicesDep,
+    principal: Annotated[Principal, Depends(caller)],
+    registration_id: RegistrationId,
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=100,
+            description=(
+                "Optional. The same key on a retried request is the same step: it is applied "
+                "once and the retry gets the first answer (e.g. after a timeout or a 503). A "
+                "key names one request: the same key with a different body is refused with 422 "
+                "`idempotency_key_reused`. A key is remembered for 30 days "
+                "(`GOSREG_IDEMPOTENCY_KEY_TTL_HOURS`); do not reuse it for another request "
+                "even after that. Keys are per client: another client's key is not yours."
+            ),
         ),
-    ),
-]
+    ] = None,
+) -> str | None:
+    """The step id (`Registrations`' `step_id`) of this request, or None without a key.
+
+    The key is remembered per client, method, route and registration together with a keyed
+    hash of the body; the same key with another body is refused (422 `idempotency_key_reused`)
+    instead of being answered with the first request's outcome. The step id carries the client
+    id, so two clients' keys never name the same step. Runs after authentication (and, on
+    routes that declare their role first, after the role check)."""
+    if not key:
+        return None
+    route: APIRoute = request.scope["route"]
+    scope = " ".join((principal.client_id, request.method, route.path, registration_id))
+    fingerprint = _body_fingerprint(found.settings.token_pepper_bytes, await request.body())
+    if not await idempotency.remember(found.engine, scope, key, fingerprint):
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            "This Idempotency-Key was used for a request with another body: "
+            "send each new request with a new key",
+        )
+    return f"{principal.client_id}:{key}"
+
+
+def _body_fingerprint(pepper: bytes, body: bytes) -> str:
+    """A keyed hash of the body, equal for equal JSON however its keys are ordered or spaced.
+    Keyed, because a body may hold a code or a password that a plain hash would give away."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, RecursionError):
+        canonical = body
+    return hmac.new(pepper, canonical, hashlib.sha256).hexdigest()
+
+
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
 
 PortalCaller = Annotated[Principal, role(Role.PORTAL)]
 CurrentClerk = Annotated[Principal, role(Role.CLERK)]
 BankCaller = Annotated[Principal, role(Role.BANK)]
 ESignatureCaller = Annotated[Principal, role(Role.ESIGNATURE)]
 SupportCaller = Annotated[Principal, role(Role.SUPPORT)]
+
+
+# --- citizens ---------------------------------------------------------------------------------
+
+SESSION_HEADER = "X-Registration-Session"
+
+
+async def citizen_session(
+    found: ServicesDep,
+    portal: PortalCaller,
+    registration_id: RegistrationId,
+    token: Annotated[
+        str | None,
+        Header(
+            alias=SESSION_HEADER,
+            max_length=100,
+            description=(
+                "The `session` that `POST /v1/registrations` answered with: it binds the "
+                "registration to the citizen who started it (docs/security.md)."
+            ),
+        ),
+    ] = None,
+) -> SessionRecord:
+    """The citizen session the request comes from. A token this registration does not know
+    is a 404, as an unknown registration is: a stranger learns nothing from it."""
+    if not token:
+        raise ApiError(
+            401,
+            "session_required",
+            f"Send the registration's session: {SESSION_HEADER}: <session from the start>",
+            field=SESSION_HEADER,
+        )
+    return await found.registrations.session(registration_id, token)
+
+
+CitizenSession = Annotated[SessionRecord, Depends(citizen_session)]
+
+
+async def owner_session(session: CitizenSession) -> SessionRecord:
+    """A citizen session that proved the contact: only it takes the steps after that."""
+    if not session.proven:
+        raise ApiError(
+            403,
+            "contact_not_proven",
+            "Confirm the contact with the code sent to it before this step",
+        )
+    return session
+
+
+OwnerSession = Annotated[SessionRecord, Depends(owner_session)]
+
+
+async def citizen_caller(request: Request, found: ServicesDep, portal: PortalCaller) -> Caller:
+    """The portal, and the citizen's network address it forwarded (`citizen_ip_header`). The
+    header is read from portal tokens only: nobody else speaks for citizens."""
+    forwarded = request.headers.get(found.settings.citizen_ip_header)
+    if forwarded is None:
+        return Caller(client_id=portal.client_id)
+    try:
+        network = citizen_network(forwarded)
+    except InvalidInput as error:
+        raise ApiError(
+            422, "invalid_input", error.message, field=found.settings.citizen_ip_header
+        ) from error
+    return Caller(client_id=portal.client_id, citizen_ip=network)
+
+
+CitizenCaller = Annotated[Caller, Depends(citizen_caller)]

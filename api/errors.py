@@ -77,13 +77,18 @@ REFUSAL_STATUS: dict[Refusal, int] = {
     Refusal.LETTER_REORDER_LIMIT: 429,
     Refusal.DELIVERY_FAILED: 503,
     Refusal.UNAVAILABLE: 503,
+    Refusal.CONTACT_NOT_PROVEN: 403,
+    Refusal.SESSION_REVOKED: 403,
+    Refusal.RATE_LIMITED: 429,
 }
 
 # Documented on every route: the API can always answer these.
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "No valid token"},
     403: {"model": ErrorBody, "description": "The token's role may not call this"},
+    413: {"model": ErrorBody, "description": "The body is over the size limit (api.limits)"},
     422: {"model": ErrorBody, "description": "Invalid input: `field` and `errors` say what"},
+    431: {"model": ErrorBody, "description": "The headers are over the size limit (api.limits)"},
     503: {"model": ErrorBody, "description": "Temporal or PostgreSQL unreachable: not applied"},
 }
 STEP_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -261,10 +261,13 @@ class Api:
         *,
         registration_id: str = "",
         body: Any = None,
+        session: str | None = None,
     ) -> dict[str, Any]:
         endpoint = f"{method} {template}"
         path = template.format(registration_id=registration_id)
         headers = {"Authorization": f"Bearer {token}"}
+        if session is not None:
+            headers["X-Registration-Session"] = session
         if template in CITIZEN_STEPS:  # as a portal does, so that a retry is the same step
             headers["Idempotency-Key"] = str(uuid.uuid4())
         started = time.perf_counter()
@@ -345,6 +348,7 @@ class Citizen:
         self.api, self.outbox, self.person = api, outbox, person
         self.portal, self.clerk = portal, clerk
         self.id = ""
+        self.session = ""
 
     async def register(self, poll_interval: float, method: str = "clerk") -> float:
         """Go from start to `confirmed`, the identity confirmed by `method`; the seconds it
@@ -370,6 +374,7 @@ class Citizen:
         body = {"surname": "Иванова", "name": "Мария", "phone": self.person.phone}
         started = await self.api.call("POST", START, self.portal, body=body)
         self.id = started["registration_id"]
+        self.session = started["session"]
         expect(started["state"]["stage"] == Stage.CONTACT, f"started at {started['state']}")
         sent = time.perf_counter()
         code = await self.outbox.sms_code(self.person.phone, seconds=30)
@@ -422,7 +427,7 @@ class Citizen:
 
     async def call(self, method: str, template: str, body: Any = None) -> dict[str, Any]:
         return await self.api.call(
-            method, template, self.portal, registration_id=self.id, body=body
+            method, template, self.portal, registration_id=self.id, body=body, session=self.session
         )
 
 

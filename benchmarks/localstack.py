@@ -253,7 +253,8 @@ def local_stack(
     temporary = data_dir is None
     folder = Path(tempfile.mkdtemp(prefix="gosreg-bench-")) if data_dir is None else data_dir
     folder.mkdir(parents=True, exist_ok=True)
-    extra = env_on_free_ports(folder, policy)
+    # The benchmark's portal starts citizens by the hundred: the real portal's raised budget.
+    extra = env_on_free_ports(folder, policy) | {"GOSREG_STARTS_PER_CLIENT_PER_MINUTE": "100000"}
     env = {**os.environ, **extra}
     log = folder / "stack.log"
     with log.open("ab") as output:

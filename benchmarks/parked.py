@@ -137,9 +137,9 @@ class Parker:
         verdict = await service.submit_contact_code(rid, code)
         if not verdict.accepted:
             raise RuntimeError(f"contact code refused: {verdict}")
-        await repository.stage_password(self.engine, rid, self.password_hash)
+        await repository.stage_password(self.engine, rid, self.password_hash, "parked")
         done = await service.client.get_workflow_handle(rid).execute_update(
-            "password_set", PasswordSet(), result_type=StepDone
+            "password_set", PasswordSet(staged_id="parked"), result_type=StepDone
         )
         if done.stage is not Stage.PROFILE or not letter:
             return

@@ -10,19 +10,27 @@ segment counts, so `{endpoint}/<namespace>/decode` works as well.
 
 Only `support` clients get an answer. The CLI sends its token as a header
 (`temporal workflow show --codec-endpoint URL --codec-auth "Bearer gsr_…"`); a browser signs
-in once at `/login`, which keeps the token in an HttpOnly cookie for eight hours, and the UI
-sends the cookie when "Include cross-origin credentials" is ticked in its codec settings.
-Errors are `{"code": ..., "message": ...}` and never quote a payload.
+in once at `/login` and gets a server-side session (`store.staff_sessions`): the HttpOnly
+cookie holds only a random session id, which ends after `codec_session_hours`, after
+`codec_session_idle_minutes` unused, at `/logout`, or when the token is revoked, rotated or
+expires. The UI sends the cookie when "Include cross-origin credentials" is ticked in its
+codec settings. `/login` and `/logout` accept forms only from this server's own origin, and
+`/login` only with the CSRF proof its form carries (a random nonce in a SameSite=Strict
+cookie, and its HMAC under the token pepper in a hidden field).
+Errors are `{"code": ..., "message": ...}` and never quote a payload or a token.
 """
 
 from __future__ import annotations
 
+import hmac
 import html
 import logging
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated
+from datetime import timedelta
+from typing import Annotated, TypeVar
 from urllib.parse import parse_qs
 
 from fastapi import Depends, FastAPI, Request
@@ -34,10 +42,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.common.v1 import Payload, Payloads
 
-from api.auth import Principal, Role, looks_like_token
+from api.auth import Principal, Role, looks_like_token, token_hash
 from codec.encryption import DecryptionError, EncryptionCodec
 from settings import Settings, load_settings
-from store import access
+from store import access, staff_sessions
 from store.db import make_engine
 from store.embedded import database_url
 
@@ -46,10 +54,13 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_FORM_BYTES = 4096
 SESSION_COOKIE = "gosreg_codec_session"
-SESSION_SECONDS = 8 * 3600
+CSRF_COOKIE = "gosreg_codec_csrf"
+CSRF_FIELD = "csrf"
+CSRF_SECONDS = 3600  # how long a sign-in form stays usable
 _NAMESPACE_IN_LOGS = 100  # characters; the header is the caller's to fill
 
 Convert = Callable[[Sequence[Payload]], Awaitable[list[Payload]]]
+T = TypeVar("T")
 
 
 class Refused(Exception):
@@ -67,6 +78,12 @@ class CodecServices:
     settings: Settings
     engine: AsyncEngine
     codec: EncryptionCodec
+    session_lifetime: timedelta
+    session_idle_timeout: timedelta
+
+    @property
+    def pepper(self) -> bytes:
+        return self.settings.token_pepper_bytes
 
 
 def services(request: Request) -> CodecServices:
@@ -77,38 +94,53 @@ def services(request: Request) -> CodecServices:
 ServicesDep = Annotated[CodecServices, Depends(services)]
 
 
-async def principal_of(found: CodecServices, token: str) -> Principal | None:
-    """Who holds `token`: None when it is malformed, unknown or revoked."""
-    if not looks_like_token(token):
-        return None
+async def from_store(call: Awaitable[T]) -> T:
+    """`call`'s answer, or a 503 when the account store cannot be reached."""
     try:
-        return await access.authenticate(found.engine, found.settings.token_pepper_bytes, token)
+        return await call
     except (OperationalError, InterfaceError, PoolTimeout) as error:
         log.warning("codec: the account store is unreachable: %s", type(error).__name__)
         raise Refused(503, "unavailable", "The account store is unreachable; try again") from None
 
 
-def presented_token(request: Request) -> str | None:
-    """The token a request carries: its `Authorization: Bearer` header when it has one (an
-    explicit header wins), else the session cookie set by `/login`."""
+async def principal_of(found: CodecServices, token: str) -> Principal | None:
+    """Who holds `token`: None when it is malformed, unknown, revoked or expired."""
+    if not looks_like_token(token):
+        return None
+    return await from_store(access.authenticate(found.engine, found.pepper, token))
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of the request's `Authorization` header ("" when it is not a bearer
+    token), or None when there is no such header."""
     header = request.headers.get("authorization")
-    if header is not None:
-        scheme, _, token = header.partition(" ")
-        return token.strip() if scheme.lower() == "bearer" else ""
-    return request.cookies.get(SESSION_COOKIE)
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 async def support_caller(request: Request, found: ServicesDep) -> Principal:
-    token = presented_token(request)
-    if token is None:
+    """The caller of a codec route: the token's holder when the request has an
+    `Authorization` header (an explicit header wins), else the session's from `/login`."""
+    token = bearer_token(request)
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if token is not None:
+        principal = await principal_of(found, token)
+        if principal is None:
+            raise Refused(401, "unauthenticated", "The token is unknown, expired or revoked")
+    elif session_id is not None:
+        principal = await from_store(
+            staff_sessions.session_principal(found.engine, found.pepper, session_id)
+        )
+        if principal is None:
+            raise Refused(401, "unauthenticated", "The session is over; sign in again at /login")
+    else:
         raise Refused(
             401,
             "unauthenticated",
             "Send a support token (Authorization: Bearer <token>) or sign in at /login",
         )
-    principal = await principal_of(found, token)
-    if principal is None:
-        raise Refused(401, "unauthenticated", "The token is unknown or revoked")
     if principal.role is not Role.SUPPORT:
         raise Refused(403, "forbidden", f"A {principal.role} token may not use the codec server")
     return principal
@@ -172,15 +204,72 @@ async def convert(request: Request, caller: Principal, operation: str, apply: Co
     )
 
 
-def page(status: int, message: str, *, signed_in: bool = False) -> HTMLResponse:
-    """The one page the browser sees: a message, then the sign-in (or sign-out) form."""
+def check_origin(request: Request, settings: Settings) -> None:
+    """Refuse a form posted from anywhere but this server's own pages: the `Origin` header
+    must be `settings.codec_origin`, else this request's own scheme and host. Browsers send
+    it with every POST; a request without it is refused too."""
+    own = settings.codec_origin or f"{request.url.scheme}://{request.headers.get('host', '')}"
+    if request.headers.get("origin", "").lower() != own.rstrip("/").lower():
+        raise Refused(
+            403,
+            "foreign_origin",
+            "This form is accepted only from the codec server's own pages "
+            "(the Origin header is missing or names another site)",
+        )
+
+
+def csrf_proof(pepper: bytes, nonce: str) -> str:
+    """What the form's hidden field must hold for the nonce in the CSRF cookie. Keyed, so a
+    cookie planted by a neighbouring site cannot be matched without the pepper."""
+    return token_hash(pepper, f"codec-login-csrf:{nonce}")
+
+
+def check_csrf(request: Request, pepper: bytes, form: dict[str, list[str]]) -> None:
+    nonce = request.cookies.get(CSRF_COOKIE, "")
+    proof = form.get(CSRF_FIELD, [""])[0]
+    if not (nonce and hmac.compare_digest(proof.encode(), csrf_proof(pepper, nonce).encode())):
+        raise Refused(
+            403,
+            "csrf_failed",
+            "The sign-in form is missing its CSRF proof or is out of date; "
+            "reload /login and sign in again",
+        )
+
+
+def set_cookie(request: Request, answer: Response, name: str, value: str, seconds: int) -> None:
+    """Set an HttpOnly, SameSite=Strict cookie (Secure over https). Strict still reaches the
+    UI's fetches: the UI and this server are the same site (same host, another port)."""
+    answer.set_cookie(
+        name,
+        value,
+        max_age=seconds,
+        path="/",
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="strict",
+    )
+
+
+def delete_cookie(answer: Response, name: str) -> None:
+    answer.delete_cookie(name, path="/", httponly=True, samesite="strict")
+
+
+def sign_in_page(request: Request, pepper: bytes, status: int, message: str) -> HTMLResponse:
+    """The sign-in form with a fresh CSRF nonce (cookie) and its proof (hidden field)."""
+    nonce = secrets.token_urlsafe(32)
     form = (
-        '<form method="post" action="logout"><button>Sign out</button></form>'
-        if signed_in
-        else '<form method="post" action="login">'
+        '<form method="post" action="login">'
+        f'<input type="hidden" name="{CSRF_FIELD}" value="{csrf_proof(pepper, nonce)}">'
         '<label>Support token <input name="token" type="password" autocomplete="off" '
         'size="50" required autofocus></label> <button>Sign in</button></form>'
     )
+    answer = page(status, message, form)
+    set_cookie(request, answer, CSRF_COOKIE, nonce, CSRF_SECONDS)
+    return answer
+
+
+def page(status: int, message: str, form: str) -> HTMLResponse:
+    """The one page the browser sees: a message, then a form (sign in or sign out)."""
     return HTMLResponse(
         "<!doctype html><html><head><meta charset=utf-8><title>gosreg codec server</title>"
         "</head><body><h1>gosreg codec server</h1>"
@@ -198,11 +287,20 @@ def create_codec_app(settings: Settings | None = None) -> FastAPI:
     the keyring and the account store's engine are set up by the lifespan."""
     configured = settings or load_settings()
 
+    session_lifetime = timedelta(hours=configured.codec_session_hours)
+    session_idle_timeout = timedelta(minutes=configured.codec_session_idle_minutes)
+    if session_lifetime <= timedelta(0) or session_idle_timeout <= timedelta(0):
+        raise ValueError("codec_session_hours and codec_session_idle_minutes must be positive")
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(database_url(configured))
         app.state.services = CodecServices(
-            settings=configured, engine=engine, codec=EncryptionCodec(configured.keyring)
+            settings=configured,
+            engine=engine,
+            codec=EncryptionCodec(configured.keyring),
+            session_lifetime=session_lifetime,
+            session_idle_timeout=session_idle_timeout,
         )
         yield
         await engine.dispose()
@@ -238,39 +336,66 @@ def create_codec_app(settings: Settings | None = None) -> FastAPI:
         app.add_api_route(f"{prefix}/encode", encode, methods=["POST"])
 
     @app.get("/login", response_class=HTMLResponse)
-    async def login_form() -> HTMLResponse:
-        return page(200, "Sign in with a support token to decode payloads in the Temporal UI.")
+    async def login_form(request: Request, found: ServicesDep) -> HTMLResponse:
+        return sign_in_page(
+            request,
+            found.pepper,
+            200,
+            "Sign in with a support token to decode payloads in the Temporal UI.",
+        )
 
     @app.post("/login", response_class=HTMLResponse)
     async def login(request: Request, found: ServicesDep) -> HTMLResponse:
+        check_origin(request, found.settings)
         form = parse_qs((await read_body(request, MAX_FORM_BYTES)).decode(errors="replace"))
+        check_csrf(request, found.pepper, form)
         token = form.get("token", [""])[0].strip()
         principal = await principal_of(found, token)
         if principal is None:
-            return page(401, "That token is unknown or revoked.")
+            return sign_in_page(
+                request, found.pepper, 401, "That token is unknown, expired or revoked."
+            )
         if principal.role is not Role.SUPPORT:
-            return page(403, f"A {principal.role} token cannot sign in here; only support can.")
+            return sign_in_page(
+                request,
+                found.pepper,
+                403,
+                f"A {principal.role} token cannot sign in here; only support can.",
+            )
+        session_id = await from_store(
+            staff_sessions.open_session(
+                found.engine,
+                found.pepper,
+                principal,
+                token,
+                lifetime=found.session_lifetime,
+                idle_timeout=found.session_idle_timeout,
+                replacing=request.cookies.get(SESSION_COOKIE),
+            )
+        )
         log.info("codec sign-in by %s", principal.client_id)
         answer = page(
             200,
             f"Signed in as {principal.client_id}; you can return to the Temporal UI.",
-            signed_in=True,
+            '<form method="post" action="logout"><button>Sign out</button></form>',
         )
-        answer.set_cookie(
-            SESSION_COOKIE,
-            token,
-            max_age=SESSION_SECONDS,
-            path="/",
-            secure=request.url.scheme == "https",
-            httponly=True,
-            samesite="lax",
-        )
+        seconds = int(found.session_lifetime.total_seconds())
+        set_cookie(request, answer, SESSION_COOKIE, session_id, seconds)
+        delete_cookie(answer, CSRF_COOKIE)
         return answer
 
     @app.post("/logout", response_class=HTMLResponse)
-    async def logout() -> HTMLResponse:
-        answer = page(200, "Signed out.")
-        answer.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    async def logout(request: Request, found: ServicesDep) -> HTMLResponse:
+        check_origin(request, found.settings)
+        session_id = request.cookies.get(SESSION_COOKIE)
+        if session_id is not None:
+            closed = await from_store(
+                staff_sessions.close_session(found.engine, found.pepper, session_id)
+            )
+            if closed is not None:
+                log.info("codec sign-out by %s", closed)
+        answer = sign_in_page(request, found.pepper, 200, "Signed out.")
+        delete_cookie(answer, SESSION_COOKIE)
         return answer
 
     @app.get("/health")

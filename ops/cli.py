@@ -63,12 +63,19 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "api":
         import uvicorn
 
+        from api.limits import server_header_limit
         from service.logs import configure_logging
         from settings import load_settings
 
         settings = load_settings()
         configure_logging("api")
-        uvicorn.run("api.app:app", host=settings.api_host, port=settings.api_port, log_config=None)
+        uvicorn.run(
+            "api.app:app",
+            host=settings.api_host,
+            port=settings.api_port,
+            log_config=None,
+            h11_max_incomplete_event_size=server_header_limit(settings),
+        )
     elif args.command == "search-attributes":
         from ops.stack import register_search_attributes
         from settings import load_settings

@@ -18,6 +18,9 @@ class ServerThread:
     `port=0` picks a free port; `url` is known once `start()` (or `with`) returns, which is
     only after the server accepts connections. `stop()` lets answers in flight finish for at
     most `shutdown_grace` seconds (an injected `timeout` fault may be holding one).
+    `header_limit` caps the bytes of a request's header block the server buffers before it
+    drops the connection (None: h11's default, 16 KiB); the API's is
+    `api.limits.server_header_limit`.
     """
 
     def __init__(
@@ -30,6 +33,7 @@ class ServerThread:
         port: int = 0,
         startup_timeout: float = 10.0,
         shutdown_grace: float = 1.0,
+        header_limit: int | None = None,
     ) -> None:
         self.app = app
         self._name = name
@@ -38,6 +42,7 @@ class ServerThread:
         self._port = port
         self._startup_timeout = startup_timeout
         self._shutdown_grace = shutdown_grace
+        self._header_limit = header_limit
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -56,6 +61,7 @@ class ServerThread:
             access_log=False,
             lifespan=self._lifespan,
             timeout_graceful_shutdown=max(1, round(self._shutdown_grace)),
+            h11_max_incomplete_event_size=self._header_limit,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

@@ -4,6 +4,9 @@ A code is *derived* from a secret and the (registration, purpose, sequence) it b
 an activity that is retried produces the same code and the gateway's idempotency key makes it
 the same message. Only a keyed hash of a code ever enters Temporal; the caller hashes what the
 citizen typed with the same secret and the workflow compares hashes.
+
+Contacts are keyed the same way (`contact_key`, `range_key`): registration ids and the code-send
+budgets in the store name a contact by its keyed digest, never by its number or address.
 """
 
 from __future__ import annotations
@@ -12,10 +15,14 @@ import hashlib
 import hmac
 from enum import StrEnum
 
+from registration.models import Channel, Contact
+
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 SMS_CODE_DIGITS = 6
 EMAIL_TOKEN_CHARS = 26  # 130 bits: a link token must not be guessable
 LETTER_CODE_CHARS = 10  # DOMAIN.md: 10 characters of Crockford base32
+RANGE_HIDDEN_DIGITS = 4
+"""A phone's number range is its number without this many last digits (10,000 numbers)."""
 
 
 class Purpose(StrEnum):
@@ -59,3 +66,21 @@ def hash_code(secret: bytes, registration_id: str, purpose: Purpose, code: str) 
 
 def is_code_hash(value: str) -> bool:
     return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def contact_key(secret: bytes, contact: Contact) -> str:
+    """Keyed digest of a contact (hex, 64 characters): the same for every registration of one
+    phone, or of one e-mail address however it is capitalised; neither readable back nor
+    guessable without the secret. Registration ids are built from it."""
+    address = contact.address.lower() if contact.channel is Channel.EMAIL else contact.address
+    return _mac(secret, "registration", contact.channel, address).hex()
+
+
+def range_key(secret: bytes, contact: Contact) -> str | None:
+    """Keyed digest of a phone's number range (the number without its last
+    `RANGE_HIDDEN_DIGITS` digits), keyed like `contact_key` but never equal to one; None for
+    an e-mail address."""
+    if contact.channel is not Channel.SMS:
+        return None
+    prefix = contact.address[:-RANGE_HIDDEN_DIGITS]
+    return _mac(secret, "range", contact.channel, prefix).hex()

@@ -3,6 +3,8 @@ that activities raise so the workflow can tell an answer from a fault."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -26,6 +28,25 @@ class Refusal(StrEnum):
     ALREADY_FINISHED = "already_finished"
     DELIVERY_FAILED = "delivery_failed"
     UNAVAILABLE = "unavailable"
+    CONTACT_NOT_PROVEN = "contact_not_proven"
+    SESSION_REVOKED = "session_revoked"
+    RATE_LIMITED = "rate_limited"
+
+
+class ConfirmationRefusal(StrEnum):
+    """Why an identity confirmation (clerk, bank, e-signature) was refused. Recorded in the
+    audit trail with the fields that differ; only a clerk, who holds the documents, is told
+    which ones (`NOT_CONFIRMED` is all a partner hears)."""
+
+    DOCUMENTS_MISMATCH = "documents_mismatch"  # a clerk read other documents
+    IDENTITY_MISMATCH = "identity_mismatch"  # a bank vouched for another identity
+    SIGNATURE_INVALID = "signature_invalid"  # the e-signature service rejected the signature
+    SIGNATURE_OTHER_PERSON = "signature_other_person"  # a valid certificate of someone else
+    NOT_AWAITING = "not_awaiting_confirmation"  # only registrations from before the limits
+
+
+NOT_CONFIRMED = "The data do not confirm this registration"
+"""A partner's refusal, whatever differed: the answer must not teach which field to change."""
 
 
 class FieldError(BaseModel):
@@ -82,6 +103,9 @@ CONTACT_ALREADY_REGISTERED = "ContactAlreadyRegistered"
 """Non-retryable: an account with this phone or e-mail exists already."""
 PASSWORD_NOT_STAGED = "PasswordNotStaged"
 """Non-retryable: the workflow was told a password was set, but the store has none staged."""
+CONTACT_SEND_LIMIT = "ContactSendLimit"
+"""Non-retryable: the contact's code budget across registrations is spent for now; the
+failure's first detail is `{"retry_at": <ISO 8601>, "limit": <store.sends.SendLimit>}`."""
 TRANSIENT_FAULT = "TransientFault"
 """Retryable: a 5xx, a timeout or a connection failure talking to an outside party."""
 
@@ -90,4 +114,20 @@ NON_RETRYABLE = [
     DELIVERY_REJECTED,
     CONTACT_ALREADY_REGISTERED,
     PASSWORD_NOT_STAGED,
+    CONTACT_SEND_LIMIT,
 ]
+
+
+def send_limit_retry_at(details: Sequence[Any], *, fallback: datetime) -> datetime:
+    """When a CONTACT_SEND_LIMIT failure (its `details`) allows a code again, in UTC and
+    rounded up to the second; `fallback` when the details do not say."""
+    first = details[0] if details else None
+    retry_at = first.get("retry_at") if isinstance(first, dict) else None
+    try:
+        moment = datetime.fromisoformat(retry_at) if isinstance(retry_at, str) else fallback
+    except ValueError:
+        moment = fallback
+    if moment.tzinfo is None:
+        moment = fallback
+    whole = moment.astimezone(UTC).replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)

@@ -81,6 +81,7 @@ class Attention(StrEnum):
     VERIFICATION_TIMEOUT = "verification_timeout"  # an agency did not answer in time
     AGENCY_REQUEST_REJECTED = "agency_request_rejected"  # an agency refused our request
     CONFIRMATION_REFUSED = "confirmation_refused"  # a clerk, bank or signature did not match
+    CONFIRMATION_LOCKED = "confirmation_locked"  # too many refused: confirmation is locked
     LETTER_CODE_EXPIRED = "letter_code_expired"  # the letter's code ran out unused
     NOTIFICATION_FAILED = "notification_failed"  # a notice could not be delivered for a day
 
@@ -202,6 +203,9 @@ class RegistrationView(Model):
     letter: LetterView | None = None
     letter_code_locked_until: datetime | None = None
     refused_confirmations: list[Rejection] = Field(default_factory=list)
+    """The last few refused confirmations; `confirmations_refused` counts them all."""
+    confirmations_refused: int = 0
+    confirmation_locked_until: datetime | None = None
     identity_confirmed_by: ConfirmationMethod | None = None
     inn_found: bool | None = None
     attention: Attention | None = None
@@ -212,9 +216,18 @@ class RegistrationView(Model):
 # --- updates and signals (citizen, clerk, bank, support) --------------------------------------
 
 
-class SubmitCode(Model):
+class SessionBound(Model):
+    """A citizen step from a registration session (`service.sessions`). `session_id` is the
+    session's public id, never its secret; None only from callers that predate sessions
+    (support's CLI, histories recorded before them)."""
+
+    session_id: str | None = None
+
+
+class SubmitCode(SessionBound):
     """A code the citizen typed, already turned into its keyed hash by the caller
-    (`registration.codes.hash_code`): the code itself never enters Temporal."""
+    (`registration.codes.hash_code`): the code itself never enters Temporal. The session
+    that enters the right contact code becomes the registration's owner."""
 
     code_hash: str
 
@@ -227,8 +240,9 @@ class CodeVerdict(Model):
     stage: Stage
 
 
-class RequestNewCode(Model):
-    pass
+class RequestNewCode(SessionBound):
+    """From a session that is not the owner once the contact is confirmed, this asks for a
+    code that proves the contact again (a takeover by the contact's holder)."""
 
 
 class CodeSentView(Model):
@@ -238,8 +252,11 @@ class CodeSentView(Model):
     resends_left_today: int
 
 
-class PasswordSet(Model):
-    """The caller has hashed the password and staged the hash in the account store."""
+class PasswordSet(SessionBound):
+    """The caller has hashed the password and staged the hash in the account store, as the
+    staging `staged_id`: only that staging is activated."""
+
+    staged_id: str | None = None
 
 
 class StepDone(Model):
@@ -247,11 +264,11 @@ class StepDone(Model):
     level: Level
 
 
-class SubmitProfile(Model):
+class SubmitProfile(SessionBound):
     profile: Profile
 
 
-class ChooseMethod(Model):
+class ChooseMethod(SessionBound):
     method: ConfirmationMethod
     address: PostalAddress | None = None
 
@@ -288,6 +305,8 @@ class ConfirmationVerdict(Model):
     confirmed: bool
     reason: str | None = None
     stage: Stage
+    locked_until: datetime | None = None
+    """Set when this refusal used up the attempts: no confirmation is taken until then."""
 
 
 class SupportAction(Model):
@@ -298,7 +317,8 @@ class SupportAction(Model):
 
 
 class Cancel(SupportAction):
-    pass
+    session_id: str | None = None
+    """The citizen's session when the citizen cancels; None when support does."""
 
 
 class ExtendDeadline(SupportAction):
@@ -413,6 +433,16 @@ class ActivatePassword(Model):
     registration_id: str
     contact: Contact
     person: Person
+    audit: AuditEntry
+    staged_id: str | None = None
+    """The staging to activate; None (histories before it) takes whatever is staged."""
+
+
+class BindSession(Model):
+    """Make `session_id` the registration's proven session and revoke every other one."""
+
+    registration_id: str
+    session_id: str
     audit: AuditEntry
 
 

@@ -46,5 +46,10 @@ class Policy(BaseModel):
     letter_wrong_code_window: timedelta = timedelta(minutes=10)
     letter_lock_duration: timedelta = timedelta(minutes=10)
 
+    # Clerk, bank and e-signature confirmations: a few refusals, then a lock and a person's look,
+    # so that partners cannot probe the profile field by field.
+    confirmation_attempts: int = 5
+    confirmation_lock: timedelta = timedelta(hours=24)
+
     # History stays bounded: continue-as-new when the server suggests it or at this length.
     max_history_events: int = 10_000

@@ -10,16 +10,17 @@ Every call to Temporal has a deadline.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-from dataclasses import dataclass
-from datetime import timedelta
+import contextlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
+    WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
@@ -27,7 +28,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from registration.codes import Purpose, hash_code
+from registration.codes import Purpose, contact_key, hash_code
 from registration.errors import FieldError, Refusal, StepRefused
 from registration.models import (
     BankConfirmation,
@@ -52,7 +53,6 @@ from registration.models import (
     RegistrationResult,
     RegistrationView,
     RequestNewCode,
-    Stage,
     StepDone,
     SubmitCode,
     SubmitProfile,
@@ -66,18 +66,28 @@ from registration.validators import (
     validate_password_confirmation,
     validate_registration_start,
 )
+from service.limits import Caller, Limits, rate_limited
+from service.sessions import looks_like_session, new_session, session_hash
 from store import repository
 from store.passwords import hash_password
-from store.repository import AuditRecord
+from store.repository import AuditRecord, SessionRecord
 from workflows import RegistrationWorkflow
 
 RPC_TIMEOUT = timedelta(seconds=10)
-# How long a clerk's or bank's confirmation waits for the workflow to judge it.
-VERDICT_WAIT = timedelta(seconds=10)
 # An update waits for the workflow's answer, which may include one activity (letter, signature).
 UPDATE_TIMEOUT = timedelta(seconds=40)
 
 R = TypeVar("R")
+
+
+def contact_digest(secret: bytes, contact: Contact) -> str:
+    """The part of a registration id that names its contact (keyed; see `contact_key`)."""
+    return contact_key(secret, contact)[:32]
+
+
+def contact_digest_of(registration_id: str) -> str:
+    """The contact part of a registration id made by `registration_id_for`."""
+    return registration_id.removeprefix("reg-").rsplit("-", 1)[0]
 
 
 def registration_id_for(secret: bytes, contact: Contact, attempt: int) -> str:
@@ -85,10 +95,7 @@ def registration_id_for(secret: bytes, contact: Contact, attempt: int) -> str:
     while that attempt runs (a second start finds the first), new once it has ended (ids are
     never reused: the store keys its rows and audit trail by them), and keyed (the contact
     cannot be read back from it, nor guessed without the secret)."""
-    address = contact.address.lower() if contact.channel is Channel.EMAIL else contact.address
-    material = "\x1f".join(("registration", contact.channel, address))
-    digest = hmac.new(secret, material.encode(), hashlib.sha256).hexdigest()
-    return f"reg-{digest[:32]}-{attempt}"
+    return f"reg-{contact_digest(secret, contact)}-{attempt}"
 
 
 RETRYABLE = frozenset({Refusal.UNAVAILABLE, Refusal.DELIVERY_FAILED})
@@ -115,8 +122,24 @@ class RegistrationNotFound(Exception):
 class Started:
     registration_id: str
     state: RegistrationView
+    """As the new session sees it: a session that has not proven the contact sees nothing of
+    a running registration's progress."""
+    session: str = field(repr=False)
+    """The session's secret, shown once: every later citizen step presents it."""
+    session_id: str
     created: bool
-    """False when the contact's running registration was found instead."""
+    """False when the contact's running registration was joined instead (never told to the
+    caller: both answers look alike)."""
+
+
+# Refusals of the fresh code a joining session asks for that still let the start succeed: the
+# code sent before is still good, or a new one can be asked for later.
+_JOIN_ANYWAY = frozenset(
+    {Refusal.RESEND_TOO_SOON, Refusal.RESEND_LIMIT, Refusal.LOCKED, Refusal.DELIVERY_FAILED}
+)
+ENDING_WAIT = timedelta(seconds=10)
+"""How long a start waits for the contact's registration that is being closed (cancelled,
+expired) to finish closing, so that it starts the next one instead of joining it."""
 
 
 class Registrations:
@@ -128,12 +151,14 @@ class Registrations:
         task_queue: str,
         code_secret: bytes,
         policy: Policy | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self._client = client
         self._engine = engine
         self._task_queue = task_queue
         self._secret = code_secret
         self._policy = policy or Policy()
+        self._limits = limits
 
     @property
     def client(self) -> Client:
@@ -142,40 +167,96 @@ class Registrations:
     # --- portal --------------------------------------------------------------------------
 
     async def start(
-        self, surname: str, name: str, *, phone: str | None = None, email: str | None = None
+        self,
+        surname: str,
+        name: str,
+        *,
+        phone: str | None = None,
+        email: str | None = None,
+        caller: Caller | None = None,
     ) -> Started:
-        """Start (or find the running) registration for this contact."""
+        """Start a registration for this contact, or join the one running, always with a new
+        session that has proven nothing: a joining session gets a fresh code sent to the
+        contact (within its limits) and sees the registration's progress only once that code
+        is entered through it (which revokes every other session)."""
         person, contact = validate_registration_start(surname, name, phone, email)
+        if self._limits is not None and caller is not None:
+            await self._limits.on_start(caller, contact_digest(self._secret, contact))
         if await repository.find_account_by_contact(self._engine, contact) is not None:
             raise StepRefused(
                 Refusal.ALREADY_FINISHED,
                 "An account with this phone or e-mail exists already: log in instead",
             )
-        attempt = await repository.count_closed_registrations(self._engine, contact) + 1
-        registration_id = registration_id_for(self._secret, contact, attempt)
-        try:
-            await self._start(registration_id, person, contact)
-            created = True
-        except WorkflowAlreadyStartedError as error:
+        blocked = await self._limits.next_code_at(contact) if self._limits is not None else None
+        registration_id, created = await self._start_or_join(person, contact, blocked)
+        token, session_id = new_session()
+        await repository.open_session(
+            self._engine,
+            registration_id,
+            session_id,
+            session_hash(self._secret, token),
+            caller.client_id if caller is not None else "service",
+        )
+        if not created:
+            try:
+                await self.request_new_code(registration_id, session_id=session_id)
+            except StepRefused as refused:
+                if refused.code not in _JOIN_ANYWAY:
+                    raise
+        return Started(
+            registration_id,
+            await self.state(registration_id, session_id=session_id),
+            session=token,
+            session_id=session_id,
+            created=created,
+        )
+
+    async def _start_or_join(
+        self, person: Person, contact: Contact, blocked: datetime | None
+    ) -> tuple[str, bool]:
+        """The contact's registration to act on, and whether this call started it: a new one,
+        unless one is running; one that is being closed is waited for, then followed by a new
+        one (never joined). While no code may be sent to the contact (until `blocked`), only
+        a running registration is joined: a new one would wait without a code."""
+        for _ in range(3):
+            attempt = await repository.count_closed_registrations(self._engine, contact) + 1
+            registration_id = registration_id_for(self._secret, contact, attempt)
+            if blocked is None:
+                try:
+                    await self._start(registration_id, person, contact)
+                    return registration_id, True
+                except WorkflowAlreadyStartedError:
+                    pass
+            elif await self._status(registration_id) is None:
+                raise rate_limited(blocked)
             # Either this contact's registration is running (a retry, or a racing twin: both
-            # find it), or it ended but the store never heard (terminated by hand: support's).
-            if not await self._running(registration_id):
+            # find it), or it ended but the store never heard (terminated by hand).
+            if await self._status(registration_id) is not WorkflowExecutionStatus.RUNNING:
                 raise StepRefused(
                     Refusal.UNAVAILABLE,
                     "The previous registration of this contact ended abnormally: contact support",
                     details={"registration_id": registration_id},
-                ) from error
-            created = False
-        return Started(registration_id, await self.state(registration_id), created=created)
+                )
+            if not (await self.state(registration_id)).stage.is_final:
+                return registration_id, False
+            with contextlib.suppress(TimeoutError, WorkflowFailureError):
+                await asyncio.wait_for(
+                    self._handle(registration_id).result(), ENDING_WAIT.total_seconds()
+                )
+        raise StepRefused(
+            Refusal.UNAVAILABLE,
+            "The previous registration of this contact is still closing: try again shortly",
+        )
 
-    async def _running(self, registration_id: str) -> bool:
+    async def _status(self, registration_id: str) -> WorkflowExecutionStatus | None:
+        """How the registration's workflow stands; None when there is none."""
         try:
             description = await self._handle(registration_id).describe(rpc_timeout=RPC_TIMEOUT)
         except RPCError as error:
             if error.status is RPCStatusCode.NOT_FOUND:
-                return False
+                return None
             raise
-        return description.status is WorkflowExecutionStatus.RUNNING
+        return description.status
 
     async def _start(self, registration_id: str, person: Person, contact: Contact) -> None:
         await self._client.start_workflow(
@@ -193,30 +274,68 @@ class Registrations:
             rpc_timeout=RPC_TIMEOUT,
         )
 
+    async def session(self, registration_id: str, token: str) -> SessionRecord:
+        """The session of the registration that `token` opened. An unknown token is
+        `RegistrationNotFound` (as an unknown id is: a stranger learns nothing); a revoked one
+        is `Refusal.SESSION_REVOKED`."""
+        found = None
+        if looks_like_session(token):
+            found = await repository.find_session(
+                self._engine, registration_id, session_hash(self._secret, token)
+            )
+        if found is None:
+            raise RegistrationNotFound(registration_id)
+        if found.revoked:
+            raise StepRefused(
+                Refusal.SESSION_REVOKED,
+                "This session no longer holds the registration: the contact was confirmed in "
+                "another session",
+            )
+        return found
+
     async def submit_contact_code(
-        self, registration_id: str, code: str, *, step_id: str | None = None
+        self,
+        registration_id: str,
+        code: str,
+        *,
+        step_id: str | None = None,
+        session_id: str | None = None,
+        caller: Caller | None = None,
     ) -> CodeVerdict:
+        await self._count_code_entry(registration_id, caller)
         channel = (await self.state(registration_id)).channel
         purpose = Purpose.SMS if channel is Channel.SMS else Purpose.EMAIL
         return await self._update(
             registration_id,
             "submit_contact_code",
-            self._hashed(registration_id, purpose, code),
+            self._hashed(registration_id, purpose, code, session_id),
             CodeVerdict,
             step_id=step_id,
         )
 
     async def request_new_code(
-        self, registration_id: str, *, step_id: str | None = None
+        self, registration_id: str, *, step_id: str | None = None, session_id: str | None = None
     ) -> CodeSentView:
         return await self._update(
-            registration_id, "request_new_code", RequestNewCode(), CodeSentView, step_id=step_id
+            registration_id,
+            "request_new_code",
+            RequestNewCode(session_id=session_id),
+            CodeSentView,
+            step_id=step_id,
         )
 
     async def set_password(
-        self, registration_id: str, password: str, repeated: str, *, step_id: str | None = None
+        self,
+        registration_id: str,
+        password: str,
+        repeated: str,
+        *,
+        step_id: str | None = None,
+        session_id: str | None = None,
     ) -> StepDone:
-        """Check the policy, store the argon2 hash, then tell the workflow it was set."""
+        """Check the policy, stage the argon2 hash in the store, then tell the workflow which
+        staging to activate: of racing submissions, the one the workflow accepts is the one
+        stored; a retry after success gets the first answer (same key) or `wrong_stage`."""
         registration = await repository.get_registration(self._engine, registration_id)
         if registration is None:
             raise RegistrationNotFound(registration_id)
@@ -229,18 +348,33 @@ class Registrations:
         )
         # argon2 costs ~0.25 s of CPU on purpose: off the event loop, or every request waits.
         password_hash = await asyncio.to_thread(hash_password, password)
-        await repository.stage_password(self._engine, registration_id, password_hash)
+        staged_id = uuid.uuid4().hex
+        try:
+            await repository.stage_password(self._engine, registration_id, password_hash, staged_id)
+        except repository.PasswordStepOver:
+            # Set already (or closed). Under the key of the step that set it, the update gives
+            # the first answer; anything else, the workflow's refusal (wrong stage).
+            staged_id = ""
         return await self._update(
-            registration_id, "password_set", PasswordSet(), StepDone, step_id=step_id
+            registration_id,
+            "password_set",
+            PasswordSet(session_id=session_id, staged_id=staged_id),
+            StepDone,
+            step_id=step_id,
         )
 
     async def submit_profile(
-        self, registration_id: str, profile: Profile, *, step_id: str | None = None
+        self,
+        registration_id: str,
+        profile: Profile,
+        *,
+        step_id: str | None = None,
+        session_id: str | None = None,
     ) -> StepDone:
         return await self._update(
             registration_id,
             "submit_profile",
-            SubmitProfile(profile=profile),
+            SubmitProfile(profile=profile, session_id=session_id),
             StepDone,
             step_id=step_id,
         )
@@ -252,22 +386,30 @@ class Registrations:
         address: PostalAddress | None = None,
         *,
         step_id: str | None = None,
+        session_id: str | None = None,
     ) -> MethodChosen:
         return await self._update(
             registration_id,
             "choose_method",
-            ChooseMethod(method=method, address=address),
+            ChooseMethod(method=method, address=address, session_id=session_id),
             MethodChosen,
             step_id=step_id,
         )
 
     async def submit_letter_code(
-        self, registration_id: str, code: str, *, step_id: str | None = None
+        self,
+        registration_id: str,
+        code: str,
+        *,
+        step_id: str | None = None,
+        session_id: str | None = None,
+        caller: Caller | None = None,
     ) -> CodeVerdict:
+        await self._count_code_entry(registration_id, caller)
         return await self._update(
             registration_id,
             "submit_letter_code",
-            self._hashed(registration_id, Purpose.LETTER, code),
+            self._hashed(registration_id, Purpose.LETTER, code, session_id),
             CodeVerdict,
             step_id=step_id,
         )
@@ -284,19 +426,39 @@ class Registrations:
         )
 
     async def cancel(
-        self, registration_id: str, actor: str, reason: str, *, step_id: str | None = None
+        self,
+        registration_id: str,
+        actor: str,
+        reason: str,
+        *,
+        step_id: str | None = None,
+        session_id: str | None = None,
     ) -> StepDone:
         return await self._update(
-            registration_id, "cancel", Cancel(actor=actor, reason=reason), StepDone, step_id=step_id
+            registration_id,
+            "cancel",
+            Cancel(actor=actor, reason=reason, session_id=session_id),
+            StepDone,
+            step_id=step_id,
         )
 
-    async def state(self, registration_id: str) -> RegistrationView:
+    async def state(
+        self, registration_id: str, *, session_id: str | None = None
+    ) -> RegistrationView:
+        """The registration's state; as `session_id` may see it when given (citizen steps)."""
+        handle = self._handle(registration_id)
         try:
-            return await self._handle(registration_id).query(
-                RegistrationWorkflow.state, rpc_timeout=RPC_TIMEOUT
+            if session_id is None:
+                return await handle.query(RegistrationWorkflow.state, rpc_timeout=RPC_TIMEOUT)
+            return await handle.query(
+                RegistrationWorkflow.session_state, session_id, rpc_timeout=RPC_TIMEOUT
             )
         except RPCError as error:
             raise await self._translate(registration_id, error) from error
+
+    async def _count_code_entry(self, registration_id: str, caller: Caller | None) -> None:
+        if self._limits is not None and caller is not None:
+            await self._limits.on_code_entry(caller, contact_digest_of(registration_id))
 
     async def result(self, registration_id: str) -> RegistrationResult:
         return await self._handle(registration_id).result(rpc_timeout=RPC_TIMEOUT)
@@ -313,41 +475,23 @@ class Registrations:
         )
 
     async def clerk_confirmation(
-        self, registration_id: str, seen: ClerkConfirmation
+        self, registration_id: str, seen: ClerkConfirmation, *, step_id: str | None = None
     ) -> ConfirmationVerdict:
-        """Send what the clerk saw; answer with the workflow's judgement."""
-        return await self._confirm_by_signal(registration_id, "clerk_confirmation", seen)
+        """What the clerk saw, judged by the workflow: confirmed, or refused naming the
+        documents that differ. Refused as a step (`StepRefused`) out of its stage or while
+        confirmation is locked after too many refusals."""
+        return await self._update(
+            registration_id, "confirm_in_person", seen, ConfirmationVerdict, step_id=step_id
+        )
 
     async def bank_confirmation(
-        self, registration_id: str, vouched: BankConfirmation
+        self, registration_id: str, vouched: BankConfirmation, *, step_id: str | None = None
     ) -> ConfirmationVerdict:
-        return await self._confirm_by_signal(registration_id, "bank_confirmation", vouched)
-
-    async def _confirm_by_signal(
-        self, registration_id: str, name: str, arg: Any
-    ) -> ConfirmationVerdict:
-        """Confirmations from outside are signals (one-way facts, recorded even when refused);
-        the verdict is read back from the state the workflow publishes."""
-        before = await self.state(registration_id)
-        refused_before = len(before.refused_confirmations)
-        await self._signal(registration_id, name, arg)
-        deadline = asyncio.get_running_loop().time() + VERDICT_WAIT.total_seconds()
-        while True:
-            view = await self.state(registration_id)
-            if view.identity_confirmed_by is not None or view.stage is Stage.CONFIRMED:
-                # The decision is durable in the workflow; the store write follows it.
-                return ConfirmationVerdict(confirmed=True, stage=Stage.CONFIRMED)
-            if len(view.refused_confirmations) > refused_before:
-                refusal = view.refused_confirmations[-1]
-                return ConfirmationVerdict(
-                    confirmed=False, reason=refusal.message, stage=view.stage
-                )
-            if asyncio.get_running_loop().time() >= deadline:
-                raise StepRefused(
-                    Refusal.UNAVAILABLE,
-                    "The confirmation was delivered but not judged yet: read the state later",
-                )
-            await asyncio.sleep(0.05)
+        """What the bank vouches for, judged by the workflow: confirmed, or refused without
+        saying what differs (the audit trail says it)."""
+        return await self._update(
+            registration_id, "confirm_by_bank", vouched, ConfirmationVerdict, step_id=step_id
+        )
 
     # --- support -------------------------------------------------------------------------
 
@@ -403,9 +547,14 @@ class Registrations:
     def _handle(self, registration_id: str) -> WorkflowHandle[Any, RegistrationResult]:
         return self._client.get_workflow_handle(registration_id, result_type=RegistrationResult)
 
-    def _hashed(self, registration_id: str, purpose: Purpose, code: str) -> SubmitCode:
+    def _hashed(
+        self, registration_id: str, purpose: Purpose, code: str, session_id: str | None
+    ) -> SubmitCode:
         typed = validate_code_input(purpose, code)
-        return SubmitCode(code_hash=hash_code(self._secret, registration_id, purpose, typed))
+        return SubmitCode(
+            code_hash=hash_code(self._secret, registration_id, purpose, typed),
+            session_id=session_id,
+        )
 
     async def _update(
         self,
@@ -452,12 +601,6 @@ class Registrations:
             f"This step was tried {MAX_STEP_ATTEMPTS} times under one Idempotency-Key: "
             "send it with a new key",
         )
-
-    async def _signal(self, registration_id: str, name: str, arg: Any) -> None:
-        try:
-            await self._handle(registration_id).signal(name, arg, rpc_timeout=RPC_TIMEOUT)
-        except RPCError as error:
-            raise await self._translate(registration_id, error) from error
 
     async def _translate(self, registration_id: str, error: RPCError) -> Exception:
         """NOT_FOUND means either no such registration or one that has finished."""

@@ -4,7 +4,9 @@ Both live in PostgreSQL rather than in process memory, so any number of API inst
 on who is allowed and how many attempts are left. Each function is one short transaction.
 
 - `api_clients`: one row per token. Only the token's keyed hash is kept (`api.auth`); a
-  revoked client keeps its row, so audit lines naming it still resolve.
+  revoked client keeps its row, so audit lines naming it still resolve. A person's token
+  (`STAFF_ROLES`) expires (`expires_at`, see `token_lifetime`); any token can be rotated:
+  a new token for the same client, the old one refused at once.
 - `rate_limits`: fixed-window counters, one row per (key, window). Windows are cut by the
   database's clock, never by an API instance's. Keys are chosen by the caller and must not
   carry personal data (use registration and client ids).
@@ -17,13 +19,25 @@ import secrets
 import string
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ColumnElement, delete, func, or_, select, update
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    Row,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.auth import Principal, Role, looks_like_token, new_token, token_hash
+from settings import Settings
 from store.schema import Base, _one_of
 
 CLIENT_ID_PREFIX = "cl_"
@@ -32,6 +46,9 @@ _CLIENT_ID_LENGTH = 12
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 """`last_used_at` is rewritten at most this often, so authenticating is a read nearly always."""
+
+STAFF_ROLES = frozenset({Role.CLERK, Role.SUPPORT})
+"""Roles held by a person rather than a system: their tokens expire (`token_lifetime`)."""
 
 MAX_RATE_WINDOW = timedelta(days=1)
 """The longest window `hit_rate_limit` accepts; a window that started longer ago is over."""
@@ -63,6 +80,8 @@ class ApiClient(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+    # NULL: the token never expires. Set from the database's clock, as the check is.
+    expires_at: Mapped[datetime | None]
 
 
 class RateLimit(Base):
@@ -89,6 +108,7 @@ class ClientRecord:
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
+    expires_at: datetime | None
 
     @property
     def active(self) -> bool:
@@ -108,17 +128,35 @@ class RateDecision:
 # --- clients ----------------------------------------------------------------------------------
 
 
+def token_lifetime(settings: Settings, role: Role) -> timedelta | None:
+    """How long a new or rotated token of `role` lives: `staff_token_lifetime_hours` for a
+    person's role, `machine_token_lifetime_days` (None: forever) for a system's. A setting
+    that is not positive raises ValueError."""
+    if Role(role) in STAFF_ROLES:
+        lifetime: timedelta | None = timedelta(hours=settings.staff_token_lifetime_hours)
+    elif settings.machine_token_lifetime_days is None:
+        return None
+    else:
+        lifetime = timedelta(days=settings.machine_token_lifetime_days)
+    _check_lifetime(lifetime)
+    return lifetime
+
+
 async def create_client(
     engine: AsyncEngine,
     pepper: bytes,
     role: Role,
     name: str,
     service_center_id: str | None = None,
+    lifetime: timedelta | None = None,
 ) -> tuple[Principal, str]:
     """Create a client and its token; returns the principal and the raw token, which is not
-    kept anywhere and must be handed over now. A clerk needs `service_center_id`, any other
-    role must not have one; a blank name or that mistake raises ValueError."""
+    kept anywhere and must be handed over now. The token expires `lifetime` from now, or
+    never when it is None (operators get it from `token_lifetime`). A clerk needs
+    `service_center_id`, any other role must not have one; a blank name, that mistake or a
+    lifetime that is not positive raises ValueError."""
     role = Role(role)
+    _check_lifetime(lifetime)
     if not name.strip():
         raise ValueError("a client needs a name")
     if role == Role.CLERK and not (service_center_id or "").strip():
@@ -140,14 +178,48 @@ async def create_client(
                 name=principal.name,
                 service_center_id=principal.service_center_id,
                 token_hash=token_hash(pepper, token),
+                expires_at=_expiry(lifetime),
             )
         )
     return principal, token
 
 
+async def rotate_client(
+    engine: AsyncEngine, pepper: bytes, client_id: str, settings: Settings
+) -> tuple[Principal, str] | None:
+    """Give an active client a new token and return it with the principal; the old token is
+    refused from this commit on. The new token lives `token_lifetime(settings, role)`. Works
+    on an expired token too (that is how a person's token is renewed). None when no active
+    client has this id; a lifetime setting that is not positive raises ValueError."""
+    token = new_token()
+    async with engine.begin() as connection:
+        role = await connection.scalar(
+            select(ApiClient.role)
+            .where(ApiClient.id == client_id, ApiClient.revoked_at.is_(None))
+            .with_for_update()
+        )
+        if role is None:
+            return None
+        row = (
+            await connection.execute(
+                update(ApiClient)
+                .where(ApiClient.id == client_id)
+                .values(
+                    token_hash=token_hash(pepper, token),
+                    expires_at=_expiry(token_lifetime(settings, Role(role))),
+                )
+                .returning(
+                    ApiClient.id, ApiClient.role, ApiClient.name, ApiClient.service_center_id
+                )
+            )
+        ).one()
+    return as_principal(row), token
+
+
 async def authenticate(engine: AsyncEngine, pepper: bytes, token: str) -> Principal | None:
-    """The principal holding `token`, or None when the token is malformed, unknown or
-    revoked. Notes the use in `last_used_at` when the last note is older than
+    """The principal holding `token`, or None when the token is malformed, unknown, revoked
+    or expired (all alike, so a caller learns nothing from the difference). One indexed
+    query; notes the use in `last_used_at` when the last note is older than
     `LAST_USED_RESOLUTION`."""
     if not looks_like_token(token):
         return None
@@ -164,10 +236,7 @@ async def authenticate(engine: AsyncEngine, pepper: bytes, token: str) -> Princi
                     ApiClient.name,
                     ApiClient.service_center_id,
                     stale.label("stale"),
-                ).where(
-                    ApiClient.token_hash == token_hash(pepper, token),
-                    ApiClient.revoked_at.is_(None),
-                )
+                ).where(ApiClient.token_hash == token_hash(pepper, token), usable_client())
             )
         ).one_or_none()
         if row is None:
@@ -179,6 +248,20 @@ async def authenticate(engine: AsyncEngine, pepper: bytes, token: str) -> Princi
                 .where(ApiClient.id == row.id, stale)
                 .values(last_used_at=func.now())
             )
+    return as_principal(row)
+
+
+def usable_client() -> ColumnElement[bool]:
+    """The condition on `api_clients` under which its token is accepted now: not revoked,
+    not expired. Whatever else authenticates as a client (a codec session) checks it too."""
+    return and_(
+        ApiClient.revoked_at.is_(None),
+        or_(ApiClient.expires_at.is_(None), ApiClient.expires_at > func.now()),
+    )
+
+
+def as_principal(row: Row[*tuple[Any, ...]]) -> Principal:
+    """The principal of a row with `api_clients`' id, role, name and service_center_id."""
     return Principal(
         client_id=row.id,
         role=Role(row.role),
@@ -211,6 +294,7 @@ async def list_clients(engine: AsyncEngine) -> list[ClientRecord]:
                 ApiClient.created_at,
                 ApiClient.revoked_at,
                 ApiClient.last_used_at,
+                ApiClient.expires_at,
             ).order_by(ApiClient.created_at, ApiClient.id)
         )
         return [
@@ -222,9 +306,19 @@ async def list_clients(engine: AsyncEngine) -> list[ClientRecord]:
                 created_at=row.created_at,
                 revoked_at=row.revoked_at,
                 last_used_at=row.last_used_at,
+                expires_at=row.expires_at,
             )
             for row in rows
         ]
+
+
+def _check_lifetime(lifetime: timedelta | None) -> None:
+    if lifetime is not None and lifetime <= timedelta(0):
+        raise ValueError(f"a token's lifetime must be positive, not {lifetime}")
+
+
+def _expiry(lifetime: timedelta | None) -> ColumnElement[datetime] | None:
+    return None if lifetime is None else func.now() + lifetime
 
 
 def _new_client_id() -> str:

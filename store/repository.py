@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from registration.models import (
     ActivatePassword,
     AuditEntry,
+    BindSession,
     Channel,
     CloseRegistration,
     ConfirmationMethod,
@@ -36,7 +37,13 @@ from registration.models import (
     SaveVerifiedProfile,
     Stage,
 )
-from store.schema import Account, AuditEvent, Registration, RegistrationStatus
+from store.schema import (
+    Account,
+    AuditEvent,
+    Registration,
+    RegistrationSession,
+    RegistrationStatus,
+)
 
 # --- errors -----------------------------------------------------------------------------------
 
@@ -179,9 +186,12 @@ async def record_audit(engine: AsyncEngine, entry: AuditEntry) -> bool:
         return await _begin_step(session, entry) is not None
 
 
-async def stage_password(engine: AsyncEngine, registration_id: str, password_hash: str) -> None:
-    """Keep `password_hash` (from `store.passwords.hash_password`) until the workflow's
-    `activate_password` moves it into the new account; a later call replaces it. Not an
+async def stage_password(
+    engine: AsyncEngine, registration_id: str, password_hash: str, staged_id: str
+) -> None:
+    """Keep `password_hash` (from `store.passwords.hash_password`) as staging `staged_id`
+    until the workflow's `activate_password` for that staging moves it into the new account;
+    a later call replaces it, and then only the later staging can be activated. Not an
     activity: the portal calls it before telling the workflow a password was set. Raises
     `RegistrationNotFound`, or `PasswordStepOver` once the registration is closed or has its
     account."""
@@ -190,6 +200,7 @@ async def stage_password(engine: AsyncEngine, registration_id: str, password_has
         if registration.status != RegistrationStatus.OPEN or registration.account_id is not None:
             raise PasswordStepOver(f"registration {registration_id}")
         registration.pending_password_hash = password_hash
+        registration.pending_password_id = staged_id
 
 
 async def activate_password(engine: AsyncEngine, step: ActivatePassword) -> bool:
@@ -204,7 +215,10 @@ async def activate_password(engine: AsyncEngine, step: ActivatePassword) -> bool
         if registration.account_id is not None:
             # An earlier password_set (another audit seq) created it and its answer was lost.
             return False
-        if registration.pending_password_hash is None:
+        if registration.pending_password_hash is None or (
+            step.staged_id is not None and registration.pending_password_id != step.staged_id
+        ):
+            # Another submission staged its password since: that one's update activates it.
             raise PasswordNotStaged(f"registration {step.registration_id}")
         contact = Contact(channel=Channel(registration.channel), address=registration.contact)
         account_id = await _insert_account(
@@ -218,6 +232,32 @@ async def activate_password(engine: AsyncEngine, step: ActivatePassword) -> bool
             raise ContactAlreadyRegistered(f"registration {step.registration_id}")
         registration.account_id = account_id
         registration.pending_password_hash = None
+        registration.pending_password_id = None
+        return True
+
+
+async def bind_session(engine: AsyncEngine, step: BindSession) -> bool:
+    """Make `step.session_id` the registration's proven session (the contact code was entered
+    through it) and revoke every other session of the registration, with the audit line.
+    Returns False when the step had been applied before."""
+    async with _transaction(engine) as session:
+        if await _begin_step(session, step.audit) is None:
+            return False
+        sessions = RegistrationSession.registration_id == step.registration_id
+        await session.execute(
+            update(RegistrationSession)
+            .where(sessions, RegistrationSession.id == step.session_id)
+            .values(proven_at=func.now(), revoked_at=None)
+        )
+        await session.execute(
+            update(RegistrationSession)
+            .where(
+                sessions,
+                RegistrationSession.id != step.session_id,
+                RegistrationSession.revoked_at.is_(None),
+            )
+            .values(revoked_at=func.now())
+        )
         return True
 
 
@@ -302,7 +342,57 @@ async def close_abandoned_registration(
         return True
 
 
+async def open_session(
+    engine: AsyncEngine, registration_id: str, session_id: str, token_hash: str, client_id: str
+) -> None:
+    """Record a new, unproven session of the registration (`RegistrationSession`)."""
+    async with _transaction(engine) as session:
+        await session.execute(
+            insert(RegistrationSession).values(
+                id=session_id,
+                registration_id=registration_id,
+                token_hash=token_hash,
+                client_id=client_id,
+            )
+        )
+
+
 # --- reads --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: str
+    registration_id: str
+    proven: bool
+    revoked: bool
+
+
+async def find_session(
+    engine: AsyncEngine, registration_id: str, token_hash: str
+) -> SessionRecord | None:
+    """The session of this registration whose secret has this keyed hash, if any."""
+    async with AsyncSession(engine) as session:
+        row = (
+            await session.execute(
+                select(
+                    RegistrationSession.id,
+                    RegistrationSession.proven_at,
+                    RegistrationSession.revoked_at,
+                ).where(
+                    RegistrationSession.token_hash == token_hash,
+                    RegistrationSession.registration_id == registration_id,
+                )
+            )
+        ).one_or_none()
+    if row is None:
+        return None
+    return SessionRecord(
+        id=row.id,
+        registration_id=registration_id,
+        proven=row.proven_at is not None,
+        revoked=row.revoked_at is not None,
+    )
 
 
 async def get_registration(engine: AsyncEngine, registration_id: str) -> RegistrationRecord | None:

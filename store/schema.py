@@ -124,6 +124,9 @@ class Registration(Base):
     stage: Mapped[str]
     # Staged by the portal before it tells the workflow; moved into the account, then cleared.
     pending_password_hash: Mapped[str | None]
+    # Which staging the hash is: the workflow activates only the one its update names, so of
+    # racing submissions the one the workflow accepts is the one stored.
+    pending_password_id: Mapped[str | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
     closed_at: Mapped[datetime | None]
@@ -144,3 +147,24 @@ class AuditEvent(Base):
     actor: Mapped[str]
     details: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
     recorded_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class RegistrationSession(Base):
+    """A citizen's session with one registration, opened by a start (`service.sessions`).
+
+    Only the keyed hash of the session's secret is kept. A session is *proven* once the
+    contact code was entered through it; only the proven session may take the citizen's
+    later steps, and proving one revokes every other session of the registration. No
+    foreign key: the session is opened before the workflow has written the registration row.
+    """
+
+    __tablename__ = "registration_sessions"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    registration_id: Mapped[str] = mapped_column(index=True)
+    token_hash: Mapped[str] = mapped_column(unique=True)
+    client_id: Mapped[str]
+    """The API client (portal token) that opened it."""
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    proven_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

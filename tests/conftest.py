@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 from activities import build_activities
 from codec import Keyring, data_converter
 from registration.policy import Policy
+from service.limits import Limits
 from service.registrations import Registrations
 from service.temporal import ensure_search_attributes
 from settings import Settings
@@ -23,6 +24,7 @@ from simulators.control import SimulatorControl
 from simulators.server import RunningSimulators
 from store.db import make_engine, migrate
 from store.embedded import start_embedded_postgres, stop_embedded_postgres
+from tests.data import STACK_CODE_SECRET
 from workflows import WORKFLOWS
 
 # --- PostgreSQL: one embedded server for the whole session, migrated to head ---------------
@@ -102,10 +104,12 @@ def stack_settings(
         temporal_task_queue=f"stack-{uuid.uuid4()}",
         database_url=postgres_url,
         simulators_url=stack_simulators.url,
-        code_secret="stack-code-secret",
+        code_secret=STACK_CODE_SECRET,
         token_pepper="stack-token-pepper",
         codec_keys=STACK_KEYRING.dumps(),
         policy=FAST,
+        # One portal token serves every test citizen, as the real portal's raised budget does.
+        starts_per_client_per_minute=100_000,
     )
 
 
@@ -136,4 +140,5 @@ async def registrations(
         task_queue=stack_settings.temporal_task_queue,
         code_secret=stack_settings.code_secret_bytes,
         policy=stack_settings.policy,
+        limits=Limits(store_engine, stack_settings),
     )

@@ -31,6 +31,9 @@ ADDRESS = PostalAddress(
     apartment="5",
 )
 
+STACK_CODE_SECRET = "stack-code-secret"
+"""The session stack's code secret (tests/conftest.py), which keys contacts in the store."""
+
 
 def new_phone() -> str:
     """A mobile number no other test uses."""

@@ -44,7 +44,12 @@ class LocalStack:
     def on_free_ports(cls, data_dir: Path, policy: dict[str, str]) -> LocalStack:
         """A stack whose state lives in `data_dir`, whose registrations follow `policy`
         (GOSREG_POLICY), on free loopback ports."""
-        env = {**os.environ, **env_on_free_ports(data_dir, policy)}
+        env = {
+            **os.environ,
+            **env_on_free_ports(data_dir, policy),
+            # The tests' one portal token starts many registrations at once, as the portal does.
+            "GOSREG_STARTS_PER_CLIENT_PER_MINUTE": "100000",
+        }
         return cls(
             env=env,
             data_dir=data_dir,

@@ -40,6 +40,10 @@ ATTENTION_HINTS = {
     Attention.CONFIRMATION_REFUSED: (
         "an identity confirmation was refused (documents or certificate did not match)"
     ),
+    Attention.CONFIRMATION_LOCKED: (
+        "too many identity confirmations were refused, so none is taken until the lock ends; "
+        "the audit trail says who tried and which fields differed"
+    ),
     Attention.LETTER_CODE_EXPIRED: (
         "the letter's code expired unused; the citizen may order a new letter, or support can "
         "send one (update resend_letter)"
@@ -169,6 +173,9 @@ def _identity(state: RegistrationState, now: datetime) -> str:
         text += f" Letter code entry is locked until {when(letter.locked_until)}."
     if state.refused_confirmations:
         last = state.refused_confirmations[-1]
-        count = len(state.refused_confirmations)
+        count = state.refusal_count
         text += f" {count} confirmation(s) refused, the last at {when(last.at)}: {last.message}."
+    locked_until = state.confirmation_lock(now)
+    if locked_until is not None:
+        text += f" Identity confirmation is locked until {when(locked_until)}."
     return text

@@ -26,7 +26,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities
     from registration import errors
     from registration.codes import is_code_hash
-    from registration.errors import InvalidInput, Refusal, StepRefused
+    from registration.errors import (
+        NOT_CONFIRMED,
+        ConfirmationRefusal,
+        InvalidInput,
+        Refusal,
+        StepRefused,
+    )
+    from registration.identity import compare_certificate, compare_documents, compare_identity
     from registration.models import (
         ActivatePassword,
         Agency,
@@ -34,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         Attention,
         AuditEntry,
         BankConfirmation,
+        BindSession,
         Cancel,
         CheckResult,
         ChooseMethod,
@@ -74,19 +82,32 @@ with workflow.unsafe.imports_passed_through():
         VerifySignature,
     )
     from registration.validators import (
-        names_match,
         normalize_postal_address,
-        same_person_documents,
         validate_free_text,
         validate_profile,
     )
     from workflows import search_attributes as search
     from workflows.details import describe
-    from workflows.state import Confirmation, RegistrationState
+    from workflows.state import REFUSALS_KEPT, Confirmation, RegistrationState
+
+SESSIONS = "sessions-1"
+"""Patch: a contact code entered from a citizen session binds that session (store activity
+`bind_session`) before it is accepted. Histories recorded before it bind nothing."""
+
+CONFIRMATION_LIMITS = "confirmations-1"
+"""Patch: clerk and bank signals are judged only when a confirmation is due (else ignored,
+nothing written); refusals are counted, the last few kept, and too many lock confirmation and
+flag it for support; partners hear only that the data do not confirm the registration.
+Histories recorded before it list every refusal, at any stage, naming the fields."""
 
 SUPPORT_VIEW = "support-view-1"
 """Patch: search attributes are also published between stage changes (pending agencies,
 method, letters, attention). Histories recorded before it publish at stage changes only."""
+
+EXACT_DEADLINE = "exact-deadline-1"
+"""Patch: when Temporal stops retrying an agency early (the next backoff would pass the
+deadline), a durable timer waits for one last attempt that ends at the deadline itself.
+Histories recorded before it give up at Temporal's timeout."""
 
 
 class Wake(Enum):
@@ -242,7 +263,8 @@ class RegistrationWorkflow:
                     "contact_unreachable", "The code could not be delivered to this contact"
                 )
                 await self._finish(Stage.REFUSED, "contact_unreachable")
-            # Otherwise the citizen asks for a new code once the gateway is back.
+            # Otherwise (the gateway is down, or the contact's code budget across
+            # registrations is spent) the citizen asks for a new code later.
 
     async def _confirm_contact(self) -> None:
         deadline = self._state.started_at + self._policy.contact_deadline
@@ -352,16 +374,30 @@ class RegistrationWorkflow:
 
     @workflow.update(name="submit_contact_code")
     async def submit_contact_code(self, request: SubmitCode) -> CodeVerdict:
-        """Judge a code (its keyed hash): accepted, or wrong with the attempts left."""
+        """Judge a code (its keyed hash): accepted, or wrong with the attempts left. The session
+        that enters the right code owns the registration from then on; every other session is
+        revoked (at the contact stage, or later: the contact's holder takes it over)."""
         if not self._opened:
             # A fast client can type before the first code's send has been recorded.
             await workflow.wait_condition(lambda: self._opened)
             self._check_contact_code(request)
+        if request.session_id is None or not workflow.patched(SESSIONS):
+            return self._judge_contact_code(request)
+        async with self._lock:
+            self._check_contact_code(request)  # again: another entry may have come first
+            if request.code_hash == self._state.code.code_hash:
+                await self._bind_session(request.session_id)
+            return self._judge_contact_code(request)
+
+    def _judge_contact_code(self, request: SubmitCode) -> CodeVerdict:
         state, code, now = self._state, self._state.code, workflow.now()
         if request.code_hash == code.code_hash:
             code.code_hash = None
             state.consecutive_failures = 0
-            self._enter(Stage.PASSWORD, "contact_confirmed")
+            if request.session_id is not None:
+                state.owner_session = request.session_id
+            if state.stage is Stage.CONTACT:
+                self._enter(Stage.PASSWORD, "contact_confirmed")
             return CodeVerdict(accepted=True, attempts_left=code.attempts_left, stage=state.stage)
         code.attempts_left -= 1
         state.consecutive_failures += 1
@@ -386,7 +422,7 @@ class RegistrationWorkflow:
 
     @submit_contact_code.validator
     def _check_contact_code(self, request: SubmitCode) -> None:
-        self._require_stage(Stage.CONTACT)
+        self._require_contact_proof(request.session_id)
         if not is_code_hash(request.code_hash):
             refuse(Refusal.INVALID_INPUT, "The code must be sent as its 64-character keyed hash")
         self._require_unlocked()
@@ -410,20 +446,33 @@ class RegistrationWorkflow:
             self._check_new_code(request)  # again: the first send or another request came first
             try:
                 await self._send_code(INTERACTIVE)
-            except ActivityError:
+            except ActivityError as error:
+                if failure_type(error) == errors.CONTACT_SEND_LIMIT:
+                    retry_at = errors.send_limit_retry_at(
+                        getattr(error.cause, "details", ()),
+                        fallback=workflow.now() + self._policy.resend_cooldown,
+                    )
+                    refuse(
+                        Refusal.RESEND_LIMIT,
+                        "Too many codes sent to this contact: a new one can be requested at "
+                        f"{retry_at:%Y-%m-%d %H:%M:%S} UTC",
+                        retry_at=retry_at.isoformat(),
+                    )
                 refuse(Refusal.DELIVERY_FAILED, "The code could not be sent: try again shortly")
-            view = self._view()
-            assert view.code_expires_at and view.next_code_allowed_at is not None
+            state, now = self._state, workflow.now()
+            if state.stage is not Stage.CONTACT:
+                self._record("contact_reproof_requested", "citizen", session_id=request.session_id)
+            assert state.code.expires_at is not None
             return CodeSentView(
                 channel=self._input.contact.channel,
-                code_expires_at=view.code_expires_at,
-                next_code_allowed_at=view.next_code_allowed_at,
-                resends_left_today=view.resends_left_today or 0,
+                code_expires_at=state.code.expires_at,
+                next_code_allowed_at=state.next_code_allowed_at(self._policy),
+                resends_left_today=state.resends_left_today(self._policy, now),
             )
 
     @request_new_code.validator
     def _check_new_code(self, request: RequestNewCode) -> None:
-        self._require_stage(Stage.CONTACT)
+        self._require_contact_proof(request.session_id)
         self._require_unlocked()
         if not self._opened:
             return  # judged once the first code is out
@@ -455,6 +504,7 @@ class RegistrationWorkflow:
                         contact=self._input.contact,
                         person=self._input.person,
                         audit=self._audit_entry("password_set"),
+                        staged_id=request.staged_id,
                     ),
                     **INTERACTIVE,
                 )
@@ -472,6 +522,7 @@ class RegistrationWorkflow:
 
     @password_set.validator
     def _check_password_set(self, request: PasswordSet) -> None:
+        self._require_owner(request.session_id)
         self._require_stage(Stage.PASSWORD)
 
     @workflow.update(name="submit_profile")
@@ -486,6 +537,7 @@ class RegistrationWorkflow:
 
     @submit_profile.validator
     def _check_profile(self, request: SubmitProfile) -> None:
+        self._require_owner(request.session_id)
         self._require_stage(Stage.PROFILE)
         try:
             validate_profile(request.profile, workflow.now().date())
@@ -509,6 +561,7 @@ class RegistrationWorkflow:
 
     @choose_method.validator
     def _check_method(self, request: ChooseMethod) -> None:
+        self._require_owner(request.session_id)
         self._require_stage(Stage.IDENTITY)
         if request.method is not ConfirmationMethod.LETTER:
             return
@@ -571,6 +624,7 @@ class RegistrationWorkflow:
 
     @submit_letter_code.validator
     def _check_letter_code(self, request: SubmitCode) -> None:
+        self._require_owner(request.session_id)
         self._require_stage(Stage.IDENTITY)
         if not is_code_hash(request.code_hash):
             refuse(Refusal.INVALID_INPUT, "The code must be sent as its 64-character keyed hash")
@@ -592,7 +646,8 @@ class RegistrationWorkflow:
 
     @workflow.update(name="submit_signature")
     async def submit_signature(self, request: SubmitSignature) -> ConfirmationVerdict:
-        """Verify a confirmation request signed with a qualified e-signature."""
+        """Verify a confirmation request signed with a qualified e-signature: confirmed, or
+        refused without saying why (the audit trail says it)."""
         async with self._lock:
             self._require_stage(Stage.IDENTITY)
             try:
@@ -605,29 +660,27 @@ class RegistrationWorkflow:
                 )
             except ActivityError:
                 refuse(Refusal.UNAVAILABLE, "The signature service did not answer: try again")
-            profile = self._verified_profile()
+            self._require_confirmable()  # a clerk or bank may have decided meanwhile
             if not check.valid:
-                return self._refuse_confirmation(
-                    "signature_invalid", check.reason or "invalid", "citizen"
+                return self._refuse_signature(
+                    ConfirmationRefusal.SIGNATURE_INVALID,
+                    check.reason or "invalid",
+                    signature_reason=check.reason or "invalid",
                 )
-            same = (
-                "snils"
-                not in same_person_documents(
-                    profile, profile.passport_series, profile.passport_number, check.snils or ""
+            mismatched = compare_certificate(self._verified_profile(), check)
+            if mismatched:
+                return self._refuse_signature(
+                    ConfirmationRefusal.SIGNATURE_OTHER_PERSON,
+                    "The certificate belongs to another person",
+                    mismatched=mismatched,
                 )
-                and names_match(check.surname or "", profile.surname)
-                and names_match(check.name or "", profile.name)
+            return self._confirmed(
+                Confirmation(method=ConfirmationMethod.ESIGNATURE, actor="citizen")
             )
-            if not same:
-                return self._refuse_confirmation(
-                    "signature_other_person", "The certificate belongs to another person", "citizen"
-                )
-            self._decide(Confirmation(method=ConfirmationMethod.ESIGNATURE, actor="citizen"))
-            return ConfirmationVerdict(confirmed=True, stage=self._state.stage)
 
     @submit_signature.validator
     def _check_signature(self, request: SubmitSignature) -> None:
-        self._require_stage(Stage.IDENTITY)
+        self._require_confirmable()
         if not request.signed_request or len(request.signed_request) > 65_536:
             refuse(
                 Refusal.INVALID_INPUT,
@@ -635,56 +688,83 @@ class RegistrationWorkflow:
                 field="signed_request",
             )
 
+    def _refuse_signature(
+        self, refusal: ConfirmationRefusal, reason: str, **details: Any
+    ) -> ConfirmationVerdict:
+        """`reason` is what registrations from before CONFIRMATION_LIMITS answered."""
+        if not workflow.patched(CONFIRMATION_LIMITS):
+            return self._list_refusal(refusal, reason, "citizen")
+        return self._refuse_confirmation(refusal, NOT_CONFIRMED, "citizen", **details)
+
+    @workflow.update(name="confirm_in_person")
+    def confirm_in_person(self, seen: ClerkConfirmation) -> ConfirmationVerdict:
+        """A service-center clerk checked the passport and SNILS in person: confirmed, or refused
+        naming the documents that differ (the clerk holds them and may tell the person)."""
+        return self._judge_clerk(seen)
+
+    @confirm_in_person.validator
+    def _check_in_person(self, seen: ClerkConfirmation) -> None:
+        self._require_confirmable()
+
+    @workflow.update(name="confirm_by_bank")
+    def confirm_by_bank(self, vouched: BankConfirmation) -> ConfirmationVerdict:
+        """The citizen's bank vouches for an identity it verified itself: confirmed, or refused
+        without saying what differs (the audit trail says it)."""
+        return self._judge_bank(vouched)
+
+    @confirm_by_bank.validator
+    def _check_by_bank(self, vouched: BankConfirmation) -> None:
+        self._require_confirmable()
+
     @workflow.signal(name="clerk_confirmation")
-    def clerk_confirmation(self, signal: ClerkConfirmation) -> None:
-        """A service-center clerk checked the passport and SNILS in person."""
-        actor = f"clerk:{signal.clerk_id}"
-        where = {"clerk_id": signal.clerk_id, "service_center_id": signal.service_center_id}
-        self._state.service_center_id = signal.service_center_id
-        if not self._may_confirm(actor):
+    def clerk_confirmation(self, seen: ClerkConfirmation) -> None:
+        """`confirm_in_person` as a signal, as callers sent it before the update existed: judged
+        the same way when a confirmation is due, ignored (nothing written) when not."""
+        if workflow.patched(CONFIRMATION_LIMITS):
+            if self._confirmation_due():
+                self._judge_clerk(seen)
             return
-        mismatched = same_person_documents(
-            self._verified_profile(), signal.passport_series, signal.passport_number, signal.snils
-        )
-        if mismatched:
-            self._refuse_confirmation(
-                "documents_mismatch",
-                "Documents do not match: " + ", ".join(mismatched),
-                actor,
-                **where,
-            )
-            return
-        self._decide(Confirmation(method=ConfirmationMethod.IN_PERSON, actor=actor, details=where))
+        self._state.service_center_id = seen.service_center_id
+        if self._may_confirm(f"clerk:{seen.clerk_id}"):
+            self._judge_clerk(seen, limits=False)
 
     @workflow.signal(name="bank_confirmation")
-    def bank_confirmation(self, signal: BankConfirmation) -> None:
-        """The citizen's bank vouches for an identity it verified itself."""
-        actor = f"bank:{signal.bank_id}"
-        if not self._may_confirm(actor):
+    def bank_confirmation(self, vouched: BankConfirmation) -> None:
+        """`confirm_by_bank` as a signal, as callers sent it before the update existed."""
+        if workflow.patched(CONFIRMATION_LIMITS):
+            if self._confirmation_due():
+                self._judge_bank(vouched)
             return
-        profile = self._verified_profile()
-        mismatched = same_person_documents(
-            profile, signal.passport_series, signal.passport_number, signal.snils
-        )
-        for field in ("surname", "name"):
-            if not names_match(getattr(signal, field), getattr(profile, field)):
-                mismatched.append(field)
-        if (signal.patronymic or "") and not names_match(
-            signal.patronymic or "", profile.patronymic or ""
-        ):
-            mismatched.append("patronymic")
-        if signal.birth_date != profile.birth_date:
-            mismatched.append("birth_date")
-        if mismatched:
-            self._refuse_confirmation(
-                "identity_mismatch", "Bank data do not match: " + ", ".join(mismatched), actor
+        if self._may_confirm(f"bank:{vouched.bank_id}"):
+            self._judge_bank(vouched, limits=False)
+
+    def _judge_clerk(self, seen: ClerkConfirmation, *, limits: bool = True) -> ConfirmationVerdict:
+        actor = f"clerk:{seen.clerk_id}"
+        where = {"clerk_id": seen.clerk_id, "service_center_id": seen.service_center_id}
+        self._state.service_center_id = seen.service_center_id
+        mismatched = compare_documents(self._verified_profile(), seen)
+        if not mismatched:
+            return self._confirmed(
+                Confirmation(method=ConfirmationMethod.IN_PERSON, actor=actor, details=where)
             )
-            return
-        self._decide(
-            Confirmation(
-                method=ConfirmationMethod.BANK, actor=actor, details={"bank_id": signal.bank_id}
+        refusal = ConfirmationRefusal.DOCUMENTS_MISMATCH
+        told = "Documents do not match: " + ", ".join(mismatched)
+        if not limits:
+            return self._list_refusal(refusal, told, actor, **where)
+        return self._refuse_confirmation(refusal, told, actor, mismatched=mismatched, **where)
+
+    def _judge_bank(self, vouched: BankConfirmation, *, limits: bool = True) -> ConfirmationVerdict:
+        actor, where = f"bank:{vouched.bank_id}", {"bank_id": vouched.bank_id}
+        mismatched = compare_identity(self._verified_profile(), vouched)
+        if not mismatched:
+            return self._confirmed(
+                Confirmation(method=ConfirmationMethod.BANK, actor=actor, details=where)
             )
-        )
+        refusal = ConfirmationRefusal.IDENTITY_MISMATCH
+        if not limits:
+            told = "Bank data do not match: " + ", ".join(mismatched)
+            return self._list_refusal(refusal, told, actor)
+        return self._refuse_confirmation(refusal, NOT_CONFIRMED, actor, mismatched=mismatched)
 
     # --- support ------------------------------------------------------------------------------
 
@@ -696,6 +776,7 @@ class RegistrationWorkflow:
 
     @cancel.validator
     def _check_cancel(self, request: Cancel) -> None:
+        self._require_owner(request.session_id)
         if self._state.stage.is_final or self._cancel is not None:
             refuse(Refusal.ALREADY_FINISHED, f"The registration is already {self._state.stage}")
         self._require_actor(request)
@@ -789,10 +870,23 @@ class RegistrationWorkflow:
     def state(self) -> RegistrationView:
         return self._view()
 
+    @workflow.query(name="session_state")
+    def session_state(self, session_id: str) -> RegistrationView:
+        """The state as this citizen session may see it: all of it for the owner, and for
+        everyone while the contact is unproven; only its own contact stage for any other."""
+        state = self._state
+        if state.stage is Stage.CONTACT or session_id == state.owner_session:
+            return self._view()
+        return state.claim_view(self._id, self._input.contact.channel, self._policy, workflow.now())
+
     # --- helpers ------------------------------------------------------------------------------
 
     def _view(self) -> RegistrationView:
-        return self._state.view(self._id, self._input.contact.channel, self._policy, workflow.now())
+        view = self._state.view(self._id, self._input.contact.channel, self._policy, workflow.now())
+        if self._cancel is not None and not view.stage.is_final:
+            # Decided, and being written down: a new start for the contact must not join it.
+            return view.model_copy(update={"stage": Stage.CANCELLED})
+        return view
 
     def _enter(
         self,
@@ -885,16 +979,67 @@ class RegistrationWorkflow:
     def _reject(self, code: str, message: str) -> None:
         self._state.last_rejection = Rejection(code=code, message=message, at=workflow.now())
 
-    def _require_stage(self, stage: Stage) -> None:
+    def _require_open(self) -> None:
         current = self._state.stage
         if self._cancel is not None or current.is_final:
             refuse(Refusal.ALREADY_FINISHED, f"The registration is already {current}")
+
+    def _require_stage(self, stage: Stage) -> None:
+        self._require_open()
+        current = self._state.stage
         if current is not stage:
             refuse(
                 Refusal.WRONG_STAGE,
                 f"This step belongs to stage {stage}; the registration is at {current}",
                 stage=current,
             )
+
+    def _require_contact_proof(self, session_id: str | None) -> None:
+        """Contact codes belong to the contact stage; later, only to a session other than the
+        owner's, which proves the contact again to take the registration over."""
+        state = self._state
+        if state.stage is Stage.CONTACT or session_id is None:
+            self._require_stage(Stage.CONTACT)
+            return
+        self._require_open()
+        if session_id == state.owner_session:
+            refuse(Refusal.WRONG_STAGE, "The contact is confirmed already", stage=state.stage)
+
+    def _require_owner(self, session_id: str | None) -> None:
+        """A citizen's step after the contact stage comes from the session that proved the
+        contact (None: a caller without sessions, such as support's CLI)."""
+        owner = self._state.owner_session
+        if session_id is None or session_id == owner:
+            return
+        if owner is None:
+            refuse(
+                Refusal.CONTACT_NOT_PROVEN,
+                "Confirm the contact with the code sent to it before this step",
+            )
+        refuse(
+            Refusal.SESSION_REVOKED,
+            "This session no longer holds the registration: the contact was confirmed in another",
+        )
+
+    async def _bind_session(self, session_id: str) -> None:
+        """Record in the store that `session_id` proved the contact, revoking the others, before
+        the answer says so (the portal's next step is checked against the store)."""
+        state = self._state
+        event = "session_bound" if state.owner_session is None else "session_taken_over"
+        try:
+            await workflow.execute_activity_method(
+                StoreActivities.bind_session,
+                BindSession(
+                    registration_id=self._id,
+                    session_id=session_id,
+                    audit=self._audit_entry(
+                        event, "citizen", session_id=session_id, previous=state.owner_session
+                    ),
+                ),
+                **INTERACTIVE,
+            )
+        except ActivityError:
+            refuse(Refusal.UNAVAILABLE, "The account store did not answer: enter the code again")
 
     @staticmethod
     def _require_actor(request: SupportAction) -> None:
@@ -918,26 +1063,90 @@ class RegistrationWorkflow:
         assert self._state.profile is not None
         return self._state.profile
 
+    def _require_confirmable(self) -> None:
+        """A clerk, bank or e-signature confirmation is judged only at the identity stage, until
+        one is decided, and not while too many refusals have locked confirmation."""
+        self._require_stage(Stage.IDENTITY)
+        state = self._state
+        if state.confirmation is not None:
+            refuse(Refusal.ALREADY_FINISHED, "The identity is confirmed already")
+        locked_until = state.confirmation_lock(workflow.now())
+        if locked_until is not None:
+            refuse(
+                Refusal.LOCKED,
+                "Too many refused confirmations: none is taken until "
+                f"{locked_until:%Y-%m-%d %H:%M} UTC",
+                locked_until=locked_until.isoformat(),
+            )
+
+    def _confirmation_due(self) -> bool:
+        """`_require_confirmable` for a signal, which cannot be answered: true or false."""
+        try:
+            self._require_confirmable()
+        except ApplicationError:
+            return False
+        return True
+
+    def _refuse_confirmation(
+        self, refusal: ConfirmationRefusal, told: str, actor: str, **details: Any
+    ) -> ConfirmationVerdict:
+        """Refuse a confirmation judged at the identity stage. The caller is `told` that much;
+        the audit trail gets `details` (which fields differ). The last few refusals are kept
+        and all are counted; `policy.confirmation_attempts` of them lock confirmation for
+        `policy.confirmation_lock` and ask support to look."""
+        state, policy, now = self._state, self._policy, workflow.now()
+        state.confirmations_refused = state.refusal_count + 1
+        state.confirmation_failures += 1
+        kept = [*state.refused_confirmations, Rejection(code=refusal, message=told, at=now)]
+        state.refused_confirmations = kept[-REFUSALS_KEPT:]
+        self._record("confirmation_refused", actor, reason=refusal, **details)
+        if state.confirmation_failures < policy.confirmation_attempts:
+            if state.attention is not Attention.CONFIRMATION_LOCKED:  # the stronger word stays
+                self._flag(Attention.CONFIRMATION_REFUSED)
+            return ConfirmationVerdict(confirmed=False, reason=told, stage=state.stage)
+        state.confirmation_failures = 0
+        locked_until = now + policy.confirmation_lock
+        state.confirmation_locked_until = locked_until
+        self._record(
+            "confirmation_locked",
+            refused=state.confirmations_refused,
+            locked_until=locked_until.isoformat(),
+        )
+        self._flag(Attention.CONFIRMATION_LOCKED)
+        return ConfirmationVerdict(
+            confirmed=False, reason=told, stage=state.stage, locked_until=locked_until
+        )
+
     def _may_confirm(self, actor: str) -> bool:
+        """Before CONFIRMATION_LIMITS: a confirmation out of its stage was refused and listed."""
         if self._state.stage is Stage.IDENTITY and self._state.confirmation is None:
             return True
-        self._refuse_confirmation(
-            "not_awaiting_confirmation", f"The registration is at stage {self._state.stage}", actor
+        self._list_refusal(
+            ConfirmationRefusal.NOT_AWAITING,
+            f"The registration is at stage {self._state.stage}",
+            actor,
         )
         return False
 
-    def _refuse_confirmation(
-        self, code: str, message: str, actor: str, **details: Any
+    def _list_refusal(
+        self, refusal: ConfirmationRefusal, told: str, actor: str, **details: Any
     ) -> ConfirmationVerdict:
+        """Before CONFIRMATION_LIMITS: every refusal was listed, recorded and flagged, uncounted."""
         self._state.refused_confirmations.append(
-            Rejection(code=code, message=message, at=workflow.now())
+            Rejection(code=refusal, message=told, at=workflow.now())
         )
-        self._record("confirmation_refused", actor, reason=code, **details)
+        self._record("confirmation_refused", actor, reason=refusal, **details)
         self._flag(Attention.CONFIRMATION_REFUSED)
-        return ConfirmationVerdict(confirmed=False, reason=message, stage=self._state.stage)
+        return ConfirmationVerdict(confirmed=False, reason=told, stage=self._state.stage)
 
     def _decide(self, confirmation: Confirmation) -> None:
         self._state.confirmation = confirmation
+
+    def _confirmed(self, confirmation: Confirmation) -> ConfirmationVerdict:
+        """Decide for `confirmation`: durable now; the main loop writes it down and the
+        registration is confirmed, which is what the caller is told."""
+        self._decide(confirmation)
+        return ConfirmationVerdict(confirmed=True, stage=Stage.CONFIRMED)
 
     def _should_continue_as_new(self) -> bool:
         info = workflow.info()
@@ -1057,13 +1266,13 @@ class RegistrationWorkflow:
         state = self._state
         assert state.profile is not None
         try:
-            result: CheckResult = await workflow.execute_activity_method(
+            result: CheckResult = await self._ask_agency(
                 method,
                 AgencyCheck(
                     request_key=f"{self._id}:{agency}:v{state.profile_version}",
                     profile=state.profile,
                 ),
-                **self._agency_options(deadline),
+                deadline,
             )
         except ActivityError as error:
             if error.retry_state is RetryState.TIMEOUT:
@@ -1098,13 +1307,14 @@ class RegistrationWorkflow:
         state.pending_since = workflow.now()
         self._publish_change()
         try:
-            return await workflow.execute_activity_method(
+            found: InnResult = await self._ask_agency(
                 AgencyActivities.lookup_inn,
                 AgencyCheck(
                     request_key=f"{self._id}:fns:v{state.profile_version}", profile=state.profile
                 ),
-                **self._agency_options(workflow.now() + self._policy.inn_deadline),
+                workflow.now() + self._policy.inn_deadline,
             )
+            return found
         except ActivityError:
             # Without an INN the account is still `standard` (DOMAIN.md).
             return InnResult(found=False)
@@ -1112,8 +1322,48 @@ class RegistrationWorkflow:
             state.pending_checks = []
             state.pending_since = None
 
-    def _agency_options(self, deadline: datetime) -> ActivityOptions:
+    async def _ask_agency(self, method: Any, check: AgencyCheck, deadline: datetime) -> Any:
+        """The agency's answer, asked with backoff until `deadline`; an `ActivityError` with
+        `RetryState.TIMEOUT` if it has not answered by then.
+
+        Temporal gives up as soon as the next backoff would pass schedule-to-close, up to
+        `agency_max_backoff` before the deadline support sees. So (EXACT_DEADLINE) the
+        workflow then sleeps until one attempt before the deadline and asks once more; only
+        that attempt's failure is the timeout. Cancelling the caller cancels the sleep."""
+        try:
+            return await workflow.execute_activity_method(
+                method, check, **self._agency_options(deadline)
+            )
+        except ActivityError as error:
+            last_start = deadline - self._policy.agency_attempt_timeout
+            if (
+                error.retry_state is not RetryState.TIMEOUT
+                or workflow.now() >= last_start
+                or not workflow.patched(EXACT_DEADLINE)
+            ):
+                raise
+            await workflow.sleep(last_start - workflow.now())
+            try:
+                return await workflow.execute_activity_method(
+                    method, check, **self._agency_options(deadline, last_attempt=True)
+                )
+            except ActivityError as last:
+                if last.retry_state in (RetryState.TIMEOUT, RetryState.MAXIMUM_ATTEMPTS_REACHED):
+                    raise error from last  # no answer by the deadline, as before
+                raise  # an answer after all (a refused request), or a cancellation
+
+    def _agency_options(self, deadline: datetime, *, last_attempt: bool = False) -> ActivityOptions:
+        """Attempts with backoff until `deadline`; or, for the `last_attempt`, one attempt
+        that ends by the deadline (it starts one attempt timeout before it)."""
         policy = self._policy
+        if last_attempt:
+            return {
+                "start_to_close_timeout": policy.agency_attempt_timeout,
+                "schedule_to_close_timeout": policy.agency_attempt_timeout,
+                "retry_policy": RetryPolicy(
+                    maximum_attempts=1, non_retryable_error_types=errors.NON_RETRYABLE
+                ),
+            }
         return {
             "start_to_close_timeout": policy.agency_attempt_timeout,
             "schedule_to_close_timeout": max(deadline - workflow.now(), timedelta(seconds=1)),

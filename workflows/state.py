@@ -29,6 +29,9 @@ from registration.models import (
 from registration.policy import Policy
 from workflows.details import describe
 
+REFUSALS_KEPT = 5
+"""Refused confirmations remembered one by one; older ones are only counted."""
+
 
 class CodeState(Model):
     """The current contact code (SMS code or e-mail link token) and the resend history."""
@@ -77,6 +80,8 @@ class RegistrationState(Model):
     code: CodeState = Field(default_factory=CodeState)
     consecutive_failures: int = 0
     locked_until: datetime | None = None
+    owner_session: str | None = None
+    """The session that entered the right contact code last: only it takes later steps."""
     profile: Profile | None = None
     profile_version: int = 0
     pending_checks: list[Agency] = Field(default_factory=list)
@@ -88,6 +93,12 @@ class RegistrationState(Model):
     letter: LetterState = Field(default_factory=LetterState)
     confirmation: Confirmation | None = None
     refused_confirmations: list[Rejection] = Field(default_factory=list)
+    """The last `REFUSALS_KEPT` refused confirmations (all of them, in runs from before the
+    confirmation limits)."""
+    confirmations_refused: int = 0
+    confirmation_failures: int = 0
+    """Refused since the last lock: `policy.confirmation_attempts` of them lock confirmation."""
+    confirmation_locked_until: datetime | None = None
     service_center_id: str | None = None
     attention: Attention | None = None
     runs: int = 1
@@ -125,10 +136,41 @@ class RegistrationState(Model):
                 else None
             ),
             refused_confirmations=list(self.refused_confirmations),
+            confirmations_refused=self.refusal_count,
+            confirmation_locked_until=self.confirmation_lock(now),
             identity_confirmed_by=self.confirmation.method if self.confirmation else None,
             inn_found=self.inn_found,
             attention=self.attention,
             summary=describe(self, channel, policy, now),
+        )
+
+    def claim_view(
+        self, registration_id: str, channel: Channel, policy: Policy, now: datetime
+    ) -> RegistrationView:
+        """What a session that is not the owner sees once the contact is confirmed: the
+        contact stage of its own attempt to prove the contact, nothing of the registration's
+        progress (or only that it has ended)."""
+        if self.stage.is_final:
+            return RegistrationView(
+                registration_id=registration_id,
+                stage=self.stage,
+                level=Level.NONE,
+                stage_entered_at=self.stage_entered_at,
+                channel=channel,
+            )
+        code = self.code
+        return RegistrationView(
+            registration_id=registration_id,
+            stage=Stage.CONTACT,
+            level=Level.NONE,
+            stage_entered_at=code.sent_at[-1] if code.sent_at else self.stage_entered_at,
+            channel=channel,
+            code_expires_at=code.expires_at if code.code_hash else None,
+            code_attempts_left=code.attempts_left,
+            failures_before_lock=policy.failures_before_lock - self.consecutive_failures,
+            locked_until=self.locked_until if self._locked(now) else None,
+            next_code_allowed_at=self.next_code_allowed_at(policy),
+            resends_left_today=self.resends_left_today(policy, now),
         )
 
     def next_code_allowed_at(self, policy: Policy) -> datetime:
@@ -138,6 +180,16 @@ class RegistrationState(Model):
 
     def resends_left_today(self, policy: Policy, now: datetime) -> int:
         return max(0, policy.resends_per_day - self.code.sends_since(now - timedelta(days=1)))
+
+    @property
+    def refusal_count(self) -> int:
+        """Every refused confirmation (runs from before the count only listed them)."""
+        return max(self.confirmations_refused, len(self.refused_confirmations))
+
+    def confirmation_lock(self, now: datetime) -> datetime | None:
+        """Until when no confirmation is taken, if that is still ahead."""
+        locked_until = self.confirmation_locked_until
+        return locked_until if locked_until is not None and now < locked_until else None
 
     def _locked(self, now: datetime) -> bool:
         return self.locked_until is not None and now < self.locked_until

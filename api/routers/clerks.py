@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api.deps import CurrentClerk, RegistrationId, RegistrationsDep
+from api.deps import CurrentClerk, IdempotencyKey, RegistrationId, RegistrationsDep
 from api.errors import STEP_RESPONSES, ApiError
 from registration.errors import InvalidInput
 from registration.models import ClerkConfirmation, ConfirmationVerdict
@@ -60,9 +60,11 @@ async def confirm_in_person(
     body: DocumentsSeen,
     registrations: RegistrationsDep,
     clerk: CurrentClerk,
+    idempotency_key: IdempotencyKey = None,
 ) -> ConfirmationVerdict:
     """Confirm the identity in person. The clerk and their service center come from the token,
-    never from the body: a clerk can only confirm in their own center's name."""
+    never from the body: a clerk can only confirm in their own center's name. A refusal names
+    the documents that differ; after too many refusals confirmation is locked (429)."""
     assert clerk.service_center_id is not None
     seen = ClerkConfirmation(
         clerk_id=clerk.client_id,
@@ -71,4 +73,4 @@ async def confirm_in_person(
         passport_number=body.passport_number,
         snils=body.snils,
     )
-    return await registrations.clerk_confirmation(registration_id, seen)
+    return await registrations.clerk_confirmation(registration_id, seen, step_id=idempotency_key)

@@ -38,9 +38,12 @@ async def bank_confirms(
     body: BankIdentity,
     registrations: RegistrationsDep,
     bank: BankCaller,
+    idempotency_key: IdempotencyKey = None,
 ) -> ConfirmationVerdict:
+    """The bank vouches for the identity. A refusal does not say what differs; after too many
+    refusals confirmation is locked (429)."""
     vouched = BankConfirmation(bank_id=bank.client_id, **body.model_dump())
-    return await registrations.bank_confirmation(registration_id, vouched)
+    return await registrations.bank_confirmation(registration_id, vouched, step_id=idempotency_key)
 
 
 @router.post(

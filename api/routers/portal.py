@@ -1,26 +1,36 @@
-"""The portal backend, acting for a citizen. Every step answers with the workflow's verdict."""
+"""The portal backend, acting for a citizen. Every step answers with the workflow's verdict.
+
+A start answers with a session; every later step presents it (`X-Registration-Session`), and
+the steps after the contact code only from the session that entered it (api.deps,
+docs/security.md). The portal forwards the citizen's network address (`X-Citizen-IP`), which
+the limits count by (service.limits).
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from api.auth import Principal
 from api.bodies import Reason
-from api.deps import IdempotencyKey, PortalCaller, RegistrationId, RegistrationsDep, ServicesDep
-from api.errors import STEP_RESPONSES, ApiError
+from api.deps import (
+    CitizenCaller,
+    CitizenSession,
+    IdempotencyKey,
+    OwnerSession,
+    RegistrationId,
+    RegistrationsDep,
+)
+from api.errors import STEP_RESPONSES
 from registration.models import (
-    ChooseMethod,
     CodeSentView,
     CodeVerdict,
+    ConfirmationMethod,
     MethodChosen,
+    PostalAddress,
     Profile,
     RegistrationView,
     StepDone,
 )
-from store import access
 
 router = APIRouter(prefix="/v1/registrations", tags=["portal"], responses=STEP_RESPONSES)
 
@@ -34,6 +44,10 @@ class StartRegistration(BaseModel):
 
 class Started(BaseModel):
     registration_id: str
+    session: str = Field(
+        description="The citizen's session, shown once: send it as `X-Registration-Session` "
+        "with every later step of this registration. Keep it in the citizen's portal session."
+    )
     state: RegistrationView
 
 
@@ -46,58 +60,33 @@ class PasswordEntry(BaseModel):
     password_repeated: str = Field(max_length=256)
 
 
-@router.post(
-    "",
-    response_model=Started,
-    status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": Started, "description": "This contact's running registration"}},
-)
+class MethodChoice(BaseModel):
+    method: ConfirmationMethod
+    address: PostalAddress | None = None
+
+
+@router.post("", response_model=Started, status_code=status.HTTP_201_CREATED)
 async def start_registration(
-    body: StartRegistration,
-    registrations: RegistrationsDep,
-    caller: PortalCaller,
-    response: Response,
+    body: StartRegistration, registrations: RegistrationsDep, caller: CitizenCaller
 ) -> Started:
-    """Start a registration; starting again for a contact whose registration runs returns it."""
-    started = await registrations.start(body.surname, body.name, phone=body.phone, email=body.email)
-    if not started.created:
-        response.status_code = status.HTTP_200_OK
-    return Started(registration_id=started.registration_id, state=started.state)
+    """Start a registration with a new session; a code is sent to the contact. When the
+    contact's registration is running already, the answer looks the same: the new session
+    joins it, a fresh code is sent (within the limits), and the session sees nothing of its
+    progress until the code is entered through it, which revokes every other session."""
+    started = await registrations.start(
+        body.surname, body.name, phone=body.phone, email=body.email, caller=caller
+    )
+    return Started(
+        registration_id=started.registration_id, session=started.session, state=started.state
+    )
 
 
 @router.get("/{registration_id}", response_model=RegistrationView)
 async def registration_state(
-    registration_id: RegistrationId, registrations: RegistrationsDep, caller: PortalCaller
+    registration_id: RegistrationId, registrations: RegistrationsDep, session: CitizenSession
 ) -> RegistrationView:
-    return await registrations.state(registration_id)
-
-
-async def limit_code_entry(services: ServicesDep, caller: Principal, registration_id: str) -> None:
-    """Brute-force protection independent of the workflow's counters: per registration and
-    per client, counted in PostgreSQL so every API instance sees the same numbers."""
-    settings = services.settings
-    for key, limit, window in (
-        (
-            f"code:registration:{registration_id}",
-            settings.code_entries_per_registration,
-            settings.code_entries_per_registration_window_seconds,
-        ),
-        (
-            f"code:client:{caller.client_id}",
-            settings.code_entries_per_client,
-            settings.code_entries_per_client_window_seconds,
-        ),
-    ):
-        decision = await access.hit_rate_limit(
-            services.engine, key, limit, timedelta(seconds=window)
-        )
-        if not decision.allowed:
-            raise ApiError(
-                429,
-                "rate_limited",
-                "Too many codes entered: wait and try again",
-                retry_after=decision.retry_after_seconds,
-            )
+    """The registration as this session may see it."""
+    return await registrations.state(registration_id, session_id=session.id)
 
 
 @router.post("/{registration_id}/contact-code", response_model=CodeVerdict)
@@ -105,14 +94,14 @@ async def submit_contact_code(
     registration_id: RegistrationId,
     body: CodeEntry,
     registrations: RegistrationsDep,
-    services: ServicesDep,
-    caller: PortalCaller,
+    caller: CitizenCaller,
+    session: CitizenSession,
     idempotency_key: IdempotencyKey = None,
 ) -> CodeVerdict:
-    """The SMS code or e-mail link token: accepted, or wrong with the attempts left."""
-    await limit_code_entry(services, caller, registration_id)
+    """The SMS code or e-mail link token: accepted, or wrong with the attempts left. The
+    session that enters the right code owns the registration from then on."""
     return await registrations.submit_contact_code(
-        registration_id, body.code, step_id=idempotency_key
+        registration_id, body.code, step_id=idempotency_key, session_id=session.id, caller=caller
     )
 
 
@@ -120,10 +109,12 @@ async def submit_contact_code(
 async def request_new_code(
     registration_id: RegistrationId,
     registrations: RegistrationsDep,
-    caller: PortalCaller,
+    session: CitizenSession,
     idempotency_key: IdempotencyKey = None,
 ) -> CodeSentView:
-    return await registrations.request_new_code(registration_id, step_id=idempotency_key)
+    return await registrations.request_new_code(
+        registration_id, step_id=idempotency_key, session_id=session.id
+    )
 
 
 @router.put("/{registration_id}/password", response_model=StepDone)
@@ -131,12 +122,16 @@ async def set_password(
     registration_id: RegistrationId,
     body: PasswordEntry,
     registrations: RegistrationsDep,
-    caller: PortalCaller,
+    session: OwnerSession,
     idempotency_key: IdempotencyKey = None,
 ) -> StepDone:
     """The password is hashed here; Temporal only learns that it was set."""
     return await registrations.set_password(
-        registration_id, body.password, body.password_repeated, step_id=idempotency_key
+        registration_id,
+        body.password,
+        body.password_repeated,
+        step_id=idempotency_key,
+        session_id=session.id,
     )
 
 
@@ -145,24 +140,26 @@ async def submit_profile(
     registration_id: RegistrationId,
     body: Profile,
     registrations: RegistrationsDep,
-    caller: PortalCaller,
+    session: OwnerSession,
     idempotency_key: IdempotencyKey = None,
 ) -> StepDone:
     """Submit or correct the profile; the automatic checks start at once."""
-    return await registrations.submit_profile(registration_id, body, step_id=idempotency_key)
+    return await registrations.submit_profile(
+        registration_id, body, step_id=idempotency_key, session_id=session.id
+    )
 
 
 @router.put("/{registration_id}/confirmation-method", response_model=MethodChosen)
 async def choose_method(
     registration_id: RegistrationId,
-    body: ChooseMethod,
+    body: MethodChoice,
     registrations: RegistrationsDep,
-    caller: PortalCaller,
+    session: OwnerSession,
     idempotency_key: IdempotencyKey = None,
 ) -> MethodChosen:
     """Choose how to confirm the identity; a letter is ordered at once."""
     return await registrations.choose_method(
-        registration_id, body.method, body.address, step_id=idempotency_key
+        registration_id, body.method, body.address, step_id=idempotency_key, session_id=session.id
     )
 
 
@@ -171,13 +168,12 @@ async def submit_letter_code(
     registration_id: RegistrationId,
     body: CodeEntry,
     registrations: RegistrationsDep,
-    services: ServicesDep,
-    caller: PortalCaller,
+    caller: CitizenCaller,
+    session: OwnerSession,
     idempotency_key: IdempotencyKey = None,
 ) -> CodeVerdict:
-    await limit_code_entry(services, caller, registration_id)
     return await registrations.submit_letter_code(
-        registration_id, body.code, step_id=idempotency_key
+        registration_id, body.code, step_id=idempotency_key, session_id=session.id, caller=caller
     )
 
 
@@ -186,10 +182,11 @@ async def cancel(
     registration_id: RegistrationId,
     body: Reason,
     registrations: RegistrationsDep,
-    caller: PortalCaller,
+    session: OwnerSession,
     idempotency_key: IdempotencyKey = None,
 ) -> StepDone:
-    """The citizen cancels their registration."""
+    """The citizen cancels their registration (once the contact is confirmed: before, it
+    simply expires)."""
     return await registrations.cancel(
-        registration_id, "citizen", body.reason, step_id=idempotency_key
+        registration_id, "citizen", body.reason, step_id=idempotency_key, session_id=session.id
     )

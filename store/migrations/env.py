@@ -12,6 +12,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 import store.access  # noqa: F401 - its tables are on Base.metadata too
+from store import (
+    idempotency,  # noqa: F401 - its table is on Base.metadata too
+    staff_sessions,  # noqa: F401 - its table is on Base.metadata too
+)
 from store.db import connect_args
 from store.schema import Base
 

@@ -3,9 +3,12 @@ from __future__ import annotations
 import logging
 import re
 import time
+import uuid
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -14,25 +17,47 @@ from activities.http import HttpClient
 from activities.messaging import NOTICES, MessagingActivities
 from activities.sms import SmsClient
 from registration.codes import Purpose, hash_code
-from registration.errors import DELIVERY_REJECTED, TRANSIENT_FAULT
+from registration.errors import CONTACT_SEND_LIMIT, DELIVERY_REJECTED, TRANSIENT_FAULT
 from registration.models import Channel, Contact, Notice, Notify, SendContactCode
 from settings import Settings
 from simulators.control import SimulatorControl
 from simulators.schemas import OutboxMessage
+from store.sends import SendLimit, SendLimits
+from tests.data import new_phone
 
 PORTAL = "https://portal.test"
-PHONE = Contact(channel=Channel.SMS, address="+79161234567")
-MAILBOX = Contact(channel=Channel.EMAIL, address="maria@example.ru")
 
 
-@pytest.fixture
-def messaging(settings: Settings, http: HttpClient) -> MessagingActivities:
+def messaging_with(
+    settings: Settings, http: HttpClient, engine: AsyncEngine, limits: SendLimits
+) -> MessagingActivities:
     return MessagingActivities(
         SmsClient(settings.party_url("sms_gateway"), http),
         EmailClient(settings.party_url("email_gateway"), http),
         settings.code_secret_bytes,
         PORTAL,
+        engine,
+        limits,
     )
+
+
+@pytest.fixture
+def messaging(
+    settings: Settings, http: HttpClient, store_engine: AsyncEngine
+) -> MessagingActivities:
+    return messaging_with(settings, http, store_engine, SendLimits.from_settings(settings))
+
+
+# Codes are counted per contact across tests too (in the session's database): each test
+# messages contacts of its own.
+@pytest.fixture
+def phone() -> Contact:
+    return Contact(channel=Channel.SMS, address=new_phone())
+
+
+@pytest.fixture
+def mailbox() -> Contact:
+    return Contact(channel=Channel.EMAIL, address=f"maria.{uuid.uuid4().hex[:12]}@example.ru")
 
 
 def sms_code(message: OutboxMessage) -> str:
@@ -55,13 +80,14 @@ async def test_sms_code_reaches_the_phone_and_only_its_hash_comes_back(
     messaging: MessagingActivities,
     control: SimulatorControl,
     registration_id: str,
+    phone: Contact,
 ) -> None:
     sent = await env.run(
         messaging.send_contact_code,
-        SendContactCode(registration_id=registration_id, contact=PHONE, sequence=1),
+        SendContactCode(registration_id=registration_id, contact=phone, sequence=1),
     )
 
-    [message] = await control.messages(to=PHONE.address, kind="sms")
+    [message] = await control.messages(to=phone.address, kind="sms")
     code = sms_code(message)
     assert message.idempotency_key == f"{registration_id}:contact-code:1"
     assert sent.code_hash == hash_code(
@@ -75,35 +101,43 @@ async def test_retrying_the_same_sequence_sends_one_sms_and_returns_the_same_has
     messaging: MessagingActivities,
     control: SimulatorControl,
     registration_id: str,
+    phone: Contact,
 ) -> None:
-    request = SendContactCode(registration_id=registration_id, contact=PHONE, sequence=1)
+    request = SendContactCode(registration_id=registration_id, contact=phone, sequence=1)
 
     first = await env.run(messaging.send_contact_code, request)
     again = await env.run(messaging.send_contact_code, request)
 
     assert again == first
-    assert len(await control.messages(to=PHONE.address)) == 1
+    assert len(await control.messages(to=phone.address)) == 1
     counts = (await control.counts())["sms-gateway"]
     assert (counts.distinct, counts.duplicates) == (1, 1)
 
 
 async def test_a_new_sequence_sends_a_new_code(
+    settings: Settings,
+    http: HttpClient,
+    store_engine: AsyncEngine,
     env: ActivityEnvironment,
-    messaging: MessagingActivities,
     control: SimulatorControl,
     registration_id: str,
+    phone: Contact,
 ) -> None:
+    limits = SendLimits.from_settings(
+        settings.model_copy(update={"contact_code_cooldown_seconds": 0})
+    )
+    messaging = messaging_with(settings, http, store_engine, limits)
     hashes = {
         (
             await env.run(
                 messaging.send_contact_code,
-                SendContactCode(registration_id=registration_id, contact=PHONE, sequence=n),
+                SendContactCode(registration_id=registration_id, contact=phone, sequence=n),
             )
         ).code_hash
         for n in (1, 2)
     }
 
-    messages = await control.messages(to=PHONE.address)
+    messages = await control.messages(to=phone.address)
     assert len(hashes) == 2
     assert len({sms_code(m) for m in messages}) == 2
 
@@ -114,13 +148,14 @@ async def test_email_carries_a_confirmation_link_whose_token_hashes_to_the_resul
     messaging: MessagingActivities,
     control: SimulatorControl,
     registration_id: str,
+    mailbox: Contact,
 ) -> None:
     sent = await env.run(
         messaging.send_contact_code,
-        SendContactCode(registration_id=registration_id, contact=MAILBOX, sequence=3),
+        SendContactCode(registration_id=registration_id, contact=mailbox, sequence=3),
     )
 
-    [message] = await control.messages(to=MAILBOX.address, kind="email")
+    [message] = await control.messages(to=mailbox.address, kind="email")
     link = urlsplit(email_link(message))
     query = parse_qs(link.query)
     assert f"{link.scheme}://{link.netloc}{link.path}" == f"{PORTAL}/confirm-email"
@@ -138,10 +173,12 @@ async def test_neither_code_nor_contact_is_logged(
     control: SimulatorControl,
     registration_id: str,
     caplog: pytest.LogCaptureFixture,
+    phone: Contact,
+    mailbox: Contact,
 ) -> None:
     caplog.set_level(logging.DEBUG)
 
-    for contact in (PHONE, MAILBOX):
+    for contact in (phone, mailbox):
         await env.run(
             messaging.send_contact_code,
             SendContactCode(registration_id=registration_id, contact=contact, sequence=1),
@@ -150,7 +187,7 @@ async def test_neither_code_nor_contact_is_logged(
     sms, email = await control.messages()
     secrets = [sms_code(sms), parse_qs(urlsplit(email_link(email)).query)["token"][0]]
     assert registration_id in caplog.text  # something was logged, so the check means something
-    for secret in [*secrets, PHONE.address, MAILBOX.address]:
+    for secret in [*secrets, phone.address, mailbox.address]:
         assert secret not in caplog.text
 
 
@@ -175,8 +212,9 @@ async def test_gateway_error_is_a_transient_fault_and_the_retry_sends_once(
     messaging: MessagingActivities,
     control: SimulatorControl,
     registration_id: str,
+    phone: Contact,
 ) -> None:
-    request = SendContactCode(registration_id=registration_id, contact=PHONE, sequence=1)
+    request = SendContactCode(registration_id=registration_id, contact=phone, sequence=1)
     await control.inject_fault("sms-gateway", "error_500")
 
     with pytest.raises(ApplicationError) as failure:
@@ -185,7 +223,7 @@ async def test_gateway_error_is_a_transient_fault_and_the_retry_sends_once(
 
     assert failure.value.type == TRANSIENT_FAULT
     assert not failure.value.non_retryable
-    assert len(await control.messages(to=PHONE.address)) == 1
+    assert len(await control.messages(to=phone.address)) == 1
 
 
 async def test_gateway_timeout_fails_within_the_deadline_and_the_retry_sends_nothing_new(
@@ -194,8 +232,9 @@ async def test_gateway_timeout_fails_within_the_deadline_and_the_retry_sends_not
     messaging: MessagingActivities,
     control: SimulatorControl,
     registration_id: str,
+    phone: Contact,
 ) -> None:
-    request = SendContactCode(registration_id=registration_id, contact=PHONE, sequence=1)
+    request = SendContactCode(registration_id=registration_id, contact=phone, sequence=1)
     deadline = settings.http_timeout_seconds
     await control.inject_fault("sms-gateway", "timeout", delay_seconds=deadline * 3)
 
@@ -211,14 +250,81 @@ async def test_gateway_timeout_fails_within_the_deadline_and_the_retry_sends_not
     assert (counts.distinct, counts.duplicates) == (1, 1)
 
 
-@pytest.mark.parametrize("contact", [PHONE, MAILBOX], ids=["sms", "email"])
+async def test_a_new_registration_of_the_contact_sends_nothing_within_the_cooldown(
+    env: ActivityEnvironment,
+    messaging: MessagingActivities,
+    control: SimulatorControl,
+    phone: Contact,
+) -> None:
+    first = f"reg-{uuid.uuid4().hex}-1"
+    restarted = f"reg-{uuid.uuid4().hex}-2"
+    await env.run(
+        messaging.send_contact_code,
+        SendContactCode(registration_id=first, contact=phone, sequence=1),
+    )
+
+    with pytest.raises(ApplicationError) as failure:
+        await env.run(
+            messaging.send_contact_code,
+            SendContactCode(registration_id=restarted, contact=phone, sequence=1),
+        )
+
+    [message] = await control.messages(to=phone.address)
+    assert message.idempotency_key == f"{first}:contact-code:1", "the restart sent nothing"
+    assert failure.value.type == CONTACT_SEND_LIMIT
+    assert failure.value.non_retryable
+    [details] = failure.value.details
+    assert details["limit"] == SendLimit.CONTACT_COOLDOWN
+    retry_at = datetime.fromisoformat(details["retry_at"])
+    assert timedelta(seconds=50) < retry_at - datetime.now(UTC) <= timedelta(seconds=60)
+    assert phone.address not in str(failure.value)
+    assert phone.address[2:] not in repr(failure.value.details)
+
+
+async def test_the_hourly_cap_spans_registrations_and_e_mail_capitalisation(
+    settings: Settings,
+    http: HttpClient,
+    store_engine: AsyncEngine,
+    env: ActivityEnvironment,
+    control: SimulatorControl,
+    mailbox: Contact,
+) -> None:
+    limits = SendLimits.from_settings(
+        settings.model_copy(update={"contact_code_cooldown_seconds": 0})
+    )
+    messaging = messaging_with(settings, http, store_engine, limits)
+    shouted = mailbox.model_copy(update={"address": mailbox.address.upper()})
+    sent = 0
+    with pytest.raises(ApplicationError) as failure:
+        for attempt in range(1, limits.contact_per_hour + 2):
+            contact = shouted if attempt % 2 else mailbox
+            await env.run(
+                messaging.send_contact_code,
+                SendContactCode(
+                    registration_id=f"reg-{uuid.uuid4().hex}-{attempt}",
+                    contact=contact,
+                    sequence=1,
+                ),
+            )
+            sent += 1
+
+    assert sent == limits.contact_per_hour
+    assert failure.value.type == CONTACT_SEND_LIMIT
+    assert failure.value.details[0]["limit"] == SendLimit.CONTACT_PER_HOUR
+    outbox = await control.messages(to=mailbox.address) + await control.messages(to=shouted.address)
+    assert len(outbox) == limits.contact_per_hour
+
+
+@pytest.mark.parametrize("channel", ["phone", "mailbox"])
 async def test_notice_is_sent_once_per_key_on_the_contact_channel(
     env: ActivityEnvironment,
     messaging: MessagingActivities,
     control: SimulatorControl,
     registration_id: str,
-    contact: Contact,
+    channel: str,
+    request: pytest.FixtureRequest,
 ) -> None:
+    contact: Contact = request.getfixturevalue(channel)
     notify = Notify(
         registration_id=registration_id,
         contact=contact,

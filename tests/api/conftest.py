@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
 from api.auth import Role
+from api.limits import server_header_limit
 from ops.serving import ServerThread
 from settings import Settings
 from store import access
@@ -20,7 +21,9 @@ from store import access
 
 @pytest.fixture(scope="session")
 def api_url(stack_settings: Settings, stack_worker: None) -> Iterator[str]:
-    with ServerThread(create_app(stack_settings), name="api", lifespan="on") as server:
+    app = create_app(stack_settings)
+    limit = server_header_limit(stack_settings)
+    with ServerThread(app, name="api", lifespan="on", header_limit=limit) as server:
         yield server.url
 
 

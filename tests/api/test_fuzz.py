@@ -88,24 +88,26 @@ class Live:
     started_phone: str
     at_identity: str
     at_identity_phone: str
+    sessions: dict[str, str]
+    """Each live registration's citizen session (`X-Registration-Session`)."""
 
 
-async def start(http: httpx.AsyncClient, tokens: Tokens, phone: str) -> str:
+async def start(http: httpx.AsyncClient, tokens: Tokens, phone: str) -> tuple[str, str]:
     answer = await http.post(
         "/v1/registrations",
         json={"surname": "Иванова", "name": "Мария", "phone": phone},
         headers=bearer(tokens.portal),
     )
     assert answer.status_code == 201, answer.text
-    registration_id: str = answer.json()["registration_id"]
-    return registration_id
+    return answer.json()["registration_id"], answer.json()["session"]
 
 
 async def reach_identity_stage(
     http: httpx.AsyncClient, tokens: Tokens, outbox: SimulatorControl, phone: str
-) -> str:
-    registration_id = await start(http, tokens, phone)
-    base, headers = f"/v1/registrations/{registration_id}", bearer(tokens.portal)
+) -> tuple[str, str]:
+    registration_id, session = await start(http, tokens, phone)
+    base = f"/v1/registrations/{registration_id}"
+    headers = bearer(tokens.portal) | {"X-Registration-Session": session}
     password = "Zvezda#Polar7"
     for method, path, body in (
         ("POST", "/contact-code", {"code": await outbox.sms_code(phone)}),
@@ -117,7 +119,7 @@ async def reach_identity_stage(
     for _ in range(200):
         state = (await http.get(base, headers=headers)).json()
         if state["stage"] == "identity_confirmation":
-            return registration_id
+            return registration_id, session
         await asyncio.sleep(0.05)
     raise AssertionError(f"never reached identity confirmation: {state}")
 
@@ -131,10 +133,10 @@ async def live(
         httpx.AsyncClient(base_url=api_url, timeout=30) as http,
         SimulatorControl(stack_simulators.url) as outbox,
     ):
-        started, at_identity = await asyncio.gather(
+        (started, first), (at_identity, second) = await asyncio.gather(
             start(http, tokens, phones[0]), reach_identity_stage(http, tokens, outbox, phones[1])
         )
-    yield Live(started, phones[0], at_identity, phones[1])
+    yield Live(started, phones[0], at_identity, phones[1], {started: first, at_identity: second})
 
 
 # --- the fuzzing -----------------------------------------------------------------------------
@@ -154,6 +156,14 @@ def strategy(operation: APIOperation, live: Live) -> st.SearchStrategy[Case]:
         aimed = [
             operation.as_strategy(positive, path_parameters={"registration_id": registration_id})
             for registration_id in (live.started, live.at_identity)
+        ] + [
+            operation.as_strategy(
+                positive,
+                path_parameters={"registration_id": registration_id},
+                headers={"X-Registration-Session": session},
+            )
+            for registration_id, session in live.sessions.items()
+            if operation.path.startswith("/v1/registrations/")
         ]
         aimed.append(
             st.sampled_from(HOSTILE_IDS).flatmap(

@@ -11,65 +11,13 @@ import pytest
 from simulators.control import SimulatorControl
 from simulators.esign import make_signed_request
 from tests.api.conftest import Tokens
-from tests.data import ADDRESS, PROFILE, new_phone
-
-PASSWORD = "Zvezda#Polar7"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-class Citizen:
-    """A person registering, through the portal backend's token."""
-
-    def __init__(self, http: httpx.AsyncClient, tokens: Tokens, outbox: SimulatorControl):
-        self.http, self.tokens, self.outbox = http, tokens, outbox
-        self.phone = new_phone()
-        self.id = ""
-
-    async def call(self, method: str, path: str, body: Any = None) -> httpx.Response:
-        return await self.http.request(
-            method,
-            f"/v1/registrations/{self.id}{path}",
-            json=body,
-            headers=bearer(self.tokens.portal),
-        )
-
-    async def start(self) -> httpx.Response:
-        response = await self.http.post(
-            "/v1/registrations",
-            json={"surname": "Иванова", "name": "Мария", "phone": self.phone},
-            headers=bearer(self.tokens.portal),
-        )
-        self.id = response.json().get("registration_id", "")
-        return response
-
-    async def reach_identity_stage(self) -> None:
-        assert (await self.start()).status_code == 201
-        code = await self.outbox.sms_code(self.phone)
-        verdict = await self.call("POST", "/contact-code", {"code": code})
-        assert verdict.json()["accepted"], verdict.json()
-        done = await self.call(
-            "PUT", "/password", {"password": PASSWORD, "password_repeated": PASSWORD}
-        )
-        assert done.json()["level"] == "simplified", done.json()
-        profile = await self.call("PUT", "/profile", PROFILE.model_dump(mode="json"))
-        assert profile.json()["stage"] == "verification", profile.json()
-        await self.wait_for("identity_confirmation")
-
-    async def wait_for(self, stage: str) -> dict[str, Any]:
-        for _ in range(200):
-            state = (await self.call("GET", "")).json()
-            if state["stage"] == stage:
-                return state
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"never reached {stage}: {state}")
+from tests.citizens import PASSWORD, Citizen, bearer
+from tests.data import ADDRESS, PROFILE
 
 
 @pytest.fixture
 def citizen(http: httpx.AsyncClient, tokens: Tokens, outbox: SimulatorControl) -> Citizen:
-    return Citizen(http, tokens, outbox)
+    return Citizen(http, tokens.portal, outbox)
 
 
 # --- the journey, once per confirmation method -------------------------------------------------
@@ -172,11 +120,14 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     return body
 
 
-async def test_starting_twice_returns_the_same_registration(citizen: Citizen) -> None:
+async def test_starting_twice_joins_the_same_registration_with_a_new_session(
+    citizen: Citizen,
+) -> None:
     first = await citizen.start()
     second = await citizen.start()
-    assert (first.status_code, second.status_code) == (201, 200)
+    assert (first.status_code, second.status_code) == (201, 201)
     assert first.json()["registration_id"] == second.json()["registration_id"]
+    assert first.json()["session"] != second.json()["session"]
 
 
 async def test_no_token_is_401_and_a_wrong_role_is_403(
@@ -190,15 +141,26 @@ async def test_no_token_is_401_and_a_wrong_role_is_403(
 
 
 async def test_unknown_registration_is_404(citizen: Citizen) -> None:
+    await citizen.start()
     citizen.id = "reg-00000000000000000000000000000000-1"
     assert_error(await citizen.call("GET", ""), 404, "not_found")
 
 
 async def test_step_of_another_stage_is_409(citizen: Citizen) -> None:
     await citizen.start()
+    code = await citizen.outbox.sms_code(citizen.phone)
+    await citizen.call("POST", "/contact-code", {"code": code})
     response = await citizen.call("PUT", "/profile", PROFILE.model_dump(mode="json"))
     body = assert_error(response, 409, "wrong_stage")
-    assert body["details"]["stage"] == "contact_confirmation"
+    assert body["details"]["stage"] == "password"
+
+
+async def test_a_step_after_the_contact_needs_the_session_that_proved_it(
+    citizen: Citizen,
+) -> None:
+    await citizen.start()
+    response = await citizen.call("PUT", "/profile", PROFILE.model_dump(mode="json"))
+    assert_error(response, 403, "contact_not_proven")
 
 
 async def test_invalid_profile_is_422_with_the_field_and_rule(
@@ -215,6 +177,8 @@ async def test_invalid_profile_is_422_with_the_field_and_rule(
 
 async def test_malformed_body_is_422_with_the_field(citizen: Citizen) -> None:
     await citizen.start()
+    code = await citizen.outbox.sms_code(citizen.phone)
+    await citizen.call("POST", "/contact-code", {"code": code})
     response = await citizen.call("PUT", "/profile", {"surname": "Иванова"})
     body = assert_error(response, 422, "invalid_input")
     assert body["field"] in {e["field"] for e in body["errors"]}
@@ -340,7 +304,7 @@ async def test_a_retried_step_with_the_same_idempotency_key_is_applied_once(
 ) -> None:
     await citizen.start()
     await citizen.outbox.sms_code(citizen.phone)
-    headers = {"Authorization": f"Bearer {citizen.tokens.portal}", "Idempotency-Key": "k-1"}
+    headers = citizen.headers() | {"Idempotency-Key": "k-1"}
     path = f"/v1/registrations/{citizen.id}/contact-code"
     first = await citizen.http.post(path, json={"code": "000000"}, headers=headers)
     retried = await citizen.http.post(path, json={"code": "000000"}, headers=headers)

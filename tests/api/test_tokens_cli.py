@@ -1,11 +1,12 @@
-"""`gosreg tokens` against the test database: a token is printed once, listed never, and
-refused once revoked."""
+"""`gosreg tokens` against the test database: a token is printed once, listed never, refused
+once revoked or rotated, and a person's token expires."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,93 @@ async def test_create_refuses_an_unknown_role(capsys: pytest.CaptureFixture[str]
         await gosreg_tokens("create", "--role", "admin", "--name", "Кто-то")
 
     assert "argument --role: invalid" in capsys.readouterr().err
+
+
+def printed_token(out: str) -> str:
+    found = re.search(r"token: (gsr_\S+)", out)
+    assert found is not None, out
+    return found[1]
+
+
+async def record_of(engine: AsyncEngine, client_id: str) -> access.ClientRecord:
+    return next(record for record in await access.list_clients(engine) if record.id == client_id)
+
+
+@pytest.mark.parametrize(
+    ("argv", "machine_days", "lifetime"),
+    [
+        (["--role", "support"], None, timedelta(hours=12)),
+        (["--role", "clerk", "--service-center", "mfc-77-001"], None, timedelta(hours=12)),
+        (["--role", "portal"], None, None),
+        (["--role", "bank"], "30", timedelta(days=30)),
+    ],
+)
+async def test_a_token_lives_as_long_as_its_role_is_configured_to(
+    store_engine: AsyncEngine,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    machine_days: str | None,
+    lifetime: timedelta | None,
+) -> None:
+    if machine_days is not None:
+        monkeypatch.setenv("GOSREG_MACHINE_TOKEN_LIFETIME_DAYS", machine_days)
+
+    await gosreg_tokens("create", "--name", "Кто-то", *argv)
+
+    created = capsys.readouterr().out
+    client_id = re.search(r"client (cl_\w+)", created)
+    assert client_id is not None
+    record = await record_of(store_engine, client_id[1])
+    if lifetime is None:
+        assert record.expires_at is None
+        assert "expires" not in created
+    else:
+        assert record.expires_at is not None
+        assert abs(record.expires_at - record.created_at - lifetime) < timedelta(seconds=5)
+        assert "It expires in" in created
+    await gosreg_tokens("list")
+    header, *lines = capsys.readouterr().out.splitlines()
+    line = next(line for line in lines if client_id[1] in line)
+    expires = line[header.index("EXPIRES") :]
+    assert expires.startswith(
+        "-" if lifetime is None else f"{record.expires_at:%Y-%m-%d %H:%M} UTC"
+    )
+
+
+async def test_rotate_prints_a_new_token_and_refuses_the_old_one_at_once(
+    store_engine: AsyncEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    principal, old = await access.create_client(
+        store_engine, PEPPER.encode(), Role.SUPPORT, "Поддержка", lifetime=timedelta(seconds=1)
+    )
+    await asyncio.sleep(1.1)
+    assert await access.authenticate(store_engine, PEPPER.encode(), old) is None  # expired
+
+    await gosreg_tokens("rotate", principal.client_id)
+
+    rotated = capsys.readouterr().out
+    assert f"rotated support client {principal.client_id}" in rotated
+    new = printed_token(rotated)
+    assert new != old
+    assert await access.authenticate(store_engine, PEPPER.encode(), old) is None
+    assert await access.authenticate(store_engine, PEPPER.encode(), new) == principal
+    record = await record_of(store_engine, principal.client_id)
+    assert record.expires_at is not None and record.expires_at > record.created_at + timedelta(
+        hours=11
+    )
+    await gosreg_tokens("list")
+    assert new not in capsys.readouterr().out
+
+
+async def test_rotate_refuses_a_revoked_or_unknown_client(store_engine: AsyncEngine) -> None:
+    principal, token = await access.create_client(
+        store_engine, PEPPER.encode(), Role.PORTAL, "Портал"
+    )
+    await access.revoke_client(store_engine, principal.client_id)
+
+    for client_id in (principal.client_id, "cl_nobody"):
+        with pytest.raises(SystemExit, match=f"no active client {client_id}"):
+            await gosreg_tokens("rotate", client_id)
+
+    assert await access.authenticate(store_engine, PEPPER.encode(), token) is None

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+from fastapi import FastAPI
 from google.protobuf import json_format
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.common.v1 import Payload, Payloads
@@ -16,9 +17,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api.auth import Principal, Role, new_token
 from codec import EncryptionCodec, Keyring
-from codec.server import MAX_BODY_BYTES, SESSION_COOKIE, create_codec_app
+from codec.server import CSRF_COOKIE, MAX_BODY_BYTES, SESSION_COOKIE, create_codec_app
 from settings import Settings
 from store import access
+from tests.codec.signin import csrf_proof, origin_of, post_login, sign_in
 from tests.data import PROFILE
 
 PEPPER = "codec-test-pepper"
@@ -49,14 +51,28 @@ def make_settings(data_dir: Path, database_url: str) -> Settings:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def codec(
+async def codec_app(
     postgres_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[httpx.AsyncClient]:
+) -> AsyncIterator[FastAPI]:
     app = create_codec_app(make_settings(tmp_path_factory.mktemp("codec"), postgres_url))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=ENDPOINT) as client,
-    ):
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def codec(codec_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(codec_app), base_url=ENDPOINT
+    ) as client:
+        yield client
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser(codec_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser of its own: its cookie jar is not shared with `codec` or other tests."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(codec_app), base_url=ENDPOINT
+    ) as client:
         yield client
 
 
@@ -179,7 +195,7 @@ async def test_an_unknown_token_is_refused(codec: httpx.AsyncClient, authorizati
     assert response.status_code == 401
     assert response.json() == {
         "code": "unauthenticated",
-        "message": "The token is unknown or revoked",
+        "message": "The token is unknown, expired or revoked",
     }
 
 
@@ -238,71 +254,105 @@ async def test_an_unreachable_store_is_a_503_and_garbage_never_reaches_it(
 
 
 async def test_a_support_engineer_signs_in_and_the_cookie_alone_decodes(
-    codec: httpx.AsyncClient, support_client: tuple[Principal, str]
+    browser: httpx.AsyncClient, support_client: tuple[Principal, str]
 ) -> None:
     principal, support = support_client
-    form = await codec.get("/login")
+    form = await browser.get("/login")
     assert form.status_code == 200
     assert 'name="token"' in form.text
+    assert "SameSite=strict" in form.headers["set-cookie"]  # the CSRF nonce
 
-    signed_in = await codec.post("/login", data={"token": support})
+    signed_in = await post_login(browser, support, await csrf_proof(browser), origin_of(browser))
 
     assert signed_in.status_code == 200
     assert f"Signed in as {principal.client_id}" in signed_in.text
-    set_cookie = signed_in.headers["set-cookie"]
-    for attribute in ("HttpOnly", "Max-Age=28800", "Path=/", "SameSite=lax"):
-        assert attribute in set_cookie
-    assert "Secure" not in set_cookie  # plain http on loopback; https would get Secure
-    cookie = signed_in.cookies[SESSION_COOKIE]
+    [set_session] = [
+        cookie
+        for cookie in signed_in.headers.get_list("set-cookie")
+        if cookie.startswith(f"{SESSION_COOKIE}=")
+    ]
+    for attribute in ("HttpOnly", "Max-Age=28800", "Path=/", "SameSite=strict"):
+        assert attribute in set_session
+    assert "Secure" not in set_session  # plain http on loopback; https would get Secure
+    session_id = signed_in.cookies[SESSION_COOKIE]
+    assert support not in session_id and support not in str(signed_in.headers)
 
-    response = await codec.post(
+    response = await browser.post(
         "/decode",
         content=payloads_json(await encrypted()),
-        headers={"Cookie": f"{SESSION_COOKIE}={cookie}", "X-Namespace": "registrations"},
+        headers={"X-Namespace": "registrations"},
     )
 
     assert response.status_code == 200, response.text
     assert payloads_of(response) == PLAINTEXT
 
 
-async def test_an_explicit_authorization_header_wins_over_the_cookie(
-    codec: httpx.AsyncClient, support: str
-) -> None:
+async def test_the_token_as_a_cookie_is_refused(codec: httpx.AsyncClient, support: str) -> None:
     response = await codec.post(
         "/decode",
         content=payloads_json(PLAINTEXT),
-        headers={"Cookie": f"{SESSION_COOKIE}={support}", "Authorization": "Bearer garbage"},
+        headers={"Cookie": f"{SESSION_COOKIE}={support}"},
+    )
+
+    assert response.status_code == 401
+    assert support not in response.text
+
+
+async def test_an_explicit_authorization_header_wins_over_the_cookie(
+    browser: httpx.AsyncClient, support: str
+) -> None:
+    await sign_in(browser, support)
+
+    response = await browser.post(
+        "/decode", content=payloads_json(PLAINTEXT), headers={"Authorization": "Bearer garbage"}
     )
 
     assert response.status_code == 401
 
 
-async def test_signing_out_clears_the_cookie(codec: httpx.AsyncClient) -> None:
-    response = await codec.post("/logout")
+async def test_signing_out_ends_the_session_and_clears_the_cookie(
+    browser: httpx.AsyncClient, support: str
+) -> None:
+    session_id = await sign_in(browser, support)
+
+    response = await browser.post("/logout", headers={"Origin": origin_of(browser)})
 
     assert response.status_code == 200
-    assert f'{SESSION_COOKIE}=""' in response.headers["set-cookie"]
-    assert "Max-Age=0" in response.headers["set-cookie"]
+    [cleared] = [
+        cookie
+        for cookie in response.headers.get_list("set-cookie")
+        if cookie.startswith(f'{SESSION_COOKIE}=""')
+    ]
+    assert "Max-Age=0" in cleared
+    replayed = await browser.post(
+        "/decode",
+        content=payloads_json(PLAINTEXT),
+        headers={"Cookie": f"{SESSION_COOKIE}={session_id}"},
+    )
+    assert replayed.status_code == 401
 
 
 @pytest.mark.parametrize("presented", ["garbage", "", new_token()])
-async def test_a_wrong_token_at_sign_in_sets_no_cookie(
-    codec: httpx.AsyncClient, presented: str
+async def test_a_wrong_token_at_sign_in_opens_no_session(
+    browser: httpx.AsyncClient, presented: str
 ) -> None:
-    response = await codec.post("/login", data={"token": presented})
+    response = await post_login(browser, presented, await csrf_proof(browser), origin_of(browser))
 
     assert response.status_code == 401
-    assert "set-cookie" not in response.headers
-    assert "unknown or revoked" in response.text
+    assert SESSION_COOKIE not in response.cookies
+    assert CSRF_COOKIE in response.cookies  # a fresh form, to try again
+    assert "unknown, expired or revoked" in response.text
 
 
 async def test_a_portal_token_cannot_sign_in(
-    codec: httpx.AsyncClient, store_engine: AsyncEngine
+    browser: httpx.AsyncClient, store_engine: AsyncEngine
 ) -> None:
-    response = await codec.post("/login", data={"token": await token(store_engine, Role.PORTAL)})
+    portal = await token(store_engine, Role.PORTAL)
+
+    response = await post_login(browser, portal, await csrf_proof(browser), origin_of(browser))
 
     assert response.status_code == 403
-    assert "set-cookie" not in response.headers
+    assert SESSION_COOKIE not in response.cookies
 
 
 # --- CORS, for the UI's fetch ---------------------------------------------------------------

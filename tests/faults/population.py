@@ -72,6 +72,8 @@ EVERY_STAGE = {milestone: 1 for milestone in Milestone}
 class Citizen:
     person: Person
     rid: str = ""
+    session: str = ""
+    """The session the start answered with (`X-Registration-Session`)."""
     reached: Milestone = Milestone.STARTED
     tracking: str | None = None
     profiles: int = 0
@@ -95,10 +97,14 @@ class Portal:
         self.api = api
         self.simulators = simulators
 
-    async def call(self, method: str, path: str, body: Any = None) -> httpx.Response:
-        """The answer to one step, retried with the same Idempotency-Key while the API says
-        503 or cannot be reached."""
+    async def call(
+        self, method: str, path: str, body: Any = None, citizen: Citizen | None = None
+    ) -> httpx.Response:
+        """The answer to one step (in `citizen`'s session), retried with the same
+        Idempotency-Key while the API says 503 or cannot be reached."""
         headers = {"Idempotency-Key": uuid.uuid4().hex}
+        if citizen is not None:
+            headers["X-Registration-Session"] = citizen.session
         deadline = time.monotonic() + STEP_DEADLINE
         while True:
             try:
@@ -114,12 +120,13 @@ class Portal:
     async def start(self, person: Person | None = None) -> Citizen:
         citizen = Citizen(person or Person.new())
         answer = await self.call("POST", "/v1/registrations", citizen.person.start())
-        assert answer.status_code in (200, 201), answer.text
+        assert answer.status_code == 201, answer.text
         citizen.rid = answer.json()["registration_id"]
+        citizen.session = answer.json()["session"]
         return citizen
 
     async def stage(self, citizen: Citizen) -> Stage:
-        answer = await self.call("GET", f"/v1/registrations/{citizen.rid}")
+        answer = await self.call("GET", f"/v1/registrations/{citizen.rid}", citizen=citizen)
         assert answer.status_code == 200, answer.text
         return Stage(answer.json()["stage"])
 
@@ -135,27 +142,29 @@ class Portal:
         after = Milestone(citizen.reached + 1)
         if after is Milestone.CONTACT_CONFIRMED:
             code = await self.simulators.sms_code(citizen.person.phone, seconds=STEP_DEADLINE)
-            answer = await self.call("POST", f"{path}/contact-code", {"code": code})
+            answer = await self.call("POST", f"{path}/contact-code", {"code": code}, citizen)
             assert answer.json().get("accepted") is True, answer.text
         elif after is Milestone.PASSWORD_SET:
             password = {"password": PASSWORD, "password_repeated": PASSWORD}
-            answer = await self.call("PUT", f"{path}/password", password)
+            answer = await self.call("PUT", f"{path}/password", password, citizen)
             assert answer.json().get("stage") == Stage.PROFILE, answer.text
         elif after is Milestone.PROFILE_SUBMITTED:
-            answer = await self.call("PUT", f"{path}/profile", citizen.person.profile())
+            answer = await self.call(
+                "PUT", f"{path}/profile", citizen.person.profile(), citizen
+            )
             assert answer.json().get("stage") == Stage.VERIFICATION, answer.text
             citizen.profiles += 1
         elif after is Milestone.VERIFIED:
             await self.wait_for(citizen, Stage.IDENTITY, STEP_DEADLINE)
         elif after is Milestone.LETTER_ORDERED:
             method = {"method": "letter", "address": ADDRESS.model_dump(mode="json")}
-            answer = await self.call("PUT", f"{path}/confirmation-method", method)
+            answer = await self.call("PUT", f"{path}/confirmation-method", method, citizen)
             assert answer.status_code == 200, answer.text
             citizen.tracking = answer.json()["letter"]["tracking_number"]
         else:
             assert citizen.tracking is not None
             code = await self.simulators.letter_code(citizen.tracking, seconds=STEP_DEADLINE)
-            answer = await self.call("POST", f"{path}/letter-code", {"code": code})
+            answer = await self.call("POST", f"{path}/letter-code", {"code": code}, citizen)
             assert answer.json().get("accepted") is True, answer.text
             await self.wait_for(citizen, Stage.CONFIRMED, STEP_DEADLINE)
         citizen.reached = after

@@ -81,7 +81,10 @@ async def test_a_database_outage_during_writes_leaves_nothing_half_written(
     )
     down = await fault_stack.readiness()
     assert (down["http_status"], down["database"]) == (503, "unreachable"), down
-    answer = await portal.api.get(f"/v1/registrations/{citizens[0].rid}")
+    answer = await portal.api.get(
+        f"/v1/registrations/{citizens[0].rid}",
+        headers={"X-Registration-Session": citizens[0].session},
+    )
     assert answer.status_code == 503 and answer.headers["Retry-After"], answer.text
     record.check("meanwhile the API says 503 with Retry-After, the store unreachable")
     # Down for DOWN seconds at least, and until every verified profile's write has failed.

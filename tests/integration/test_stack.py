@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from registration.errors import InvalidInput, StepRefused
+from registration.errors import InvalidInput, Refusal, StepRefused
 from registration.models import (
     ClerkConfirmation,
     ConfirmationMethod,
@@ -20,7 +21,7 @@ from service.registrations import RegistrationNotFound, Registrations
 from simulators.control import SimulatorControl
 from store import repository
 from tests.data import ADDRESS, PROFILE, new_phone
-from tests.journeys import walk
+from tests.journeys import age_code_sends, walk
 
 
 async def test_registration_reaches_confirmed_by_letter_on_the_real_stack(
@@ -111,13 +112,21 @@ async def test_unknown_registration_is_reported_as_not_found(
 
 
 async def test_a_contact_may_register_again_after_a_registration_ended(
-    registrations: Registrations, outbox: SimulatorControl
+    registrations: Registrations, outbox: SimulatorControl, store_engine: AsyncEngine
 ) -> None:
     phone = new_phone()
     first = await registrations.start("Иванова", "Мария", phone=phone)
     await outbox.sms_code(phone)
     await registrations.cancel(first.registration_id, "support:test", "typo in the name")
     assert (await registrations.result(first.registration_id)).stage is Stage.CANCELLED
+
+    # At once, the contact's code budget spans registrations: no new code, so no new start.
+    with pytest.raises(StepRefused) as limited:
+        await registrations.start("Иванова", "Марина", phone=phone)
+    assert limited.value.code is Refusal.RATE_LIMITED
+    retry_at = datetime.fromisoformat(limited.value.details["retry_at"])
+    assert retry_at <= datetime.now(UTC) + timedelta(seconds=61)
+    await age_code_sends(store_engine, phone, timedelta(minutes=2))
 
     second = await registrations.start("Иванова", "Марина", phone=phone)
     assert second.registration_id != first.registration_id

@@ -33,7 +33,7 @@ from settings import Settings
 from simulators.control import SimulatorControl
 from store import repository
 from tests.data import new_phone
-from tests.journeys import walk
+from tests.journeys import age_code_sends, walk
 
 
 async def checked(
@@ -108,6 +108,8 @@ async def test_a_workflow_terminated_by_hand_is_found_and_its_row_closed_on_requ
     assert (last.event, last.actor) == ("closed_after_workflow_ended", "support:cl_test")
     assert last.details == {"reason": "stuck", "workflow_status": "terminated"}
     assert (await checked(registrations, store_engine, rid)).consistent
+    # Past the contact's cooldown between codes (it spans registrations):
+    await age_code_sends(store_engine, phone, timedelta(minutes=2))
     again = await registrations.start("Иванова", "Мария", phone=phone)
     assert again.created and again.registration_id != rid
 

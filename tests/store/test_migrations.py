@@ -17,11 +17,26 @@ from sqlalchemy.pool import NullPool
 
 import store.access  # noqa: F401 - its tables are on Base.metadata too
 from settings import Settings
+from store import (
+    idempotency,  # noqa: F401 - its table is on Base.metadata too
+    sends,  # noqa: F401 - its table is on Base.metadata too
+    staff_sessions,  # noqa: F401 - its table is on Base.metadata too
+)
 from store.db import downgrade, migrate, sqlalchemy_url
 from store.embedded import database_url, start_embedded_postgres, stop_embedded_postgres
 from store.schema import Base
 
-TABLES = {"accounts", "registrations", "audit_events", "api_clients", "rate_limits"}
+TABLES = {
+    "accounts",
+    "registrations",
+    "audit_events",
+    "api_clients",
+    "rate_limits",
+    "idempotency_keys",
+    "contact_sends",
+    "staff_sessions",
+    "registration_sessions",
+}
 
 
 @pytest.fixture

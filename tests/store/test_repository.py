@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from registration.models import (
     ActivatePassword,
     AuditEntry,
+    BindSession,
     Channel,
     CloseRegistration,
     ConfirmationMethod,
@@ -98,7 +99,7 @@ def activation(step: OpenRegistration) -> ActivatePassword:
 async def with_account(engine: AsyncEngine, contact: Contact | None = None) -> OpenRegistration:
     """A registration that has reached its simplified account."""
     step = await opened(engine, contact)
-    await repository.stage_password(engine, step.registration_id, STAGED_HASH)
+    await repository.stage_password(engine, step.registration_id, STAGED_HASH, "staged-1")
     assert await repository.activate_password(engine, activation(step))
     return step
 
@@ -289,7 +290,7 @@ async def test_stage_password_for_an_unknown_registration_raises_not_found(
     store_engine: AsyncEngine,
 ) -> None:
     with pytest.raises(RegistrationNotFound):
-        await repository.stage_password(store_engine, "reg-unknown", STAGED_HASH)
+        await repository.stage_password(store_engine, "reg-unknown", STAGED_HASH, "staged-1")
 
 
 async def test_stage_password_is_refused_once_the_registration_is_closed(
@@ -299,7 +300,7 @@ async def test_stage_password_is_refused_once_the_registration_is_closed(
     await repository.close_registration(store_engine, closing(step.registration_id, Stage.EXPIRED))
 
     with pytest.raises(PasswordStepOver):
-        await repository.stage_password(store_engine, step.registration_id, STAGED_HASH)
+        await repository.stage_password(store_engine, step.registration_id, STAGED_HASH, "staged-1")
 
 
 async def test_stage_password_is_refused_once_the_account_exists(
@@ -308,14 +309,55 @@ async def test_stage_password_is_refused_once_the_account_exists(
     step = await with_account(store_engine)
 
     with pytest.raises(PasswordStepOver):
-        await repository.stage_password(store_engine, step.registration_id, STAGED_HASH)
+        await repository.stage_password(store_engine, step.registration_id, STAGED_HASH, "staged-1")
+
+
+async def test_only_the_staging_the_workflow_names_is_activated(
+    store_engine: AsyncEngine,
+) -> None:
+    """Two submissions staged one after the other: the first one's activation is refused
+    (it was replaced), the second one's stores its hash."""
+    step = await opened(store_engine)
+    later = hash_password("Kometa$Jupiter8")
+    await repository.stage_password(store_engine, step.registration_id, STAGED_HASH, "first")
+    await repository.stage_password(store_engine, step.registration_id, later, "second")
+    first = activation(step).model_copy(update={"staged_id": "first"})
+    with pytest.raises(PasswordNotStaged):
+        await repository.activate_password(store_engine, first)
+    second = activation(step).model_copy(update={"staged_id": "second"})
+    assert await repository.activate_password(store_engine, second)
+    account = await repository.get_account_for_registration(store_engine, step.registration_id)
+    assert account is not None and verify_password(account.password_hash, "Kometa$Jupiter8")
+
+
+async def test_binding_a_session_proves_it_and_revokes_the_others(
+    store_engine: AsyncEngine,
+) -> None:
+    step = await opened(store_engine)
+    rid = step.registration_id
+    for name in ("a", "b", "c"):
+        await repository.open_session(store_engine, rid, f"ses_{name}", f"hash-{rid}-{name}", "cl")
+    bind = BindSession(
+        registration_id=rid, session_id="ses_b", audit=audit(rid, 2, Stage.CONTACT, "bound")
+    )
+    assert await repository.bind_session(store_engine, bind)
+    assert not await repository.bind_session(store_engine, bind), "applied once"
+    found = {
+        name: await repository.find_session(store_engine, rid, f"hash-{rid}-{name}")
+        for name in ("a", "b", "c")
+    }
+    assert found["b"] is not None and found["b"].proven and not found["b"].revoked
+    for name in ("a", "c"):
+        other = found[name]
+        assert other is not None and other.revoked and not other.proven
+    assert await repository.find_session(store_engine, "reg-other", f"hash-{rid}-b") is None
 
 
 async def test_activate_password_creates_a_simplified_account_with_the_staged_password(
     store_engine: AsyncEngine,
 ) -> None:
     step = await opened(store_engine)
-    await repository.stage_password(store_engine, step.registration_id, STAGED_HASH)
+    await repository.stage_password(store_engine, step.registration_id, STAGED_HASH, "staged-1")
     registration = await repository.get_registration(store_engine, step.registration_id)
     assert registration is not None and registration.password_staged
 
@@ -351,7 +393,7 @@ async def test_concurrent_attempts_of_activate_password_create_one_account(
     store_engine: AsyncEngine,
 ) -> None:
     step = await opened(store_engine)
-    await repository.stage_password(store_engine, step.registration_id, STAGED_HASH)
+    await repository.stage_password(store_engine, step.registration_id, STAGED_HASH, "staged-1")
 
     results = await asyncio.gather(
         *(repository.activate_password(store_engine, activation(step)) for _ in range(3))
@@ -372,7 +414,7 @@ async def test_activate_password_without_a_staged_password_raises_and_leaves_no_
     assert await repository.get_account_for_registration(store_engine, step.registration_id) is None
     assert len(await repository.list_audit(store_engine, step.registration_id)) == 1
     # Nothing was recorded, so the same step succeeds once the portal stages the password.
-    await repository.stage_password(store_engine, step.registration_id, STAGED_HASH)
+    await repository.stage_password(store_engine, step.registration_id, STAGED_HASH, "staged-1")
     assert await repository.activate_password(store_engine, activation(step))
 
 
@@ -382,7 +424,7 @@ async def test_activate_password_raises_when_another_registration_took_the_conta
     contact = email()
     first, second = await opened(store_engine, contact), await opened(store_engine, contact)
     for step in (first, second):
-        await repository.stage_password(store_engine, step.registration_id, STAGED_HASH)
+        await repository.stage_password(store_engine, step.registration_id, STAGED_HASH, "staged-1")
     assert await repository.activate_password(store_engine, activation(first))
 
     with pytest.raises(ContactAlreadyRegistered):

@@ -73,7 +73,9 @@ class Journey:
 
     async def set_password(self, engine: AsyncEngine, *, staged: bool = True) -> None:
         if staged:
-            await repository.stage_password(engine, self.registration_id, hash_password("Pa$$w0rd"))
+            await repository.stage_password(
+                engine, self.registration_id, hash_password("Pa$$w0rd"), "staged-1"
+            )
         await self.env.run(
             self.activities.activate_password,
             ActivatePassword(
@@ -100,6 +102,7 @@ def test_activities_keep_their_registered_names(store_activities: StoreActivitie
             "open_registration",
             "record_audit",
             "activate_password",
+            "bind_session",
             "save_verified_profile",
             "confirm_identity",
             "close_registration",

@@ -18,8 +18,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities import build_activities
 from registration.codes import Purpose
+from registration.errors import NOT_CONFIRMED, ConfirmationRefusal, Refusal
 from registration.models import (
     Agency,
+    Attention,
     BankConfirmation,
     Cancel,
     ChooseMethod,
@@ -56,12 +58,23 @@ from tests.workflows.world import AgencyScript, World
 from workflows import RegistrationWorkflow
 from workflows import search_attributes as search
 
+OWNER = "ses_owner"
 CLERK = ClerkConfirmation(
     clerk_id="clerk-7",
     service_center_id="mfc-77-001",
     passport_series="4512",
     passport_number="345678",
     snils="11223344595",
+)
+BANK = BankConfirmation(
+    bank_id="sber",
+    surname="Иванова",
+    name="Мария",
+    patronymic="Петровна",
+    birth_date=date(1990, 5, 15),
+    snils="112-233-445 95",
+    passport_series="4512",
+    passport_number="345678",
 )
 
 
@@ -71,6 +84,8 @@ class Journey:
     def __init__(self, env: WorkflowEnvironment, world: World, handle: WorkflowHandle[Any, Any]):
         self.env, self.world, self.handle = env, world, handle
         self.id = handle.id
+        self.session: str | None = OWNER
+        """The citizen session the steps come from, as the service sends them."""
 
     async def update(self, name: str, arg: Any, result_type: type) -> Any:
         return await self.handle.execute_update(name, arg, result_type=result_type)
@@ -95,22 +110,32 @@ class Journey:
     async def state(self) -> RegistrationView:
         return await self.handle.query("state", result_type=RegistrationView)
 
-    def sms(self, sequence: int = 1) -> SubmitCode:
+    def sms(self, sequence: int = 1, session: str | None = None) -> SubmitCode:
         code = self.world.sms_code(self.id, sequence)
-        return SubmitCode(code_hash=self.world.code_hash(self.id, Purpose.SMS, code))
+        return SubmitCode(
+            code_hash=self.world.code_hash(self.id, Purpose.SMS, code),
+            session_id=session or self.session,
+        )
 
-    def wrong_sms(self) -> SubmitCode:
-        return SubmitCode(code_hash=self.world.code_hash(self.id, Purpose.SMS, "000000"))
+    def wrong_sms(self, session: str | None = None) -> SubmitCode:
+        return SubmitCode(
+            code_hash=self.world.code_hash(self.id, Purpose.SMS, "000000"),
+            session_id=session or self.session,
+        )
 
     async def confirm_contact(self) -> CodeVerdict:
         return await self.update("submit_contact_code", self.sms(), CodeVerdict)
 
     async def set_password(self) -> StepDone:
         self.world.staged_passwords.add(self.id)
-        return await self.update("password_set", PasswordSet(), StepDone)
+        return await self.update(
+            "password_set", PasswordSet(session_id=self.session, staged_id="staged"), StepDone
+        )
 
     async def submit_profile(self, profile: Profile = PROFILE) -> StepDone:
-        return await self.update("submit_profile", SubmitProfile(profile=profile), StepDone)
+        return await self.update(
+            "submit_profile", SubmitProfile(profile=profile, session_id=self.session), StepDone
+        )
 
     async def wait_for(
         self, stage: Stage, step: timedelta = timedelta(seconds=10), limit: int = 200
@@ -212,9 +237,10 @@ async def test_letter_confirms_identity_without_tax_cabinet_access(journey: Jour
     assert attributes.get(search.STAGE) == "confirmed"
     assert attributes.get(search.LEVEL) == "confirmed"
     assert [n.notice for n in journey.world.notices] == [Notice.STANDARD_GRANTED, Notice.CONFIRMED]
-    assert journey.world.events(journey.id)[:4] == [
+    assert journey.world.events(journey.id)[:5] == [
         "registration_started",
         "contact_code_sent",
+        "session_bound",
         "contact_confirmed",
         "password_set",
     ]
@@ -222,10 +248,8 @@ async def test_letter_confirms_identity_without_tax_cabinet_access(journey: Jour
 
 async def test_clerk_with_matching_documents_confirms_in_person(journey: Journey) -> None:
     await journey.reach_identity_stage()
-    await journey.handle.signal(
-        "clerk_confirmation",
-        CLERK,
-    )
+    verdict = await journey.update("confirm_in_person", CLERK, ConfirmationVerdict)
+    assert verdict == ConfirmationVerdict(confirmed=True, stage=Stage.CONFIRMED)
     result = await journey.result()
     assert result.method is ConfirmationMethod.IN_PERSON and result.level is Level.CONFIRMED
     entry = next(e for e in journey.world.audit if e.event == "identity_confirmed")
@@ -254,25 +278,17 @@ async def test_esignature_of_another_person_is_refused(journey: Journey) -> None
     verdict = await journey.update(
         "submit_signature", SubmitSignature(signed_request="sig"), ConfirmationVerdict
     )
-    assert not verdict.confirmed and verdict.reason == "The certificate belongs to another person"
+    assert not verdict.confirmed and verdict.reason == NOT_CONFIRMED
     assert (await journey.state()).stage is Stage.IDENTITY
+    await journey.env.sleep(timedelta(seconds=1))  # the audit line is written next
+    refused = next(e for e in journey.world.audit if e.event == "confirmation_refused")
+    assert refused.details == {"reason": "signature_other_person", "mismatched": ["surname"]}
 
 
 async def test_bank_with_matching_identity_confirms(journey: Journey) -> None:
     await journey.reach_identity_stage()
-    await journey.handle.signal(
-        "bank_confirmation",
-        BankConfirmation(
-            bank_id="sber",
-            surname="Иванова",
-            name="Мария",
-            patronymic="Петровна",
-            birth_date=date(1990, 5, 15),
-            snils="112-233-445 95",
-            passport_series="4512",
-            passport_number="345678",
-        ),
-    )
+    verdict = await journey.update("confirm_by_bank", BANK, ConfirmationVerdict)
+    assert verdict.confirmed and verdict.stage is Stage.CONFIRMED
     result = await journey.result()
     assert result.method is ConfirmationMethod.BANK
 
@@ -362,6 +378,79 @@ async def test_contact_with_an_account_is_refused(
     journey = await start(env, world, task_queue)
     result = await journey.result()
     assert result.stage is Stage.REFUSED
+
+
+# --- sessions: whoever proves the contact owns the registration --------------------------------
+
+
+async def test_the_session_that_enters_the_code_owns_the_registration(journey: Journey) -> None:
+    verdict = await journey.update("submit_contact_code", journey.sms(), CodeVerdict)
+    assert verdict.accepted
+    bound = [request for name, request in journey.world.store if name == "bind_session"]
+    assert [request.session_id for request in bound] == [OWNER]
+    journey.world.staged_passwords.add(journey.id)
+    stranger = PasswordSet(session_id="ses_stranger", staged_id="staged")
+    refusal = await journey.refused("password_set", stranger)
+    assert refusal.type == Refusal.SESSION_REVOKED
+    profile = SubmitProfile(profile=PROFILE, session_id="ses_stranger")
+    assert (await journey.refused("submit_profile", profile)).type == Refusal.SESSION_REVOKED
+    cancel = Cancel(actor="citizen", reason="mine", session_id="ses_stranger")
+    assert (await journey.refused("cancel", cancel)).type == Refusal.SESSION_REVOKED
+    # The owner's own code request is a step of a stage that is over.
+    again = await journey.refused("request_new_code", RequestNewCode(session_id=OWNER))
+    assert again.type == Refusal.WRONG_STAGE
+    assert (await journey.set_password()).stage is Stage.PROFILE
+
+
+async def test_another_session_takes_over_only_by_proving_the_contact_again(
+    journey: Journey, env: WorkflowEnvironment
+) -> None:
+    await journey.confirm_contact()
+    await journey.set_password()
+    newcomer = "ses_newcomer"
+    claim_view = await journey.handle.query(
+        "session_state", newcomer, result_type=RegistrationView
+    )
+    assert (claim_view.stage, claim_view.level) == (Stage.CONTACT, Level.NONE)
+    assert claim_view.code_expires_at is None and claim_view.method is None
+    owner_view = await journey.handle.query("session_state", OWNER, result_type=RegistrationView)
+    assert owner_view.stage is Stage.PROFILE
+
+    # The first code was used: it proves nothing now. A new one is sent after the cooldown.
+    old = await journey.refused("submit_contact_code", journey.sms(1, session=newcomer))
+    assert old.type == Refusal.NO_ACTIVE_CODE
+    await env.sleep(timedelta(seconds=61))
+    claim = RequestNewCode(session_id=newcomer)
+    sent = await journey.update("request_new_code", claim, CodeSentView)
+    assert sent.code_expires_at > (await journey.state()).stage_entered_at
+    wrong = await journey.update("submit_contact_code", journey.wrong_sms(newcomer), CodeVerdict)
+    assert (wrong.accepted, wrong.attempts_left, wrong.stage) == (False, 2, Stage.PROFILE)
+    right = journey.sms(2, session=newcomer)
+    taken = await journey.update("submit_contact_code", right, CodeVerdict)
+    assert taken.accepted and taken.stage is Stage.PROFILE, "the registration keeps its stage"
+
+    refused = await journey.refused(
+        "submit_profile", SubmitProfile(profile=PROFILE, session_id=OWNER)
+    )
+    assert refused.type == Refusal.SESSION_REVOKED
+    journey.session = newcomer
+    assert (await journey.submit_profile()).stage is Stage.VERIFICATION
+    events = journey.world.events(journey.id)
+    assert events.count("session_bound") == 1 and events.count("session_taken_over") == 1
+    assert events.index("contact_reproof_requested") < events.index("session_taken_over")
+
+
+async def test_a_claim_on_a_registration_from_before_sessions_needs_a_fresh_code(
+    journey: Journey,
+) -> None:
+    """A registration whose contact was confirmed without a session (started before them, or
+    by support's tools) has no owner: any session must prove the contact again."""
+    journey.session = None
+    assert (await journey.confirm_contact()).accepted
+    journey.world.staged_passwords.add(journey.id)
+    refusal = await journey.refused("password_set", PasswordSet(session_id="ses_new"))
+    assert refusal.type == Refusal.CONTACT_NOT_PROVEN
+    assert (await journey.update("password_set", PasswordSet(), StepDone)).stage is Stage.PROFILE
 
 
 # --- password and profile -------------------------------------------------------------------
@@ -569,37 +658,124 @@ async def test_five_wrong_letter_codes_lock_code_entry(journey: Journey) -> None
 
 async def test_clerk_with_mismatching_documents_is_refused_and_recorded(journey: Journey) -> None:
     await journey.reach_identity_stage()
-    await journey.handle.signal(
-        "clerk_confirmation",
+    verdict = await journey.update(
+        "confirm_in_person",
         CLERK.model_copy(update={"passport_number": "000000"}),
+        ConfirmationVerdict,
     )
+    assert not verdict.confirmed and verdict.stage is Stage.IDENTITY
+    assert verdict.reason == "Documents do not match: passport_number", "the clerk holds them"
     view = await journey.state()
-    assert view.stage is Stage.IDENTITY
-    assert view.refused_confirmations[-1].code == "documents_mismatch"
-    assert "passport_number" in view.refused_confirmations[-1].message
+    assert view.refused_confirmations[-1].code == ConfirmationRefusal.DOCUMENTS_MISMATCH
+    assert view.confirmations_refused == 1 and view.confirmation_locked_until is None
     await journey.wait_for(Stage.IDENTITY)
     refused = [e for e in journey.world.audit if e.event == "confirmation_refused"]
     assert refused and refused[0].actor == "clerk:clerk-7"
+    assert refused[0].details["mismatched"] == ["passport_number"]
     attributes = await journey.search_attributes()
     assert attributes.get(search.SERVICE_CENTER) == "mfc-77-001"
     assert attributes.get(search.ATTENTION) == "confirmation_refused"
     assert "1 confirmation(s) refused" in await journey.current_details()
 
 
-async def test_clerk_before_verification_is_refused_not_crashed(journey: Journey) -> None:
-    await journey.handle.signal(
-        "clerk_confirmation",
-        ClerkConfirmation(
-            clerk_id="c",
-            service_center_id="s",
-            passport_series="4512",
-            passport_number="345678",
-            snils="11223344595",
-        ),
-    )
+async def test_bank_refusal_names_no_field_but_the_audit_trail_does(journey: Journey) -> None:
+    await journey.reach_identity_stage()
+    verdicts = [
+        await journey.update("confirm_by_bank", BANK.model_copy(update=wrong), ConfirmationVerdict)
+        for wrong in ({"passport_number": "000001"}, {"birth_date": date(1990, 5, 16)})
+    ]
+    assert [v.reason for v in verdicts] == [NOT_CONFIRMED, NOT_CONFIRMED]
     view = await journey.state()
-    assert view.refused_confirmations[-1].code == "not_awaiting_confirmation"
+    assert all(r.message == NOT_CONFIRMED for r in view.refused_confirmations)
+    await journey.env.sleep(timedelta(seconds=1))
+    refused = [e for e in journey.world.audit if e.event == "confirmation_refused"]
+    assert [e.details for e in refused] == [
+        {"reason": "identity_mismatch", "mismatched": ["passport_number"]},
+        {"reason": "identity_mismatch", "mismatched": ["birth_date"]},
+    ]
+    assert all(e.actor == "bank:sber" for e in refused)
+
+
+async def test_five_refused_confirmations_lock_confirmation_for_a_day_and_ask_support(
+    journey: Journey,
+) -> None:
+    await journey.reach_identity_stage()
+    wrong = [BANK.model_copy(update={"passport_number": f"00000{n}"}) for n in range(5)]
+    verdicts = [await journey.update("confirm_by_bank", w, ConfirmationVerdict) for w in wrong]
+    assert [v.locked_until is not None for v in verdicts] == [False] * 4 + [True]
+    locked_until = verdicts[-1].locked_until
+    refusal = await journey.refused("confirm_by_bank", BANK)
+    assert refusal.type == Refusal.LOCKED, "even the right data wait for the lock"
+    assert refusal.details[0]["details"]["locked_until"] == locked_until.isoformat()
+    assert (await journey.refused("confirm_in_person", CLERK)).type == Refusal.LOCKED
+    assert (
+        await journey.refused("submit_signature", SubmitSignature(signed_request="sig"))
+    ).type == Refusal.LOCKED
+    view = await journey.state()
+    assert view.attention is Attention.CONFIRMATION_LOCKED
+    assert view.confirmation_locked_until == locked_until and view.confirmations_refused == 5
+    await journey.env.sleep(timedelta(seconds=1))
+    attributes = await journey.search_attributes()
+    assert attributes.get(search.NEEDS_ATTENTION) is True
+    assert attributes.get(search.ATTENTION) == "confirmation_locked"
+    assert "locked until" in await journey.current_details()
+    assert "confirmation_locked" in journey.world.events(journey.id)
+
+    await journey.env.sleep(timedelta(hours=24))
+    verdict = await journey.update("confirm_by_bank", BANK, ConfirmationVerdict)
+    assert verdict.confirmed
+    assert (await journey.result()).method is ConfirmationMethod.BANK
+
+
+async def test_refused_confirmations_keep_the_last_five_and_count_all(
+    env: WorkflowEnvironment, world: World, task_queue: str
+) -> None:
+    journey = await start(env, world, task_queue, policy=Policy(confirmation_attempts=10))
+    await journey.reach_identity_stage()
+    other = CLERK.model_copy(update={"passport_number": "000000"})
+    await journey.update("confirm_in_person", other, ConfirmationVerdict)
+    for n in range(6):
+        wrong = BANK.model_copy(update={"passport_number": f"00000{n}"})
+        await journey.update("confirm_by_bank", wrong, ConfirmationVerdict)
+    view = await journey.state()
+    assert view.confirmations_refused == 7
+    assert [r.code for r in view.refused_confirmations] == [
+        ConfirmationRefusal.IDENTITY_MISMATCH
+    ] * 5, "the clerk's, the oldest, is only counted"
+    assert view.attention is Attention.CONFIRMATION_REFUSED
+    assert "7 confirmation(s) refused" in view.summary
+
+
+async def test_clerk_before_the_identity_stage_is_refused_and_writes_nothing(
+    journey: Journey,
+) -> None:
+    await journey.code_sent()
+    refusal = await journey.refused("confirm_in_person", CLERK)
+    assert refusal.type == Refusal.WRONG_STAGE
+    assert await accepted_updates(journey.handle) == 0, "refused by the validator"
+    await journey.handle.signal("clerk_confirmation", CLERK)  # the old way: ignored
+    await journey.handle.signal("bank_confirmation", BANK)
+    view = await journey.state()
+    assert view.refused_confirmations == [] and view.confirmations_refused == 0
+    assert view.attention is None
+    attributes = await journey.search_attributes()
+    assert attributes.get(search.SERVICE_CENTER) is None
+    assert attributes.get(search.NEEDS_ATTENTION) is False
+    assert "confirmation_refused" not in journey.world.events(journey.id)
     assert (await journey.confirm_contact()).accepted
+
+
+async def test_clerk_signal_of_an_older_caller_still_confirms_at_the_identity_stage(
+    journey: Journey,
+) -> None:
+    await journey.reach_identity_stage()
+    await journey.handle.signal("clerk_confirmation", CLERK.model_copy(update={"snils": "1"}))
+    view = await journey.state()
+    assert view.refused_confirmations[-1].message == "Documents do not match: snils"
+    await journey.handle.signal("clerk_confirmation", CLERK)
+    assert (await journey.result()).method is ConfirmationMethod.IN_PERSON
+    attributes = await journey.search_attributes()
+    assert attributes.get(search.SERVICE_CENTER) == "mfc-77-001"
 
 
 # --- cancellation and continue-as-new ---------------------------------------------------------

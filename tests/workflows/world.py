@@ -22,6 +22,7 @@ from registration.models import (
     Agency,
     AgencyCheck,
     AuditEntry,
+    BindSession,
     CheckResult,
     CloseRegistration,
     ConfirmIdentity,
@@ -188,6 +189,10 @@ class World:
                 "no password", type=errors.PASSWORD_NOT_STAGED, non_retryable=True
             )
         self._write("activate_password", request, request.audit)
+
+    @activity.defn(name="bind_session")
+    async def bind_session(self, request: BindSession) -> None:
+        self._write("bind_session", request, request.audit)
 
     @activity.defn(name="save_verified_profile")
     async def save_verified_profile(self, request: SaveVerifiedProfile) -> None:

@@ -1,0 +1,97 @@
+"""A citizen registering over HTTP, through a portal token: the API tests' and the attacks'
+one walker (tests/api, tests/security)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from simulators.control import SimulatorControl
+from tests.data import PROFILE, new_phone
+
+PASSWORD = "Zvezda#Polar7"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+class Citizen:
+    """One person (one phone) registering through the portal token `portal`, in the session
+    its last start answered with; `citizen_ip` is the address the portal forwards."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        portal: str,
+        outbox: SimulatorControl,
+        *,
+        phone: str | None = None,
+        citizen_ip: str | None = None,
+    ) -> None:
+        self.http, self.portal, self.outbox = http, portal, outbox
+        self.phone = phone or new_phone()
+        self.citizen_ip = citizen_ip
+        self.id = ""
+        self.session = ""
+
+    def headers(self) -> dict[str, str]:
+        headers = bearer(self.portal) | {"X-Registration-Session": self.session}
+        if self.citizen_ip is not None:
+            headers["X-Citizen-IP"] = self.citizen_ip
+        return headers
+
+    async def call(
+        self, method: str, path: str, body: Any = None, **headers: str
+    ) -> httpx.Response:
+        """A step of this citizen's registration (`path` below it), in its session."""
+        return await self.http.request(
+            method,
+            f"/v1/registrations/{self.id}{path}",
+            json=body,
+            headers=self.headers() | {k.replace("_", "-"): v for k, v in headers.items()},
+        )
+
+    async def start(self, surname: str = "Иванова") -> httpx.Response:
+        """Start (or join) this phone's registration; keeps the answer's id and session."""
+        headers = bearer(self.portal)
+        if self.citizen_ip is not None:
+            headers["X-Citizen-IP"] = self.citizen_ip
+        response = await self.http.post(
+            "/v1/registrations",
+            json={"surname": surname, "name": "Мария", "phone": self.phone},
+            headers=headers,
+        )
+        self.id = response.json().get("registration_id", "")
+        self.session = response.json().get("session", "")
+        return response
+
+    async def confirm_contact(self) -> httpx.Response:
+        """Enter the newest SMS code to this phone."""
+        code = await self.outbox.sms_code(self.phone)
+        return await self.call("POST", "/contact-code", {"code": code})
+
+    async def set_password(self, password: str = PASSWORD) -> httpx.Response:
+        return await self.call(
+            "PUT", "/password", {"password": password, "password_repeated": password}
+        )
+
+    async def reach_identity_stage(self) -> None:
+        assert (await self.start()).status_code == 201
+        verdict = await self.confirm_contact()
+        assert verdict.json()["accepted"], verdict.json()
+        done = await self.set_password()
+        assert done.json()["level"] == "simplified", done.json()
+        profile = await self.call("PUT", "/profile", PROFILE.model_dump(mode="json"))
+        assert profile.json()["stage"] == "verification", profile.json()
+        await self.wait_for("identity_confirmation")
+
+    async def wait_for(self, stage: str) -> dict[str, Any]:
+        for _ in range(200):
+            state = (await self.call("GET", "")).json()
+            if state["stage"] == stage:
+                return state
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"never reached {stage}: {state}")
