@@ -132,6 +132,13 @@ class Started:
     caller: both answers look alike)."""
 
 
+@dataclass(frozen=True)
+class LinkConfirmed:
+    verdict: CodeVerdict
+    session: str | None = field(repr=False)
+    """The session that proved the contact, when the link's token was right."""
+
+
 # Refusals of the fresh code a joining session asks for that still let the start succeed: the
 # code sent before is still good, or a new one can be asked for later.
 _JOIN_ANYWAY = frozenset(
@@ -189,14 +196,7 @@ class Registrations:
             )
         blocked = await self._limits.next_code_at(contact) if self._limits is not None else None
         registration_id, created = await self._start_or_join(person, contact, blocked)
-        token, session_id = new_session()
-        await repository.open_session(
-            self._engine,
-            registration_id,
-            session_id,
-            session_hash(self._secret, token),
-            caller.client_id if caller is not None else "service",
-        )
+        token, session_id = await self._open_session(registration_id, caller)
         if not created:
             try:
                 await self.request_new_code(registration_id, session_id=session_id)
@@ -274,6 +274,18 @@ class Registrations:
             rpc_timeout=RPC_TIMEOUT,
         )
 
+    async def _open_session(self, registration_id: str, caller: Caller | None) -> tuple[str, str]:
+        """A new unproven session of the registration: its secret and its id."""
+        token, session_id = new_session()
+        await repository.open_session(
+            self._engine,
+            registration_id,
+            session_id,
+            session_hash(self._secret, token),
+            caller.client_id if caller is not None else "service",
+        )
+        return token, session_id
+
     async def session(self, registration_id: str, token: str) -> SessionRecord:
         """The session of the registration that `token` opened. An unknown token is
         `RegistrationNotFound` (as an unknown id is: a stranger learns nothing); a revoked one
@@ -312,6 +324,24 @@ class Registrations:
             CodeVerdict,
             step_id=step_id,
         )
+
+    async def confirm_email_link(
+        self, registration_id: str, token: str, *, caller: Caller | None = None
+    ) -> LinkConfirmed:
+        """The e-mail confirmation link, opened wherever the citizen reads their mail (often
+        not the browser that started): the link's token is entered through a new session,
+        which becomes the owner when the token is right. The session is shown once."""
+        if (await self.state(registration_id)).channel is not Channel.EMAIL:
+            raise StepRefused(
+                Refusal.INVALID_INPUT,
+                "This registration confirms its contact by SMS code, not by e-mail link",
+                details={"field": "token"},
+            )
+        session, session_id = await self._open_session(registration_id, caller)
+        verdict = await self.submit_contact_code(
+            registration_id, token, session_id=session_id, caller=caller
+        )
+        return LinkConfirmed(verdict=verdict, session=session if verdict.accepted else None)
 
     async def request_new_code(
         self, registration_id: str, *, step_id: str | None = None, session_id: str | None = None

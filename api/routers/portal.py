@@ -105,6 +105,32 @@ async def submit_contact_code(
     )
 
 
+class EmailLink(BaseModel):
+    token: str = Field(max_length=64, description="The `token` of the link in the e-mail")
+
+
+class EmailLinkAnswer(BaseModel):
+    verdict: CodeVerdict
+    session: str | None = Field(
+        description="When the token was right: the session that now owns the registration "
+        "(every other session is revoked), shown once. Send it as `X-Registration-Session`."
+    )
+
+
+@router.post("/{registration_id}/email-link", response_model=EmailLinkAnswer)
+async def confirm_email_link(
+    registration_id: RegistrationId,
+    body: EmailLink,
+    registrations: RegistrationsDep,
+    caller: CitizenCaller,
+) -> EmailLinkAnswer:
+    """The e-mail confirmation link, opened in any browser: no session is needed, since the
+    link proves the mailbox; a right token answers with a new session that owns the
+    registration. (In the browser that started, `contact-code` with its session works too.)"""
+    confirmed = await registrations.confirm_email_link(registration_id, body.token, caller=caller)
+    return EmailLinkAnswer(verdict=confirmed.verdict, session=confirmed.session)
+
+
 @router.post("/{registration_id}/contact-code/resend", response_model=CodeSentView)
 async def request_new_code(
     registration_id: RegistrationId,

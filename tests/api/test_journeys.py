@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import httpx
@@ -107,6 +108,51 @@ async def test_bank_journey_over_http(
     )
     assert answer.json()["confirmed"] is True, answer.json()
     assert (await citizen.wait_for("confirmed"))["method"] == "bank"
+
+
+async def test_an_e_mail_link_opened_in_another_browser_opens_the_owning_session(
+    http: httpx.AsyncClient, tokens: Tokens, outbox: SimulatorControl
+) -> None:
+    address = f"maria.{uuid.uuid4().hex[:8]}@example.ru"
+    started = await http.post(
+        "/v1/registrations",
+        json={"surname": "Иванова", "name": "Мария", "email": address},
+        headers=bearer(tokens.portal),
+    )
+    rid, first_session = started.json()["registration_id"], started.json()["session"]
+    token = await outbox.email_token(address)
+    link = f"/v1/registrations/{rid}/email-link"
+    wrong = await http.post(link, json={"token": "X" * 26}, headers=bearer(tokens.portal))
+    assert wrong.json()["session"] is None
+    assert wrong.json()["verdict"]["accepted"] is False
+    opened = await http.post(link, json={"token": token}, headers=bearer(tokens.portal))
+    assert opened.status_code == 200, opened.text
+    assert opened.json()["verdict"]["accepted"] is True
+    session = opened.json()["session"]
+    assert session and session != first_session
+
+    def as_session(value: str) -> dict[str, str]:
+        return bearer(tokens.portal) | {"X-Registration-Session": value}
+
+    password = {"password": PASSWORD, "password_repeated": PASSWORD}
+    stale = await http.put(
+        f"/v1/registrations/{rid}/password", json=password, headers=as_session(first_session)
+    )
+    assert_error(stale, 403, "session_revoked")
+    done = await http.put(
+        f"/v1/registrations/{rid}/password", json=password, headers=as_session(session)
+    )
+    assert done.status_code == 200 and done.json()["stage"] == "profile", done.text
+
+
+async def test_an_sms_registration_has_no_e_mail_link(citizen: Citizen) -> None:
+    await citizen.start()
+    answer = await citizen.http.post(
+        f"/v1/registrations/{citizen.id}/email-link",
+        json={"token": "X" * 26},
+        headers=bearer(citizen.portal),
+    )
+    assert_error(answer, 422, "invalid_input")
 
 
 # --- the error contract ---------------------------------------------------------------------
