@@ -273,12 +273,24 @@ def _email(problems: _Problems, raw: str, field: str) -> str:
             "email.domain",
             "The part of the e-mail address after @ must be a domain such as mail.ru",
         )
-    return f"{local}@{domain.lower()}"
+    return f"{unicodedata.normalize('NFKC', local)}@{_canonical_domain(domain)}"
+
+
+def _canonical_domain(domain: str) -> str:
+    """The one spelling of a domain that every spelling of it delivers to: IDNA maps full-width
+    letters, letter case and the A-label (xn--…) onto the same name, kept readable (почта.рф).
+    Without it, one mailbox is many contacts, each with its own code budget."""
+    try:
+        return domain.lower().encode("idna").decode("idna").lower()
+    except UnicodeError:
+        return domain.lower()  # not a valid IDN: `_email` has refused it already
 
 
 def normalize_email(raw: str, field: str = "email") -> str:
-    """An e-mail address, trimmed, with its domain lower-cased (the local part is kept as typed:
-    strictly, it is case-sensitive). Cyrillic domains (почта.рф) are accepted."""
+    """An e-mail address, trimmed, in its canonical form: the domain as IDNA reads it
+    (lower-cased, full-width letters and A-labels mapped: ｍａｉｌ.ru and mail.ru are one), the
+    local part NFKC-normalised but kept in its case (strictly, it is case-sensitive). Cyrillic
+    domains (почта.рф) are accepted."""
     return _strictly(_email, raw, field)
 
 

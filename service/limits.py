@@ -43,8 +43,9 @@ class Caller:
 
 
 def citizen_network(forwarded: str) -> str:
-    """The network a forwarded citizen address stands for: an IPv4 address, or the /64 of an
-    IPv6 one (a household gets a whole /64). Raises `InvalidInput` for anything else."""
+    """The network a forwarded citizen address stands for: an IPv4 address (also when written
+    as IPv4-mapped IPv6), or the /64 of an IPv6 one (a household gets a whole /64). Raises
+    `InvalidInput` for anything else."""
     try:
         address = ipaddress.ip_address(forwarded.strip())
     except ValueError:
@@ -57,6 +58,9 @@ def citizen_network(forwarded: str) -> str:
                 )
             ]
         ) from None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        # ::ffff:a.b.c.d is how dual-stack sockets and proxies write an IPv4 citizen.
+        return str(address.ipv4_mapped)
     if address.version == 6:
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return str(address)

@@ -196,6 +196,8 @@ class RegistrationWorkflow:
         else:
             self._state = RegistrationState(started_at=now, stage_entered_at=now)
         self._lock = asyncio.Lock()
+        self._binding: str | None = None
+        """The session being bound right now (`_bind_session`): no other one takes a step."""
         self._cancel: Cancel | None = None
         self._retry_checks = False
         self._opened = input.carried is not None
@@ -496,6 +498,7 @@ class RegistrationWorkflow:
         """The caller staged the password's hash in the store; activate the account."""
         async with self._lock:
             self._require_stage(Stage.PASSWORD)
+            self._require_owner(request.session_id)  # again: a takeover may have come first
             try:
                 await workflow.execute_activity_method(
                     StoreActivities.activate_password,
@@ -1009,6 +1012,12 @@ class RegistrationWorkflow:
         """A citizen's step after the contact stage comes from the session that proved the
         contact (None: a caller without sessions, such as support's CLI)."""
         owner = self._state.owner_session
+        if session_id is not None and self._binding not in (None, session_id):
+            refuse(
+                Refusal.SESSION_REVOKED,
+                "The contact is being confirmed in another session: this one is losing the "
+                "registration",
+            )
         if session_id is None or session_id == owner:
             return
         if owner is None:
@@ -1026,6 +1035,7 @@ class RegistrationWorkflow:
         the answer says so (the portal's next step is checked against the store)."""
         state = self._state
         event = "session_bound" if state.owner_session is None else "session_taken_over"
+        self._binding = session_id
         try:
             await workflow.execute_activity_method(
                 StoreActivities.bind_session,
@@ -1040,6 +1050,8 @@ class RegistrationWorkflow:
             )
         except ActivityError:
             refuse(Refusal.UNAVAILABLE, "The account store did not answer: enter the code again")
+        finally:
+            self._binding = None
 
     @staticmethod
     def _require_actor(request: SupportAction) -> None:

@@ -163,6 +163,11 @@ def test_phone_errors_name_the_given_field() -> None:
         ("Иван@Почта.РФ", "Иван@почта.рф"),
         ("a@b.co", "a@b.co"),
         ("x" * 64 + "@mail.ru", "x" * 64 + "@mail.ru"),
+        # One mailbox, one contact: full-width letters and A-labels are the same domain.
+        ("anna@ｍａｉｌ.ru", "anna@mail.ru"),
+        ("anna@ＭＡＩＬ.ＲＵ", "anna@mail.ru"),
+        ("anna@xn--80a1acny.xn--p1ai", "anna@почта.рф"),
+        ("ａｎｎａ@mail.ru", "anna@mail.ru"),
     ],
 )
 def test_email_is_trimmed_with_lower_cased_domain(raw: str, expected: str) -> None:
