@@ -28,6 +28,7 @@ class Verification(BaseModel):
     valid: bool
     reason: str | None = None
     certificate: Certificate | None = None
+    challenge: str | None = None
 
     @model_validator(mode="after")
     def _valid_names_its_owner(self) -> Verification:
@@ -61,7 +62,11 @@ class SignatureActivities:
         if verification is None:
             verdict = SignatureCheck(valid=False, reason=MALFORMED)
         elif verification.valid and verification.certificate is not None:
-            verdict = SignatureCheck(valid=True, **verification.certificate.model_dump())
+            verdict = SignatureCheck(
+                valid=True,
+                challenge=verification.challenge,
+                **verification.certificate.model_dump(),
+            )
         else:
             verdict = SignatureCheck(valid=False, reason=verification.reason or INVALID)
         activity.logger.info(

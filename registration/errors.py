@@ -42,6 +42,7 @@ class ConfirmationRefusal(StrEnum):
     IDENTITY_MISMATCH = "identity_mismatch"  # a bank vouched for another identity
     SIGNATURE_INVALID = "signature_invalid"  # the e-signature service rejected the signature
     SIGNATURE_OTHER_PERSON = "signature_other_person"  # a valid certificate of someone else
+    SIGNATURE_OTHER_CHALLENGE = "signature_other_challenge"  # signed for another registration
     NOT_AWAITING = "not_awaiting_confirmation"  # only registrations from before the limits
 
 

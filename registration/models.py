@@ -206,6 +206,9 @@ class RegistrationView(Model):
     """The last few refused confirmations; `confirmations_refused` counts them all."""
     confirmations_refused: int = 0
     confirmation_locked_until: datetime | None = None
+    signature_challenge: str | None = None
+    """What the citizen signs to confirm by e-signature (at the identity stage): the signature
+    confirms this registration only when it is over this text, once."""
     identity_confirmed_by: ConfirmationMethod | None = None
     inn_found: bool | None = None
     attention: Attention | None = None
@@ -409,6 +412,8 @@ class SignatureCheck(Model):
     surname: str | None = None
     name: str | None = None
     patronymic: str | None = None
+    challenge: str | None = None
+    """The data the citizen signed: it must be the registration's current challenge."""
 
 
 class AuditEntry(Model):

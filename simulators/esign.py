@@ -3,9 +3,13 @@
 A `signed_request` is the base64url encoding (padding optional) of a UTF-8 JSON object::
 
     {"snils": "11223344595", "surname": "Иванова", "name": "Мария",
-     "patronymic": "Петровна" | null, "nonce": "9f2c...", "sig": "valid"}
+     "patronymic": "Петровна" | null, "challenge": "…" | null, "nonce": "9f2c...",
+     "sig": "valid"}
 
-No cryptography happens: the `sig` field decides what the verification service says.
+`challenge` is the data the citizen signed: the registration's `signature_challenge`, which
+binds the signature to one registration and one attempt. The verification service returns it
+with a valid verdict, as a real one returns the signed content. No cryptography happens: the
+`sig` field decides what the verification service says.
 
 ==============  =======  ==========================================
 ``sig``         valid    reason
@@ -42,6 +46,7 @@ class SignedRequest(BaseModel):
     surname: str
     name: str
     patronymic: str | None = None
+    challenge: str | None = None
     nonce: str
     sig: str
 
@@ -51,15 +56,22 @@ class MalformedSignature(ValueError):
 
 
 def make_signed_request(
-    snils: str, surname: str, name: str, patronymic: str | None = None, sig: str = "valid"
+    snils: str,
+    surname: str,
+    name: str,
+    patronymic: str | None = None,
+    sig: str = "valid",
+    challenge: str | None = None,
 ) -> str:
     """A signed request in the simulated format, for tests and the demo; `sig` picks the verdict
-    (see the table above). Each call has a fresh nonce, as a real signature would."""
+    (see the table above), `challenge` is the data signed. Each call has a fresh nonce, as a
+    real signature would."""
     payload = SignedRequest(
         snils=snils,
         surname=surname,
         name=name,
         patronymic=patronymic,
+        challenge=challenge,
         nonce=secrets.token_hex(8),
         sig=sig,
     )
@@ -86,5 +98,5 @@ def verify(request: SignedRequest) -> Verification:
             name=request.name,
             patronymic=request.patronymic,
         )
-        return Verification(valid=True, certificate=certificate)
+        return Verification(valid=True, certificate=certificate, challenge=request.challenge)
     return Verification(valid=False, reason=REASONS.get(request.sig, BAD_SIGNATURE))

@@ -217,6 +217,8 @@ class Verification(BaseModel):
     valid: bool
     reason: str | None = None
     certificate: Certificate | None = None
+    challenge: str | None = None
+    """The challenge the request signed (the signed content), when valid."""
 
 
 # --- outbox counts and control -------------------------------------------------------------------

@@ -72,6 +72,7 @@ with workflow.unsafe.imports_passed_through():
         RequestNewCode,
         SaveVerifiedProfile,
         SendContactCode,
+        SignatureCheck,
         Stage,
         StepDone,
         SubmitCode,
@@ -104,6 +105,10 @@ SUPPORT_VIEW = "support-view-1"
 """Patch: search attributes are also published between stage changes (pending agencies,
 method, letters, attention). Histories recorded before it publish at stage changes only."""
 
+SIGNATURE_CHALLENGE = "signature-challenge-1"
+"""Patch: an e-signature confirms only when it is over the registration's current challenge
+(issued on entering the identity stage). Histories recorded before it accept any signature of
+the right person."""
 EXACT_DEADLINE = "exact-deadline-1"
 """Patch: when Temporal stops retrying an agency early (the next backoff would pass the
 deadline), a durable timer waits for one last attempt that ends at the deadline itself.
@@ -332,6 +337,7 @@ class RegistrationWorkflow:
         state.inn_found = inn.found
         state.level = Level.STANDARD
         state.last_rejection = None
+        state.signature_challenge = self._new_signature_challenge()
         self._enter(Stage.IDENTITY)
         await self._notify(Notice.STANDARD_GRANTED, "standard-granted")
 
@@ -670,6 +676,11 @@ class RegistrationWorkflow:
                     check.reason or "invalid",
                     signature_reason=check.reason or "invalid",
                 )
+            if not self._signed_our_challenge(check):
+                return self._refuse_signature(
+                    ConfirmationRefusal.SIGNATURE_OTHER_CHALLENGE,
+                    "The signed request is not over this registration's challenge",
+                )
             mismatched = compare_certificate(self._verified_profile(), check)
             if mismatched:
                 return self._refuse_signature(
@@ -677,9 +688,26 @@ class RegistrationWorkflow:
                     "The certificate belongs to another person",
                     mismatched=mismatched,
                 )
+            self._state.signature_challenge = None  # used: it confirms nothing else
             return self._confirmed(
                 Confirmation(method=ConfirmationMethod.ESIGNATURE, actor="citizen")
             )
+
+    def _signed_our_challenge(self, check: SignatureCheck) -> bool:
+        """A signature confirms this registration only over its current challenge, which names
+        the registration and a random nonce: a request signed once cannot be replayed on
+        another registration of the same person. A registration that reached the identity
+        stage before challenges gets one now (and this signature is refused)."""
+        if not workflow.patched(SIGNATURE_CHALLENGE):
+            return True
+        state = self._state
+        if state.signature_challenge is None:
+            state.signature_challenge = self._new_signature_challenge()
+            return False
+        return check.challenge == state.signature_challenge
+
+    def _new_signature_challenge(self) -> str:
+        return f"gosreg-identity:{self._id}:{workflow.uuid4().hex}"
 
     @submit_signature.validator
     def _check_signature(self, request: SubmitSignature) -> None:

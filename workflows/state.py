@@ -99,6 +99,8 @@ class RegistrationState(Model):
     confirmation_failures: int = 0
     """Refused since the last lock: `policy.confirmation_attempts` of them lock confirmation."""
     confirmation_locked_until: datetime | None = None
+    signature_challenge: str | None = None
+    """What an e-signature must be over to confirm this registration (`SIGNATURE_CHALLENGE`)."""
     service_center_id: str | None = None
     attention: Attention | None = None
     runs: int = 1
@@ -138,6 +140,9 @@ class RegistrationState(Model):
             refused_confirmations=list(self.refused_confirmations),
             confirmations_refused=self.refusal_count,
             confirmation_locked_until=self.confirmation_lock(now),
+            signature_challenge=(
+                self.signature_challenge if self.stage is Stage.IDENTITY else None
+            ),
             identity_confirmed_by=self.confirmation.method if self.confirmation else None,
             inn_found=self.inn_found,
             attention=self.attention,

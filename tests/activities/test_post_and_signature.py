@@ -156,10 +156,13 @@ async def test_post_outage_is_a_transient_fault(
     assert await control.letters() == []
 
 
-async def test_valid_signature_names_the_certificate_owner(
+async def test_valid_signature_names_the_certificate_owner_and_what_was_signed(
     env: ActivityEnvironment, signatures: SignatureActivities, registration_id: str
 ) -> None:
-    signed = make_signed_request("11223344595", "Иванова", "Мария", "Петровна")
+    challenge = f"gosreg-identity:{registration_id}:0f"
+    signed = make_signed_request(
+        "11223344595", "Иванова", "Мария", "Петровна", challenge=challenge
+    )
 
     verdict = await env.run(
         signatures.verify_signature,
@@ -167,7 +170,12 @@ async def test_valid_signature_names_the_certificate_owner(
     )
 
     assert verdict == SignatureCheck(
-        valid=True, snils="11223344595", surname="Иванова", name="Мария", patronymic="Петровна"
+        valid=True,
+        snils="11223344595",
+        surname="Иванова",
+        name="Мария",
+        patronymic="Петровна",
+        challenge=challenge,
     )
 
 

@@ -78,7 +78,10 @@ async def test_esignature_journey_over_http(
     citizen: Citizen, http: httpx.AsyncClient, tokens: Tokens
 ) -> None:
     await citizen.reach_identity_stage()
-    signed = make_signed_request(snils="11223344595", surname="Иванова", name="Мария")
+    challenge = (await citizen.call("GET", "")).json()["signature_challenge"]
+    signed = make_signed_request(
+        snils="11223344595", surname="Иванова", name="Мария", challenge=challenge
+    )
     answer = await http.post(
         f"/v1/partners/esignature/registrations/{citizen.id}/confirmation",
         json={"signed_request": signed},

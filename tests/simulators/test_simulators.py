@@ -390,14 +390,21 @@ async def test_postcode_no_office_serves_is_refused(client: httpx.AsyncClient) -
 async def test_sig_field_chooses_the_verdict(
     client: httpx.AsyncClient, sig: str, valid: bool, reason: str | None
 ) -> None:
-    signed = make_signed_request(SNILS, "Иванова", "Мария", "Петровна", sig=sig)
+    signed = make_signed_request(
+        SNILS, "Иванова", "Мария", "Петровна", sig=sig, challenge="gosreg-identity:reg-1:ab"
+    )
 
     verdict = (
         await client.post("/esignature/verifications", json={"signed_request": signed})
     ).json()
 
     owner = {"snils": SNILS, "surname": "Иванова", "name": "Мария", "patronymic": "Петровна"}
-    assert verdict == {"valid": valid, "reason": reason, "certificate": owner if valid else None}
+    assert verdict == {
+        "valid": valid,
+        "reason": reason,
+        "certificate": owner if valid else None,
+        "challenge": "gosreg-identity:reg-1:ab" if valid else None,
+    }
 
 
 @pytest.mark.parametrize(

@@ -132,6 +132,13 @@ class Journey:
             "password_set", PasswordSet(session_id=self.session, staged_id="staged"), StepDone
         )
 
+    async def signed(self) -> SubmitSignature:
+        """A request signed over the registration's current challenge (the world's signature
+        service says whose certificate signed it)."""
+        challenge = (await self.state()).signature_challenge
+        assert challenge is not None, "no challenge to sign"
+        return SubmitSignature(signed_request=challenge)
+
     async def submit_profile(self, profile: Profile = PROFILE) -> StepDone:
         return await self.update(
             "submit_profile", SubmitProfile(profile=profile, session_id=self.session), StepDone
@@ -263,11 +270,28 @@ async def test_valid_esignature_of_the_same_person_confirms(journey: Journey) ->
     journey.world.signature = SignatureCheck(
         valid=True, snils="11223344595", surname="ИВАНОВА", name="мария"
     )
-    verdict = await journey.update(
-        "submit_signature", SubmitSignature(signed_request="sig"), ConfirmationVerdict
-    )
+    verdict = await journey.update("submit_signature", await journey.signed(), ConfirmationVerdict)
     assert verdict.confirmed
     assert (await journey.result()).method is ConfirmationMethod.ESIGNATURE
+
+
+async def test_an_esignature_over_another_challenge_is_refused(journey: Journey) -> None:
+    """A request the person once signed for another registration (or an older challenge)
+    confirms nothing here: the signature must be over this registration's challenge."""
+    await journey.reach_identity_stage()
+    journey.world.signature = SignatureCheck(
+        valid=True, snils="11223344595", surname="Иванова", name="Мария"
+    )
+    challenge = (await journey.state()).signature_challenge
+    assert challenge is not None and journey.id in challenge
+    other = SubmitSignature(signed_request=f"gosreg-identity:reg-other:{'0' * 32}")
+    verdict = await journey.update("submit_signature", other, ConfirmationVerdict)
+    assert not verdict.confirmed and verdict.reason == NOT_CONFIRMED
+    await journey.env.sleep(timedelta(seconds=1))  # the audit line is written next
+    refused = next(e for e in journey.world.audit if e.event == "confirmation_refused")
+    assert refused.details == {"reason": "signature_other_challenge"}
+    verdict = await journey.update("submit_signature", await journey.signed(), ConfirmationVerdict)
+    assert verdict.confirmed
 
 
 async def test_esignature_of_another_person_is_refused(journey: Journey) -> None:
@@ -275,9 +299,7 @@ async def test_esignature_of_another_person_is_refused(journey: Journey) -> None
     journey.world.signature = SignatureCheck(
         valid=True, snils="11223344595", surname="Петрова", name="Мария"
     )
-    verdict = await journey.update(
-        "submit_signature", SubmitSignature(signed_request="sig"), ConfirmationVerdict
-    )
+    verdict = await journey.update("submit_signature", await journey.signed(), ConfirmationVerdict)
     assert not verdict.confirmed and verdict.reason == NOT_CONFIRMED
     assert (await journey.state()).stage is Stage.IDENTITY
     await journey.env.sleep(timedelta(seconds=1))  # the audit line is written next

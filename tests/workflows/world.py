@@ -159,7 +159,11 @@ class World:
 
     @activity.defn(name="verify_signature")
     async def verify_signature(self, request: VerifySignature) -> SignatureCheck:
+        """The scripted verdict; unless it says otherwise, the request was signed over what was
+        sent (tests send the registration's challenge, or something else)."""
         assert self.signature is not None, "the test did not script the signature service"
+        if self.signature.challenge is None:
+            return self.signature.model_copy(update={"challenge": request.signed_request})
         return self.signature
 
     # --- store ------------------------------------------------------------------------
