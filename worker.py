@@ -13,6 +13,7 @@ from datetime import timedelta
 from temporalio.worker import Worker
 
 from activities import build_activities
+from service.attestation import VerifyingWorker, attestation_key
 from service.logs import configure_logging
 from service.temporal import connect, exit_without_finalization
 from settings import Settings, load_settings
@@ -25,7 +26,7 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set (or forever); clean shutdown lets running activities finish."""
-    client = await connect(settings)
+    client = await connect(settings, worker=True)
     engine = make_engine(database_url(settings))
     async with build_activities(settings, engine) as activities:
         worker = Worker(
@@ -33,6 +34,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             task_queue=settings.temporal_task_queue,
             workflows=WORKFLOWS,
             activities=activities,
+            interceptors=[VerifyingWorker(attestation_key(settings.code_secret_bytes))],
             # A redeploy lets running activities (an SMS, a store write) finish rather than
             # abandoning them to a retry after their timeout.
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,

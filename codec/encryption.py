@@ -16,6 +16,7 @@ ciphertext's length betray the secrets.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from collections.abc import Sequence
 
@@ -32,7 +33,12 @@ from temporalio.converter import (
 from codec.keys import Keyring, is_key_id
 
 ENCODING = b"binary/encrypted"
+UNDECODABLE = b"binary/undecodable"
+"""What a worker's codec turns a payload it cannot decrypt into: no converter reads it, so
+the signal carrying it is dropped and the update refused, instead of failing every workflow
+task of the registration from then on (anyone who can send a signal could wedge one)."""
 KEY_ID = "encryption-key-id"
+log = logging.getLogger(__name__)
 NONCE_BYTES = 12
 
 
@@ -50,8 +56,9 @@ class EncryptionCodec(PayloadCodec):
     payload names. Plaintext payloads (histories written before encryption) decode as
     they are, so those registrations keep replaying."""
 
-    def __init__(self, keyring: Keyring) -> None:
+    def __init__(self, keyring: Keyring, *, refuse_undecodable: bool = False) -> None:
         super().__init__()
+        self._refuse_undecodable = refuse_undecodable
         self._active = keyring.active
         self._active_id = keyring.active.encode()
         # One cipher per key, built once: this runs on every payload.
@@ -61,7 +68,16 @@ class EncryptionCodec(PayloadCodec):
         return [self._encrypt(payload) for payload in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [self._decrypt(payload) for payload in payloads]
+        return [self._decode(payload) for payload in payloads]
+
+    def _decode(self, payload: Payload) -> Payload:
+        try:
+            return self._decrypt(payload)
+        except DecryptionError as error:
+            if not self._refuse_undecodable:
+                raise
+            log.warning("undecodable payload refused: %s", error)
+            return Payload(metadata={"encoding": UNDECODABLE})
 
     def _encrypt(self, payload: Payload) -> Payload:
         nonce = os.urandom(NONCE_BYTES)
@@ -98,11 +114,12 @@ class EncryptionCodec(PayloadCodec):
             ) from None
 
 
-def data_converter(keyring: Keyring) -> DataConverter:
+def data_converter(keyring: Keyring, *, worker: bool = False) -> DataConverter:
     """The project's converter (pydantic) with every payload encrypted, failure messages and
-    stack traces included (they can quote input): use it for every client and worker."""
+    stack traces included (they can quote input): use it for every client and worker. A
+    `worker`'s refuses what it cannot decrypt (`UNDECODABLE`) rather than failing on it."""
     return dataclasses.replace(
         pydantic_data_converter,
-        payload_codec=EncryptionCodec(keyring),
+        payload_codec=EncryptionCodec(keyring, refuse_undecodable=worker),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

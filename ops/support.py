@@ -7,8 +7,8 @@
     gosreg keys list | rotate         payload encryption keys (ids only; keys never print)
     gosreg keys add | activate ID | retire ID      a rolling rotation, step by step
 
-Acting on a registration (retry the checks, re-send the letter, extend a deadline, cancel) is
-a workflow update: README, "Support runbook", has the `temporal workflow update` commands.
+Acting on a registration (retry the checks, re-send the letter, extend a deadline, cancel) goes
+through the API with a support token: README, "Support runbook", has the commands.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from temporalio.client import Client, TLSConfig
 from temporalio.service import RPCError, RPCStatusCode
 
 from codec import data_converter
+from service.attestation import AttestingClient, attestation_key
 from settings import Settings
 from workflows import search_attributes as search
 
@@ -31,17 +32,19 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
     )
 
 
-async def connect(settings: Settings, *, lazy: bool = False) -> Client:
+async def connect(settings: Settings, *, lazy: bool = False, worker: bool = False) -> Client:
     """A client with the project's data converter, which encrypts every payload with the
-    configured keyring; API key and TLS when configured. A `lazy` client connects on first
-    use, so a service can start while Temporal is down."""
+    configured keyring, and that proves every signal and update it sends (`attestation`); API
+    key and TLS when configured. A `lazy` client connects on first use, so a service can start
+    while Temporal is down; a `worker`'s converter refuses payloads it cannot decrypt."""
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         api_key=api_key,
         tls=tls_config(settings) if api_key is None else (tls_config(settings) or True),
-        data_converter=data_converter(settings.keyring),
+        data_converter=data_converter(settings.keyring, worker=worker),
+        interceptors=[AttestingClient(attestation_key(settings.code_secret_bytes))],
         lazy=lazy,
     )
 

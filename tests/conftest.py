@@ -9,12 +9,14 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import build_activities
 from codec import Keyring, data_converter
 from registration.policy import Policy
+from service.attestation import AttestingClient, VerifyingWorker, attestation_key
 from service.limits import Limits
 from service.registrations import Registrations
 from service.temporal import ensure_search_attributes
@@ -117,14 +119,29 @@ def stack_settings(
 async def stack_worker(
     dev_server: WorkflowEnvironment, stack_settings: Settings, store_engine: AsyncEngine
 ) -> AsyncIterator[None]:
+    """The worker as worker.py runs it: it takes only signals and updates our services proved,
+    and refuses payloads it cannot decrypt."""
+    key = attestation_key(stack_settings.code_secret_bytes)
     async with build_activities(stack_settings, store_engine) as activities:
         async with Worker(
-            dev_server.client,
+            stack_client(dev_server, stack_settings, worker=True),
             task_queue=stack_settings.temporal_task_queue,
             workflows=WORKFLOWS,
             activities=activities,
+            interceptors=[VerifyingWorker(key)],
         ):
             yield
+
+
+def stack_client(
+    dev_server: WorkflowEnvironment, settings: Settings, *, worker: bool = False
+) -> Client:
+    """A client of the session's dev server as `service.temporal.connect` makes them: it
+    proves what it sends; a `worker`'s refuses payloads it cannot decrypt."""
+    config = dev_server.client.config()
+    config["data_converter"] = data_converter(STACK_KEYRING, worker=worker)
+    config["interceptors"] = [AttestingClient(attestation_key(settings.code_secret_bytes))]
+    return Client(**config)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -135,7 +152,7 @@ async def registrations(
     stack_worker: None,
 ) -> Registrations:
     return Registrations(
-        dev_server.client,
+        stack_client(dev_server, stack_settings),
         store_engine,
         task_queue=stack_settings.temporal_task_queue,
         code_secret=stack_settings.code_secret_bytes,

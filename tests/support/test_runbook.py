@@ -170,22 +170,20 @@ async def test_support_runbook_on_the_running_stack(
             settings = (await http.get(f"{stack.ui}/api/v1/settings")).json()
             assert settings["Codec"]["Endpoint"] == stack.codec, "the UI decodes through it"
 
-        # 4. Retry the check with one CLI command; the agency has recovered meanwhile.
+        # 4. Retry the check through the API, as support; the agency has recovered meanwhile.
+        #    The raw `temporal workflow update` carries no proof of our services: refused.
         await simulators.configure(pension_fund_delay_seconds=0)
         action = json.dumps({"actor": f"support:{tokens['support_id']}", "reason": "PFR is back"})
-        retried = stack.temporal_cli(
-            "workflow",
-            "update",
-            "execute",
-            "-w",
-            rid,
-            "--name",
-            "retry_checks",
-            "--input",
-            action,
-            token=tokens["support"],
+        forged = stack.temporal_cli(
+            "workflow", "update", "execute", "-w", rid, "--name", "retry_checks", "--input", action
         )
-        assert retried.returncode == 0, retried.stderr
+        assert forged.returncode != 0 and "unattested" in forged.stderr + forged.stdout
+        retried = await api.post(
+            f"/v1/support/registrations/{rid}/retry-checks",
+            json={"reason": "PFR is back"},
+            headers={"Authorization": f"Bearer {tokens['support']}"},
+        )
+        assert retried.status_code == 200, retried.text
 
         async def stage() -> str:
             return str((await api.get(f"/v1/registrations/{rid}")).json()["stage"])

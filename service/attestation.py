@@ -1,0 +1,135 @@
+"""Only our own services command a registration: every signal and update carries a proof.
+
+The workflow takes a clerk's id, a support actor or a citizen session from the message it
+receives. Anyone who can write to the Temporal namespace could otherwise send such a message
+with any names in it, without a token and without the payload keys: the codec lets plaintext
+through so that histories written before encryption replay. So every client of ours signs
+what it sends (`AttestingClient`): a header with an HMAC, keyed with a key derived from the
+code secret, over the workflow id, the handler's name and its arguments. The worker checks it
+(`VerifyingWorker`) before any handler sees the message. An update without a valid proof is
+rejected before it touches history; a signal without one is dropped (behind a patch, so
+histories recorded before proofs still replay).
+
+The arguments are hashed in their canonical form (pydantic JSON without fields left at their
+defaults), so a new optional field does not invalidate the proofs of an older sender.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio import client, workflow
+from temporalio.api.common.v1 import Payload
+from temporalio.client import WorkflowUpdateHandle
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import (
+    HandleSignalInput,
+    HandleUpdateInput,
+    Interceptor,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+)
+
+HEADER = "gosreg-proof"
+ATTESTED = "attested-signals-1"
+"""Patch: signals without a valid proof are dropped. Histories recorded before it apply them."""
+UNATTESTED = "unattested"
+"""The failure type of an update refused for want of a proof."""
+
+
+def attestation_key(code_secret: bytes) -> bytes:
+    """The key proofs are made with, derived from the code secret (API and worker share it)."""
+    return hmac.new(code_secret, b"gosreg-attestation", hashlib.sha256).digest()
+
+
+def proof(key: bytes, workflow_id: str, name: str, args: Sequence[Any]) -> str:
+    """The proof that our service sent `name(*args)` to `workflow_id`."""
+    parts = [workflow_id, name, *(_canonical(arg) for arg in args)]
+    return hmac.new(key, "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()
+
+
+def _canonical(arg: Any) -> str:
+    if isinstance(arg, BaseModel):
+        return arg.model_dump_json(exclude_defaults=True)
+    return json.dumps(arg, sort_keys=True, default=str, ensure_ascii=False)
+
+
+def _proven(
+    key: bytes, workflow_id: str, name: str, args: Sequence[Any], headers: Mapping[str, Payload]
+) -> bool:
+    sent = headers.get(HEADER)
+    if sent is None:
+        return False
+    return hmac.compare_digest(sent.data, proof(key, workflow_id, name, args).encode())
+
+
+def _with_proof(headers: Mapping[str, Payload], value: str) -> dict[str, Payload]:
+    return {**headers, HEADER: Payload(metadata={"encoding": b"binary/plain"}, data=value.encode())}
+
+
+class AttestingClient(client.Interceptor):
+    """Client interceptor: every signal and update this client sends carries its proof."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def intercept_client(self, next: client.OutboundInterceptor) -> client.OutboundInterceptor:
+        return _AttestingOutbound(next, self._key)
+
+
+class _AttestingOutbound(client.OutboundInterceptor):
+    def __init__(self, next: client.OutboundInterceptor, key: bytes) -> None:
+        super().__init__(next)
+        self._key = key
+
+    async def signal_workflow(self, input: client.SignalWorkflowInput) -> None:
+        value = proof(self._key, input.id, input.signal, input.args)
+        input.headers = _with_proof(input.headers, value)
+        await super().signal_workflow(input)
+
+    async def start_workflow_update(
+        self, input: client.StartWorkflowUpdateInput
+    ) -> WorkflowUpdateHandle[Any]:
+        value = proof(self._key, input.id, input.update, input.args)
+        input.headers = _with_proof(input.headers, value)
+        return await super().start_workflow_update(input)
+
+
+class VerifyingWorker(Interceptor):
+    """Worker interceptor: a registration takes signals and updates only with a valid proof."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor]:
+        key = self._key
+
+        class Verifying(WorkflowInboundInterceptor):
+            async def handle_signal(self, input: HandleSignalInput) -> None:
+                info = workflow.info()
+                proven = _proven(key, info.workflow_id, input.signal, input.args, input.headers)
+                if not proven and workflow.patched(ATTESTED):
+                    workflow.logger.warning("signal %s without a valid proof dropped", input.signal)
+                    return
+                await super().handle_signal(input)
+
+            def handle_update_validator(self, input: HandleUpdateInput) -> None:
+                # Validators run only when an update arrives, never on replay.
+                if not _proven(
+                    key, workflow.info().workflow_id, input.update, input.args, input.headers
+                ):
+                    raise ApplicationError(
+                        "Only the registration service may send this update",
+                        type=UNATTESTED,
+                        non_retryable=True,
+                    )
+                super().handle_update_validator(input)
+
+        return Verifying
