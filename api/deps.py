@@ -183,7 +183,9 @@ async def citizen_session(
             f"Send the registration's session: {SESSION_HEADER}: <session from the start>",
             field=SESSION_HEADER,
         )
-    return await found.registrations.session(registration_id, token)
+    return await found.registrations.session(
+        registration_id, token, Caller(client_id=portal.client_id)
+    )
 
 
 CitizenSession = Annotated[SessionRecord, Depends(citizen_session)]

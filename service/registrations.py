@@ -286,16 +286,16 @@ class Registrations:
         )
         return token, session_id
 
-    async def session(self, registration_id: str, token: str) -> SessionRecord:
-        """The session of the registration that `token` opened. An unknown token is
-        `RegistrationNotFound` (as an unknown id is: a stranger learns nothing); a revoked one
-        is `Refusal.SESSION_REVOKED`."""
+    async def session(self, registration_id: str, token: str, caller: Caller) -> SessionRecord:
+        """The session of the registration that `token` opened, through `caller`'s portal. An
+        unknown token, or one another portal opened, is `RegistrationNotFound` (as an unknown
+        id is: a stranger learns nothing); a revoked one is `Refusal.SESSION_REVOKED`."""
         found = None
         if looks_like_session(token):
             found = await repository.find_session(
                 self._engine, registration_id, session_hash(self._secret, token)
             )
-        if found is None:
+        if found is None or found.client_id != caller.client_id:
             raise RegistrationNotFound(registration_id)
         if found.revoked:
             raise StepRefused(

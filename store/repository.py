@@ -364,6 +364,8 @@ async def open_session(
 class SessionRecord:
     id: str
     registration_id: str
+    client_id: str
+    """The API client (portal) that opened it: only it may use it."""
     proven: bool
     revoked: bool
 
@@ -377,6 +379,7 @@ async def find_session(
             await session.execute(
                 select(
                     RegistrationSession.id,
+                    RegistrationSession.client_id,
                     RegistrationSession.proven_at,
                     RegistrationSession.revoked_at,
                 ).where(
@@ -390,6 +393,7 @@ async def find_session(
     return SessionRecord(
         id=row.id,
         registration_id=registration_id,
+        client_id=row.client_id,
         proven=row.proven_at is not None,
         revoked=row.revoked_at is not None,
     )

@@ -137,3 +137,17 @@ async def take_over(
     assert events.count("session_bound") == 1 and events.count("session_taken_over") == 1
     assert "contact_reproof_requested" in events
 
+
+
+async def test_a_session_works_only_through_the_portal_that_opened_it(
+    victim: Citizen, fresh_portal: str, http: httpx.AsyncClient
+) -> None:
+    """A session secret that leaked (a log, a proxy) is worth nothing to another token."""
+    assert (await victim.start()).status_code == 201
+    assert (await victim.confirm_contact()).json()["accepted"]
+    thief = Citizen(http, fresh_portal, victim.outbox, phone=victim.phone)
+    thief.id, thief.session = victim.id, victim.session
+    for method, path in (("GET", ""), ("PUT", "/password")):
+        answer = await thief.call(method, path, {"password": "x", "password_repeated": "x"})
+        assert (answer.status_code, answer.json()["code"]) == (404, "not_found"), answer.text
+    assert (await victim.call("GET", "")).status_code == 200
