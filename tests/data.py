@@ -30,6 +30,16 @@ ADDRESS = PostalAddress(
     house="1",
     apartment="5",
 )
+BANK_IDENTITY = {
+    "surname": PROFILE.surname,
+    "name": PROFILE.name,
+    "patronymic": PROFILE.patronymic,
+    "birth_date": PROFILE.birth_date.isoformat(),
+    "snils": PROFILE.snils,
+    "passport_series": PROFILE.passport_series,
+    "passport_number": PROFILE.passport_number,
+}
+"""What a bank vouches for, for `PROFILE`: the body of a bank confirmation."""
 
 STACK_CODE_SECRET = "stack-code-secret"
 """The session stack's code secret (tests/conftest.py), which keys contacts in the store."""

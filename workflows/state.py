@@ -8,6 +8,7 @@ It holds keyed hashes of codes (never codes); `view()` is the query answer, with
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import Field
 
@@ -117,14 +118,7 @@ class RegistrationState(Model):
             stage_entered_at=self.stage_entered_at,
             channel=channel,
             expires_at=self.started_at + policy.contact_deadline if contact else None,
-            code_expires_at=self.code.expires_at if contact and self.code.code_hash else None,
-            code_attempts_left=self.code.attempts_left if contact else None,
-            failures_before_lock=(
-                policy.failures_before_lock - self.consecutive_failures if contact else None
-            ),
-            locked_until=self.locked_until if contact and self._locked(now) else None,
-            next_code_allowed_at=self.next_code_allowed_at(policy) if contact else None,
-            resends_left_today=self.resends_left_today(policy, now) if contact else None,
+            **(self._code_fields(policy, now) if contact else {}),
             pending_checks=list(self.pending_checks),
             verification_deadline=(
                 self.verification_deadline if self.stage is Stage.VERIFICATION else None
@@ -163,20 +157,27 @@ class RegistrationState(Model):
                 stage_entered_at=self.stage_entered_at,
                 channel=channel,
             )
-        code = self.code
+        sent = self.code.sent_at
         return RegistrationView(
             registration_id=registration_id,
             stage=Stage.CONTACT,
             level=Level.NONE,
-            stage_entered_at=code.sent_at[-1] if code.sent_at else self.stage_entered_at,
+            stage_entered_at=sent[-1] if sent else self.stage_entered_at,
             channel=channel,
-            code_expires_at=code.expires_at if code.code_hash else None,
-            code_attempts_left=code.attempts_left,
-            failures_before_lock=policy.failures_before_lock - self.consecutive_failures,
-            locked_until=self.locked_until if self._locked(now) else None,
-            next_code_allowed_at=self.next_code_allowed_at(policy),
-            resends_left_today=self.resends_left_today(policy, now),
+            **self._code_fields(policy, now),
         )
+
+    def _code_fields(self, policy: Policy, now: datetime) -> dict[str, Any]:
+        """The contact code as the view shows it while a contact is being proven."""
+        code = self.code
+        return {
+            "code_expires_at": code.expires_at if code.code_hash else None,
+            "code_attempts_left": code.attempts_left,
+            "failures_before_lock": policy.failures_before_lock - self.consecutive_failures,
+            "locked_until": self.locked_until if self._locked(now) else None,
+            "next_code_allowed_at": self.next_code_allowed_at(policy),
+            "resends_left_today": self.resends_left_today(policy, now),
+        }
 
     def next_code_allowed_at(self, policy: Policy) -> datetime:
         if not self.code.sent_at:

@@ -13,7 +13,7 @@ from simulators.control import SimulatorControl
 from simulators.esign import make_signed_request
 from tests.api.conftest import Tokens
 from tests.citizens import PASSWORD, Citizen, bearer
-from tests.data import ADDRESS, PROFILE
+from tests.data import ADDRESS, BANK_IDENTITY, PROFILE
 
 
 @pytest.fixture
@@ -95,18 +95,9 @@ async def test_bank_journey_over_http(
     citizen: Citizen, http: httpx.AsyncClient, tokens: Tokens
 ) -> None:
     await citizen.reach_identity_stage()
-    identity = {
-        "surname": "Иванова",
-        "name": "Мария",
-        "patronymic": "Петровна",
-        "birth_date": "1990-05-15",
-        "snils": "112-233-445 95",
-        "passport_series": "4512",
-        "passport_number": "345678",
-    }
     answer = await http.post(
         f"/v1/partners/bank/registrations/{citizen.id}/confirmation",
-        json=identity,
+        json=BANK_IDENTITY,
         headers=bearer(tokens.bank),
     )
     assert answer.json()["confirmed"] is True, answer.json()

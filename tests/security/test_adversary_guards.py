@@ -16,16 +16,7 @@ import httpx
 from simulators.control import SimulatorControl
 from tests.api.conftest import Tokens
 from tests.citizens import Citizen, bearer
-
-IDENTITY = {
-    "surname": "Иванова",
-    "name": "Мария",
-    "patronymic": "Петровна",
-    "birth_date": "1990-05-15",
-    "snils": "112-233-445 95",
-    "passport_series": "4512",
-    "passport_number": "345678",
-}
+from tests.data import BANK_IDENTITY
 
 
 async def test_a_session_of_one_registration_finds_nothing_of_another(
@@ -73,7 +64,7 @@ async def test_refusals_sent_at_once_lock_after_five(
         *(
             http.post(
                 f"/v1/partners/bank/registrations/{citizen.id}/confirmation",
-                json=IDENTITY | {"passport_number": f"{100000 + n}"},
+                json=BANK_IDENTITY | {"passport_number": f"{100000 + n}"},
                 headers=bearer(tokens.bank),
             )
             for n in range(12)

@@ -24,17 +24,9 @@ from service.registrations import Registrations
 from simulators.control import SimulatorControl
 from tests.api.conftest import Tokens
 from tests.citizens import Citizen, bearer
+from tests.data import BANK_IDENTITY
 from workflows import search_attributes as search
 
-IDENTITY = {
-    "surname": "Иванова",
-    "name": "Мария",
-    "patronymic": "Петровна",
-    "birth_date": "1990-05-15",
-    "snils": "112-233-445 95",
-    "passport_series": "4512",
-    "passport_number": "345678",
-}
 DOCUMENTS = {"passport_series": "4512", "passport_number": "345678", "snils": "112-233-445 95"}
 FIELDS = ("surname", "name", "patronymic", "birth_date", "snils", "passport", "series", "number")
 
@@ -51,7 +43,7 @@ async def bank_confirms(
 ) -> httpx.Response:
     return await http.post(
         f"/v1/partners/bank/registrations/{rid}/confirmation",
-        json=IDENTITY | changes,
+        json=BANK_IDENTITY | changes,
         headers=bearer(tokens.bank),
     )
 
