@@ -1,14 +1,17 @@
 """Only our own services command a registration: every signal and update carries a proof.
 
 The workflow takes a clerk's id, a support actor or a citizen session from the message it
-receives. Anyone who can write to the Temporal namespace could otherwise send such a message
-with any names in it, without a token and without the payload keys: the codec lets plaintext
+receives, and its whole state from its input when it continues as new. Anyone who can write
+to the Temporal namespace could otherwise send such a message, or start a registration with
+a forged state, without a token and without the payload keys: the codec lets plaintext
 through so that histories written before encryption replay. So every client of ours signs
-what it sends (`AttestingClient`): a header with an HMAC, keyed with a key derived from the
-code secret, over the workflow id, the handler's name and its arguments. The worker checks it
-(`VerifyingWorker`) before any handler sees the message. An update without a valid proof is
-rejected before it touches history; a signal without one is dropped (behind a patch, so
-histories recorded before proofs still replay).
+what it sends (`AttestingClient`), and so does the workflow when it continues as new: a
+header with an HMAC, keyed with a key derived from the code secret, over the workflow id, the
+workflow's or handler's name and the arguments. The worker checks it (`VerifyingWorker`)
+before any code of the registration sees them. An update without a valid proof is rejected
+before it touches history; a signal without one is dropped; a run started without one fails
+before it does anything (the last two behind patches, so histories recorded before proofs
+still replay).
 
 The arguments are hashed in their canonical form (pydantic JSON without fields left at their
 defaults), so a new optional field does not invalidate the proofs of an older sender.
@@ -20,7 +23,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import BaseModel
 from temporalio import client, workflow
@@ -28,16 +31,21 @@ from temporalio.api.common.v1 import Payload
 from temporalio.client import WorkflowUpdateHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
+    ContinueAsNewInput,
+    ExecuteWorkflowInput,
     HandleSignalInput,
     HandleUpdateInput,
     Interceptor,
     WorkflowInboundInterceptor,
     WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
 )
 
 HEADER = "gosreg-proof"
 ATTESTED = "attested-signals-1"
 """Patch: signals without a valid proof are dropped. Histories recorded before it apply them."""
+ATTESTED_START = "attested-start-1"
+"""Patch: a run whose input has no valid proof fails at once. Runs from before it start."""
 UNATTESTED = "unattested"
 """The failure type of an update refused for want of a proof."""
 
@@ -87,6 +95,13 @@ class _AttestingOutbound(client.OutboundInterceptor):
         super().__init__(next)
         self._key = key
 
+    async def start_workflow(
+        self, input: client.StartWorkflowInput
+    ) -> client.WorkflowHandle[Any, Any]:
+        value = proof(self._key, input.id, input.workflow, input.args)
+        input.headers = _with_proof(input.headers, value)
+        return await super().start_workflow(input)
+
     async def signal_workflow(self, input: client.SignalWorkflowInput) -> None:
         value = proof(self._key, input.id, input.signal, input.args)
         input.headers = _with_proof(input.headers, value)
@@ -112,6 +127,22 @@ class VerifyingWorker(Interceptor):
         key = self._key
 
         class Verifying(WorkflowInboundInterceptor):
+            def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+                super().init(_AttestingContinuation(outbound, key))
+
+            async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+                info = workflow.info()
+                proven = _proven(
+                    key, info.workflow_id, info.workflow_type, input.args, input.headers
+                )
+                if not proven and workflow.patched(ATTESTED_START):
+                    raise ApplicationError(
+                        "Only the registration service may start a registration",
+                        type=UNATTESTED,
+                        non_retryable=True,
+                    )
+                return await super().execute_workflow(input)
+
             async def handle_signal(self, input: HandleSignalInput) -> None:
                 info = workflow.info()
                 proven = _proven(key, info.workflow_id, input.signal, input.args, input.headers)
@@ -133,3 +164,17 @@ class VerifyingWorker(Interceptor):
                 super().handle_update_validator(input)
 
         return Verifying
+
+
+class _AttestingContinuation(WorkflowOutboundInterceptor):
+    """The workflow proves the state it hands to its next run."""
+
+    def __init__(self, next: WorkflowOutboundInterceptor, key: bytes) -> None:
+        super().__init__(next)
+        self._key = key
+
+    def continue_as_new(self, input: ContinueAsNewInput) -> NoReturn:
+        info = workflow.info()
+        value = proof(self._key, info.workflow_id, input.workflow or info.workflow_type, input.args)
+        input.headers = _with_proof(input.headers, value)
+        super().continue_as_new(input)

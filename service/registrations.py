@@ -337,11 +337,21 @@ class Registrations:
                 "This registration confirms its contact by SMS code, not by e-mail link",
                 details={"field": "token"},
             )
+        await self._count_code_entry(registration_id, caller)
         session, session_id = await self._open_session(registration_id, caller)
-        verdict = await self.submit_contact_code(
-            registration_id, token, session_id=session_id, caller=caller
-        )
-        return LinkConfirmed(verdict=verdict, session=session if verdict.accepted else None)
+        accepted = False
+        try:
+            verdict = await self._update(
+                registration_id,
+                "submit_contact_code",
+                self._hashed(registration_id, Purpose.EMAIL, token, session_id),
+                CodeVerdict,
+            )
+            accepted = verdict.accepted
+        finally:
+            if not accepted:  # a refused link leaves no session behind
+                await repository.discard_session(self._engine, session_id)
+        return LinkConfirmed(verdict=verdict, session=session if accepted else None)
 
     async def request_new_code(
         self, registration_id: str, *, step_id: str | None = None, session_id: str | None = None

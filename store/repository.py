@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -353,6 +353,16 @@ async def open_session(
                 registration_id=registration_id,
                 token_hash=token_hash,
                 client_id=client_id,
+            )
+        )
+
+
+async def discard_session(engine: AsyncEngine, session_id: str) -> None:
+    """Forget a session that never proved the contact (a refused e-mail link)."""
+    async with _transaction(engine) as session:
+        await session.execute(
+            delete(RegistrationSession).where(
+                RegistrationSession.id == session_id, RegistrationSession.proven_at.is_(None)
             )
         )
 

@@ -90,7 +90,7 @@ class Citizen:
 
     async def wait_for(self, stage: str) -> dict[str, Any]:
         for _ in range(200):
-            state = (await self.call("GET", "")).json()
+            state: dict[str, Any] = (await self.call("GET", "")).json()
             if state["stage"] == stage:
                 return state
             await asyncio.sleep(0.05)

@@ -425,7 +425,8 @@ class RegistrationWorkflow:
             locked_until=state.locked_until
             if state.locked_until and state.locked_until > now
             else None,
-            stage=state.stage,
+            # A session proving the contact anew learns nothing of where the registration is.
+            stage=state.stage if request.session_id == state.owner_session else Stage.CONTACT,
         )
 
     @submit_contact_code.validator

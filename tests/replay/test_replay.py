@@ -17,6 +17,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from service.attestation import VerifyingWorker
+from tests.workflows.world import ATTESTATION_KEY
 from workflows import WORKFLOWS
 
 FOLDER = Path(__file__).parent / "histories"
@@ -51,5 +53,10 @@ def test_histories_of_older_versions_are_kept() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=[f"{p.parent.name}/{p.stem}" for p in HISTORIES])
 async def test_current_code_replays_recorded_history(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    # With the worker's interceptors, as production replays: proofs are checked again.
+    replayer = Replayer(
+        workflows=WORKFLOWS,
+        data_converter=pydantic_data_converter,
+        interceptors=[VerifyingWorker(ATTESTATION_KEY)],
+    )
     await replayer.replay_workflow(history)

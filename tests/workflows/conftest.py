@@ -17,8 +17,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from service.attestation import VerifyingWorker
 from service.temporal import ensure_search_attributes
-from tests.workflows.world import World
+from tests.workflows.world import ATTESTATION_KEY, World
 from workflows import WORKFLOWS
 
 HISTORIES = Path(__file__).parents[1] / "replay" / "histories"
@@ -51,7 +52,11 @@ async def task_queue(
     becomes a recorded history of that version of the workflow code (docs/versioning.md)."""
     queue = f"test-{uuid.uuid4()}"
     async with Worker(
-        env.client, task_queue=queue, workflows=WORKFLOWS, activities=world.activities()
+        env.client,
+        task_queue=queue,
+        workflows=WORKFLOWS,
+        activities=world.activities(),
+        interceptors=[VerifyingWorker(ATTESTATION_KEY)],
     ):
         yield queue
         version = os.environ.get("RECORD_HISTORIES")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio import activity
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities import methods
@@ -39,8 +40,19 @@ from registration.models import (
     TrackLetter,
     VerifySignature,
 )
+from service.attestation import AttestingClient, attestation_key
 
 SECRET = b"test-secret"
+ATTESTATION_KEY = attestation_key(SECRET)
+"""What the tests' clients prove their messages with, and their workers check (as in the
+stack): every recorded history carries the proofs the replay test checks again."""
+
+
+def attesting(client: Client) -> Client:
+    """`client`, proving every start, signal and update it sends, as our services do."""
+    config = client.config()
+    config["interceptors"] = [AttestingClient(ATTESTATION_KEY)]
+    return Client(**config)
 
 
 @dataclass
