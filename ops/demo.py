@@ -18,6 +18,7 @@ from registration.models import (
     RegistrationView,
     Stage,
 )
+from service.limits import Limits
 from service.registrations import Registrations
 from service.temporal import connect
 from settings import Settings, load_settings
@@ -120,6 +121,7 @@ async def run_demo() -> None:
         task_queue=settings.temporal_task_queue,
         code_secret=settings.code_secret_bytes,
         policy=settings.policy,
+        limits=Limits(engine, settings),
     )
     async with SimulatorControl(settings.simulators_url) as outbox:
         demo = Demo(settings, registrations, engine, outbox)
