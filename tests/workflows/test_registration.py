@@ -452,7 +452,8 @@ async def test_another_session_takes_over_only_by_proving_the_contact_again(
     sent = await journey.update("request_new_code", claim, CodeSentView)
     assert sent.code_expires_at > (await journey.state()).stage_entered_at
     wrong = await journey.update("submit_contact_code", journey.wrong_sms(newcomer), CodeVerdict)
-    assert (wrong.accepted, wrong.attempts_left, wrong.stage) == (False, 2, Stage.PROFILE)
+    # A session proving the contact anew is told nothing of where the registration is.
+    assert (wrong.accepted, wrong.attempts_left, wrong.stage) == (False, 2, Stage.CONTACT)
     right = journey.sms(2, session=newcomer)
     taken = await journey.update("submit_contact_code", right, CodeVerdict)
     assert taken.accepted and taken.stage is Stage.PROFILE, "the registration keeps its stage"
