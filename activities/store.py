@@ -16,7 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from registration.errors import CONTACT_ALREADY_REGISTERED, PASSWORD_NOT_STAGED
+from registration.errors import (
+    CONTACT_ALREADY_REGISTERED,
+    PASSWORD_NOT_STAGED,
+    REGISTRATION_CLOSED,
+)
 from registration.models import (
     ActivatePassword,
     AuditEntry,
@@ -27,13 +31,19 @@ from registration.models import (
     SaveVerifiedProfile,
 )
 from store import repository
-from store.repository import ContactAlreadyRegistered, PasswordNotStaged, StoreError
+from store.repository import (
+    ContactAlreadyRegistered,
+    PasswordNotStaged,
+    RegistrationClosed,
+    StoreError,
+)
 
 _Step = TypeVar("_Step")
 
 ANSWERS: dict[type[StoreError], str] = {
     ContactAlreadyRegistered: CONTACT_ALREADY_REGISTERED,
     PasswordNotStaged: PASSWORD_NOT_STAGED,
+    RegistrationClosed: REGISTRATION_CLOSED,
 }
 """Store refusals that are answers, not faults: asking again cannot change them. Other
 refusals (an unknown registration, a missing account) mean the workflow called steps out of

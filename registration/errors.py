@@ -102,6 +102,8 @@ DELIVERY_REJECTED = "DeliveryRejected"
 """Non-retryable: a gateway refused the recipient (unknown number, bad address)."""
 CONTACT_ALREADY_REGISTERED = "ContactAlreadyRegistered"
 """Non-retryable: an account with this phone or e-mail exists already."""
+REGISTRATION_CLOSED = "RegistrationClosed"
+"""Non-retryable: a registration the store has closed is not opened again (a replayed start)."""
 PASSWORD_NOT_STAGED = "PasswordNotStaged"
 """Non-retryable: the workflow was told a password was set, but the store has none staged."""
 CONTACT_SEND_LIMIT = "ContactSendLimit"
@@ -115,6 +117,7 @@ NON_RETRYABLE = [
     DELIVERY_REJECTED,
     CONTACT_ALREADY_REGISTERED,
     PASSWORD_NOT_STAGED,
+    REGISTRATION_CLOSED,
     CONTACT_SEND_LIMIT,
 ]
 

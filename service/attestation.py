@@ -13,6 +13,12 @@ before it touches history; a signal without one is dropped; a run started withou
 before it does anything (the last two behind patches, so histories recorded before proofs
 still replay).
 
+A proof is good for one message only. An update's names its update id (Temporal applies an
+id once per run); a continue-as-new's names the run it continues, which the next run checks
+against its `continued_run_id` (a copy sent as a new start continues nothing). A start's
+cannot be told from a copy by the worker alone: the registration's first activity refuses to
+reopen a registration the store has closed (`store.repository.open_registration`).
+
 The arguments are hashed in their canonical form (pydantic JSON without fields left at their
 defaults), so a new optional field does not invalidate the proofs of an older sender.
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
@@ -76,6 +83,16 @@ def _proven(
     return hmac.compare_digest(sent.data, proof(key, workflow_id, name, args).encode())
 
 
+def _update_name(update: str, update_id: str) -> str:
+    """What an update's proof names: the handler and the update id (applied once per run)."""
+    return f"{update}#{update_id}"
+
+
+def _run_name(workflow_type: str, continued_run_id: str | None) -> str:
+    """What a run's proof names: the workflow type, and the run it continues, if any."""
+    return workflow_type if continued_run_id is None else f"{workflow_type}#{continued_run_id}"
+
+
 def _with_proof(headers: Mapping[str, Payload], value: str) -> dict[str, Payload]:
     return {**headers, HEADER: Payload(metadata={"encoding": b"binary/plain"}, data=value.encode())}
 
@@ -110,7 +127,8 @@ class _AttestingOutbound(client.OutboundInterceptor):
     async def start_workflow_update(
         self, input: client.StartWorkflowUpdateInput
     ) -> WorkflowUpdateHandle[Any]:
-        value = proof(self._key, input.id, input.update, input.args)
+        input.update_id = input.update_id or str(uuid.uuid4())
+        value = proof(self._key, input.id, _update_name(input.update, input.update_id), input.args)
         input.headers = _with_proof(input.headers, value)
         return await super().start_workflow_update(input)
 
@@ -132,9 +150,8 @@ class VerifyingWorker(Interceptor):
 
             async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
                 info = workflow.info()
-                proven = _proven(
-                    key, info.workflow_id, info.workflow_type, input.args, input.headers
-                )
+                name = _run_name(info.workflow_type, info.continued_run_id)
+                proven = _proven(key, info.workflow_id, name, input.args, input.headers)
                 if not proven and workflow.patched(ATTESTED_START):
                     raise ApplicationError(
                         "Only the registration service may start a registration",
@@ -153,9 +170,8 @@ class VerifyingWorker(Interceptor):
 
             def handle_update_validator(self, input: HandleUpdateInput) -> None:
                 # Validators run only when an update arrives, never on replay.
-                if not _proven(
-                    key, workflow.info().workflow_id, input.update, input.args, input.headers
-                ):
+                name = _update_name(input.update, input.id)
+                if not _proven(key, workflow.info().workflow_id, name, input.args, input.headers):
                     raise ApplicationError(
                         "Only the registration service may send this update",
                         type=UNATTESTED,
@@ -175,6 +191,7 @@ class _AttestingContinuation(WorkflowOutboundInterceptor):
 
     def continue_as_new(self, input: ContinueAsNewInput) -> NoReturn:
         info = workflow.info()
-        value = proof(self._key, info.workflow_id, input.workflow or info.workflow_type, input.args)
+        name = _run_name(input.workflow or info.workflow_type, info.run_id)
+        value = proof(self._key, info.workflow_id, name, input.args)
         input.headers = _with_proof(input.headers, value)
         super().continue_as_new(input)

@@ -56,6 +56,10 @@ class ContactAlreadyRegistered(StoreError):
     """An account with this phone or e-mail exists already."""
 
 
+class RegistrationClosed(StoreError):
+    """`open_registration` for a registration the store has closed: its id is never reused."""
+
+
 class PasswordNotStaged(StoreError):
     """`activate_password` found no password hash staged for the registration."""
 
@@ -156,7 +160,9 @@ class AuditRecord:
 
 async def open_registration(engine: AsyncEngine, step: OpenRegistration) -> bool:
     """Record a new open registration for `step.contact`. Raises `ContactAlreadyRegistered`
-    when an account has this contact. Returns False when the step had been applied before."""
+    when an account has this contact, `RegistrationClosed` when this registration was closed
+    already (a run started again with its first input). Returns False when the step had been
+    applied before."""
     async with _transaction(engine) as session:
         # The row goes in first because the audit line refers to it; a retry finds both.
         await session.execute(
@@ -172,6 +178,9 @@ async def open_registration(engine: AsyncEngine, step: OpenRegistration) -> bool
             )
             .on_conflict_do_nothing(index_elements=[Registration.registration_id])
         )
+        registration = await _lock_registration(session, step.registration_id)
+        if registration.status != RegistrationStatus.OPEN:
+            raise RegistrationClosed(f"registration {step.registration_id}")
         if not await _append_audit(session, step.audit):
             return False
         if await _account_id_for(session, step.contact) is not None:
@@ -311,6 +320,7 @@ async def close_registration(engine: AsyncEngine, step: CloseRegistration) -> bo
         if registration is None:
             return False
         _close(registration, status)
+        await _revoke_sessions(session, step.registration_id)
         return True
 
 
@@ -651,6 +661,18 @@ def _close(registration: Registration, status: RegistrationStatus) -> None:
     if registration.status == RegistrationStatus.OPEN:
         registration.status = status.value
         registration.closed_at = func.now()
+
+
+async def _revoke_sessions(session: AsyncSession, registration_id: str) -> None:
+    """A registration that ended without an account to show takes no citizen step again."""
+    await session.execute(
+        update(RegistrationSession)
+        .where(
+            RegistrationSession.registration_id == registration_id,
+            RegistrationSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=func.now())
+    )
 
 
 def _registration_record(row: Registration) -> RegistrationRecord:

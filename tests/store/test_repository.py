@@ -36,6 +36,7 @@ from store.repository import (
     ContactAlreadyRegistered,
     PasswordNotStaged,
     PasswordStepOver,
+    RegistrationClosed,
     RegistrationNotFound,
 )
 from store.schema import Account, RegistrationStatus
@@ -310,6 +311,19 @@ async def test_stage_password_is_refused_once_the_account_exists(
 
     with pytest.raises(PasswordStepOver):
         await repository.stage_password(store_engine, step.registration_id, STAGED_HASH, "staged-1")
+
+
+async def test_a_closed_registration_is_not_opened_again_and_its_sessions_are_revoked(
+    store_engine: AsyncEngine,
+) -> None:
+    step = await opened(store_engine)
+    rid = step.registration_id
+    await repository.open_session(store_engine, rid, "ses_closed", f"hash-{rid}", "cl")
+    assert await repository.close_registration(store_engine, closing(rid, Stage.CANCELLED))
+    found = await repository.find_session(store_engine, rid, f"hash-{rid}")
+    assert found is not None and found.revoked
+    with pytest.raises(RegistrationClosed):
+        await repository.open_registration(store_engine, step)  # its first start, sent again
 
 
 async def test_only_the_staging_the_workflow_names_is_activated(
