@@ -57,7 +57,8 @@ class ContactAlreadyRegistered(StoreError):
 
 
 class RegistrationClosed(StoreError):
-    """`open_registration` for a registration the store has closed: its id is never reused."""
+    """A step of a registration the store has closed: it is not opened again (its id is never
+    reused) and its account and sessions do not change any more."""
 
 
 class PasswordNotStaged(StoreError):
@@ -218,7 +219,7 @@ async def activate_password(engine: AsyncEngine, step: ActivatePassword) -> bool
     `ContactAlreadyRegistered` when another registration's account took the contact meanwhile.
     Returns False when the step had been applied before."""
     async with _transaction(engine) as session:
-        registration = await _begin_step(session, step.audit)
+        registration = await _begin_open_step(session, step.audit)
         if registration is None:
             return False
         if registration.account_id is not None:
@@ -250,7 +251,7 @@ async def bind_session(engine: AsyncEngine, step: BindSession) -> bool:
     through it) and revoke every other session of the registration, with the audit line.
     Returns False when the step had been applied before."""
     async with _transaction(engine) as session:
-        if await _begin_step(session, step.audit) is None:
+        if await _begin_open_step(session, step.audit) is None:
             return False
         sessions = RegistrationSession.registration_id == step.registration_id
         await session.execute(
@@ -275,7 +276,7 @@ async def save_verified_profile(engine: AsyncEngine, step: SaveVerifiedProfile) 
     confirmed account stays confirmed). Raises `RegistrationNotFound`, `AccountNotCreated`.
     Returns False when the step had been applied before."""
     async with _transaction(engine) as session:
-        registration = await _begin_step(session, step.audit)
+        registration = await _begin_open_step(session, step.audit)
         if registration is None:
             return False
         account = await _lock_account(session, registration)
@@ -294,7 +295,7 @@ async def confirm_identity(engine: AsyncEngine, step: ConfirmIdentity) -> bool:
     Raises `RegistrationNotFound`, `AccountNotCreated`. Returns False when the step had been
     applied before."""
     async with _transaction(engine) as session:
-        registration = await _begin_step(session, step.audit)
+        registration = await _begin_open_step(session, step.audit)
         if registration is None:
             return False
         account = await _lock_account(session, registration)
@@ -586,6 +587,17 @@ async def _begin_step(session: AsyncSession, entry: AuditEntry) -> Registration 
     # A closed registration's stage is its outcome; later lines (support notes) leave it.
     if registration.status == RegistrationStatus.OPEN:
         registration.stage = entry.stage.value
+    return registration
+
+
+async def _begin_open_step(session: AsyncSession, entry: AuditEntry) -> Registration | None:
+    """`_begin_step` for a step that changes the account or the sessions: refused with
+    `RegistrationClosed` (and its audit line rolled back) once the registration has ended. A
+    run of a closed registration brought back (a Temporal reset, a copied start) changes
+    nothing."""
+    registration = await _begin_step(session, entry)
+    if registration is not None and registration.status != RegistrationStatus.OPEN:
+        raise RegistrationClosed(f"registration {entry.registration_id}")
     return registration
 
 

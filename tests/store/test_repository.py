@@ -326,6 +326,27 @@ async def test_a_closed_registration_is_not_opened_again_and_its_sessions_are_re
         await repository.open_registration(store_engine, step)  # its first start, sent again
 
 
+async def test_a_closed_registration_s_account_does_not_change_any_more(
+    store_engine: AsyncEngine,
+) -> None:
+    """A run of a closed registration brought back (a Temporal reset) confirms nothing."""
+    step = await with_account(store_engine)
+    rid = step.registration_id
+    assert await repository.close_registration(store_engine, closing(rid, Stage.CANCELLED))
+    confirm = ConfirmIdentity(
+        registration_id=rid,
+        method=ConfirmationMethod.IN_PERSON,
+        tax_cabinet_access=True,
+        audit=audit(rid, 99, Stage.IDENTITY, "identity_confirmed"),
+    )
+    with pytest.raises(RegistrationClosed):
+        await repository.confirm_identity(store_engine, confirm)
+    account = await repository.get_account_for_registration(store_engine, rid)
+    assert account is not None and account.level is not Level.CONFIRMED
+    events = [line.event for line in await repository.list_audit(store_engine, rid)]
+    assert "identity_confirmed" not in events, "the refused step left no audit line"
+
+
 async def test_only_the_staging_the_workflow_names_is_activated(
     store_engine: AsyncEngine,
 ) -> None:
