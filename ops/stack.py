@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -53,18 +54,33 @@ def wait_for_port(host: str, port: int, what: str, timeout: float = 60.0) -> Non
     raise SystemExit(f"{what} did not start listening on {host}:{port} within {timeout:.0f} s")
 
 
+LISTEN_PORTS = range(20_000, 32_768)
+"""Where `free_port` looks: below Linux's ephemeral range (32768-60999), which the kernel
+hands to outgoing connections. A port picked there could be taken as some connection's source
+port before the server that was meant to listen on it starts ("address already in use")."""
+
+
 def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A loopback TCP port nobody listens on right now, outside the ephemeral range."""
+    for _ in range(200):
+        port = random.choice(LISTEN_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {LISTEN_PORTS.start}-{LISTEN_PORTS.stop - 1}")
 
 
 def env_on_free_ports(data_dir: Path, policy: Mapping[str, str]) -> dict[str, str]:
     """The GOSREG_* variables of a stack beside any other on this machine (tests, benchmarks):
     its own data directory, free loopback ports, and `policy` for its new registrations."""
-    ports = {name: free_port() for name in ("temporal", "ui", "api", "codec", "simulators")}
+    names = ("temporal", "ui", "api", "codec", "simulators")
+    picked: set[int] = set()
+    while len(picked) < len(names):  # five different ones
+        picked.add(free_port())
+    ports = dict(zip(names, sorted(picked), strict=True))
     ui = f"http://127.0.0.1:{ports['ui']}"
     return {
         "GOSREG_DATA_DIR": str(data_dir),

@@ -4,6 +4,8 @@ one walker (tests/api, tests/security)."""
 from __future__ import annotations
 
 import asyncio
+import time
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -95,3 +97,12 @@ class Citizen:
                 return state
             await asyncio.sleep(0.05)
         raise AssertionError(f"never reached {stage}: {state}")
+
+
+async def within_one_window(window: timedelta, needed: timedelta = timedelta(seconds=45)) -> None:
+    """Wait, if need be, until the current fixed rate-limit window of length `window` has at
+    least `needed` left: limits count in windows aligned on the clock (`store.access`), and a
+    test that counts hits must not straddle two of them."""
+    left = window.total_seconds() - time.time() % window.total_seconds()
+    if left < needed.total_seconds():
+        await asyncio.sleep(left + 0.5)

@@ -9,10 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
+from service.limits import CODE_WINDOW
 from simulators.control import SimulatorControl
 from simulators.esign import make_signed_request
 from tests.api.conftest import Tokens
-from tests.citizens import PASSWORD, Citizen, bearer
+from tests.citizens import PASSWORD, Citizen, bearer, within_one_window
 from tests.data import ADDRESS, BANK_IDENTITY, PROFILE
 
 
@@ -240,6 +241,7 @@ async def test_invalid_phone_is_422_with_the_portal_message(
 async def test_wrong_codes_answer_with_attempts_left_then_the_rate_limit_is_429(
     citizen: Citizen,
 ) -> None:
+    await within_one_window(CODE_WINDOW)
     await citizen.start()
     first = await citizen.call("POST", "/contact-code", {"code": "000000"})
     assert first.status_code == 200 and first.json()["attempts_left"] == 2
