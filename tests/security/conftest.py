@@ -4,6 +4,7 @@ same stack configured otherwise, for the attacks on one setting."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -11,6 +12,10 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.api.enums.v1 import WorkflowIdReusePolicy
+from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes
+from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
+from temporalio.client import Client
 
 from api.app import create_app
 from api.auth import Role
@@ -19,7 +24,16 @@ from settings import Settings
 from store import access
 from tests.api.conftest import Tokens, api_url, http, tokens
 
-__all__ = ["Tokens", "api_url", "api_with", "fresh_portal", "http", "tokens"]
+__all__ = [
+    "Tokens",
+    "api_url",
+    "api_with",
+    "fresh_portal",
+    "http",
+    "keyless_client",
+    "start_again",
+    "tokens",
+]
 
 ApiWith = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
@@ -47,3 +61,33 @@ async def fresh_portal(store_engine: AsyncEngine, stack_settings: Settings) -> s
         store_engine, stack_settings.token_pepper_bytes, Role.PORTAL, "another portal"
     )
     return token
+
+
+# --- someone who can write to the Temporal namespace, without our keys ------------------------
+
+
+async def keyless_client(settings: Settings) -> Client:
+    """A Temporal client with no payload keys, no attestation key and no API token."""
+    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+
+
+async def start_again(
+    client: Client,
+    settings: Settings,
+    workflow_id: str,
+    started: WorkflowExecutionStartedEventAttributes,
+) -> None:
+    """Send a start copied from history (header and encrypted input as they are) again."""
+    await client.workflow_service.start_workflow_execution(
+        StartWorkflowExecutionRequest(
+            namespace=settings.temporal_namespace,
+            workflow_id=workflow_id,
+            workflow_type=started.workflow_type,
+            task_queue=started.task_queue,
+            input=started.input,
+            header=started.header,
+            identity="an operator without our keys",
+            request_id=str(uuid.uuid4()),
+            workflow_id_reuse_policy=WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+        )
+    )

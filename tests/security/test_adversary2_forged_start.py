@@ -36,18 +36,14 @@ from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus
 
 from settings import Settings
 from simulators.control import SimulatorControl
 from store import repository
 from tests.api.conftest import Tokens
 from tests.citizens import Citizen, bearer
-
-
-async def keyless_client(settings: Settings) -> Client:
-    """A Temporal client with no payload keys, no attestation key and no API token."""
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+from tests.security.conftest import keyless_client
 
 
 def forged_input(registration_id: str, phone: str) -> dict[str, object]:

@@ -31,21 +31,15 @@ that within one run a replay is the same message again and make every handler id
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import httpx
-from temporalio.api.enums.v1 import EventType, WorkflowIdReusePolicy
-from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowExecutionStatus
 
 from settings import Settings
 from simulators.control import SimulatorControl
 from tests.citizens import Citizen
-
-
-async def keyless_client(settings: Settings) -> Client:
-    """A Temporal client with no payload keys, no attestation key and no API token."""
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+from tests.security.conftest import keyless_client, start_again
 
 
 async def test_a_cancelled_registration_is_not_started_again_with_its_own_start_proof(
@@ -76,19 +70,7 @@ async def test_a_cancelled_registration_is_not_started_again_with_its_own_start_
     started = first.workflow_execution_started_event_attributes
     assert "gosreg-proof" in started.header.fields
 
-    await client.workflow_service.start_workflow_execution(
-        StartWorkflowExecutionRequest(
-            namespace=stack_settings.temporal_namespace,
-            workflow_id=citizen.id,
-            workflow_type=started.workflow_type,
-            task_queue=started.task_queue,
-            input=started.input,
-            header=started.header,
-            identity="an operator without our keys",
-            request_id=str(uuid.uuid4()),
-            workflow_id_reuse_policy=WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-        )
-    )
+    await start_again(client, stack_settings, citizen.id, started)
     revived = client.get_workflow_handle(citizen.id)
     status: WorkflowExecutionStatus | None = WorkflowExecutionStatus.RUNNING
     try:

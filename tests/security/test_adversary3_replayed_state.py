@@ -26,11 +26,8 @@ registration's sessions when it closes, `close_registration`).
 from __future__ import annotations
 
 import asyncio
-import uuid
 
-from temporalio.api.enums.v1 import WorkflowIdReusePolicy
-from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus
 
 from settings import Settings
 from simulators.control import SimulatorControl
@@ -38,12 +35,7 @@ from tests.api.conftest import Tokens
 from tests.citizens import Citizen, bearer
 from tests.conftest import FAST
 from tests.data import ADDRESS
-from tests.security.conftest import ApiWith
-
-
-async def keyless_client(settings: Settings) -> Client:
-    """A Temporal client with no payload keys, no attestation key and no API token."""
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+from tests.security.conftest import ApiWith, keyless_client, start_again
 
 
 async def test_a_cancelled_registration_is_not_revived_from_a_carried_state(
@@ -96,19 +88,7 @@ async def test_a_cancelled_registration_is_not_revived_from_a_carried_state(
         assert (closed.status_code, closed.json()["code"]) == (403, "session_revoked")
 
         # Without any key: the newest run's own start (carried state + proof), sent again.
-        await client.workflow_service.start_workflow_execution(
-            StartWorkflowExecutionRequest(
-                namespace=stack_settings.temporal_namespace,
-                workflow_id=citizen.id,
-                workflow_type=started.workflow_type,
-                task_queue=started.task_queue,
-                input=started.input,
-                header=started.header,
-                identity="an operator without our keys",
-                request_id=str(uuid.uuid4()),
-                workflow_id_reuse_policy=WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-            )
-        )
+        await start_again(client, stack_settings, citizen.id, started)
         revived = client.get_workflow_handle(citizen.id)
         try:
             status = WorkflowExecutionStatus.RUNNING

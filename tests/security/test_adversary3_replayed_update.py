@@ -35,20 +35,15 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType, UpdateWorkflowExecutionLifecycleStage
 from temporalio.api.update.v1 import Meta, Request, WaitPolicy
 from temporalio.api.workflowservice.v1 import UpdateWorkflowExecutionRequest
-from temporalio.client import Client
 
 from settings import Settings
 from simulators.control import SimulatorControl
 from tests.api.conftest import Tokens
 from tests.citizens import Citizen, bearer
 from tests.data import ADDRESS
+from tests.security.conftest import keyless_client
 
 COPIES = 3
-
-
-async def keyless_client(settings: Settings) -> Client:
-    """A Temporal client with no payload keys, no attestation key and no API token."""
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
 
 
 async def test_a_support_resend_letter_is_not_replayed_from_history(

@@ -41,13 +41,9 @@ from settings import Settings
 from simulators.control import SimulatorControl
 from tests.api.conftest import Tokens
 from tests.citizens import Citizen, bearer
+from tests.security.conftest import keyless_client
 
 DOCUMENTS = {"passport_series": "4512", "passport_number": "345678", "snils": "112-233-445 95"}
-
-
-async def keyless_client(settings: Settings) -> Client:
-    """A Temporal client with no payload keys and no token: the default (plain JSON) converter."""
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
 
 
 async def settled_state(citizen: Citizen, *, until: str) -> dict[str, Any]:
