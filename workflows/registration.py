@@ -1224,8 +1224,14 @@ class RegistrationWorkflow:
                 return Wake.TIMEOUT
 
     async def _continue_as_new(self) -> NoReturn:
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._flush_audit()
+        # Continue only when no handler runs and nothing is left to write, checked together:
+        # an update accepted while the last audit lines were written (a password) would be
+        # cut off by the new run, its caller told the registration had moved on.
+        while True:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            if not self._state.audit_outbox:
+                break
+            await self._flush_audit()
         workflow.continue_as_new(
             self._input.model_copy(update={"carried": self._state.model_dump(mode="json")})
         )
