@@ -14,10 +14,16 @@ before it does anything (the last two behind patches, so histories recorded befo
 still replay).
 
 A proof is good for one message only. An update's names its update id (Temporal applies an
-id once per run); a continue-as-new's names the run it continues, which the next run checks
-against its `continued_run_id` (a copy sent as a new start continues nothing). A start's
-cannot be told from a copy by the worker alone: the registration's first activity refuses to
-reopen a registration the store has closed (`store.repository.open_registration`).
+id once per run) and the moment it was sent: the worker refuses it after `PROOF_TTL`, so a
+copy lifted from history is stale, and each run hands the ids of the updates it handled within
+`PROOF_TTL` to its next run, which refuses them too (a run's update ids are new to the next
+one). A continue-as-new's proof names the run it continues, which the next run checks against
+its `continued_run_id` (a copy sent as a new start continues nothing), and those handed-on ids.
+A start's cannot be told from a copy by the worker alone: the registration's first activity
+refuses to reopen a registration the store has closed (`store.repository.open_registration`).
+What remains: someone who may reset workflows in Temporal can make a new run from an old point
+and, within `PROOF_TTL`, send it updates the reset run had handled; resetting is for operators
+of the namespace only (docs/security.md).
 
 The arguments are hashed in their canonical form (pydantic JSON without fields left at their
 defaults), so a new optional field does not invalidate the proofs of an older sender.
@@ -28,8 +34,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any, NoReturn
 
 from pydantic import BaseModel
@@ -49,6 +57,16 @@ from temporalio.worker import (
 )
 
 HEADER = "gosreg-proof"
+TIMED_HEADER = "gosreg-proof-timed"
+"""An update's proof over its name, id and send time: `<unix seconds>:<hmac>`. `HEADER` still
+carries the untimed proof, for workers from before timed proofs (deploy the API first)."""
+SPENT_HEADER = "gosreg-spent-updates"
+"""On a continue-as-new: the update ids the run handled within `PROOF_TTL`, with their send
+times, as JSON; proven with the run's proof."""
+PROOF_TTL = timedelta(minutes=10)
+"""How long after it was sent an update is taken: longer than any API call waits."""
+CLOCK_SKEW = timedelta(minutes=2)
+"""How far ahead of the workflow's clock a send time may be (clocks of API and server)."""
 ATTESTED = "attested-signals-1"
 """Patch: signals without a valid proof are dropped. Histories recorded before it apply them."""
 ATTESTED_START = "attested-start-1"
@@ -88,29 +106,56 @@ def _update_name(update: str, update_id: str) -> str:
     return f"{update}#{update_id}"
 
 
-def _run_name(workflow_type: str, continued_run_id: str | None) -> str:
-    """What a run's proof names: the workflow type, and the run it continues, if any."""
-    return workflow_type if continued_run_id is None else f"{workflow_type}#{continued_run_id}"
+def _timed_name(update_name: str, sent_at: int) -> str:
+    return f"{update_name}@{sent_at}"
 
 
-def _with_proof(headers: Mapping[str, Payload], value: str) -> dict[str, Payload]:
-    return {**headers, HEADER: Payload(metadata={"encoding": b"binary/plain"}, data=value.encode())}
+def _sent_at(
+    key: bytes, workflow_id: str, name: str, args: Sequence[Any], headers: Mapping[str, Payload]
+) -> int | None:
+    """When our service sent the update `name`, if its timed proof is valid."""
+    sent = headers.get(TIMED_HEADER)
+    if sent is None:
+        return None
+    moment, _, value = sent.data.decode(errors="replace").partition(":")
+    if not moment.isdigit():
+        return None
+    expected = proof(key, workflow_id, _timed_name(name, int(moment)), args)
+    return int(moment) if hmac.compare_digest(value, expected) else None
+
+
+def _run_name(workflow_type: str, continued_run_id: str | None, spent: str | None = None) -> str:
+    """What a run's proof names: the workflow type, the run it continues, if any, and the
+    update ids handed on from it, if any."""
+    name = workflow_type if continued_run_id is None else f"{workflow_type}#{continued_run_id}"
+    return name if spent is None else f"{name}|{spent}"
+
+
+def _with_proof(
+    headers: Mapping[str, Payload], value: str, header: str = HEADER
+) -> dict[str, Payload]:
+    return {**headers, header: Payload(metadata={"encoding": b"binary/plain"}, data=value.encode())}
 
 
 class AttestingClient(client.Interceptor):
-    """Client interceptor: every signal and update this client sends carries its proof."""
+    """Client interceptor: every signal and update this client sends carries its proof.
+    `clock` gives the send time an update's proof names (tests set it)."""
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, *, clock: Callable[[], float] = time.time) -> None:
         self._key = key
+        self._clock = clock
 
     def intercept_client(self, next: client.OutboundInterceptor) -> client.OutboundInterceptor:
-        return _AttestingOutbound(next, self._key)
+        return _AttestingOutbound(next, self._key, self._clock)
 
 
 class _AttestingOutbound(client.OutboundInterceptor):
-    def __init__(self, next: client.OutboundInterceptor, key: bytes) -> None:
+    def __init__(
+        self, next: client.OutboundInterceptor, key: bytes, clock: Callable[[], float]
+    ) -> None:
         super().__init__(next)
         self._key = key
+        self._clock = clock
 
     async def start_workflow(
         self, input: client.StartWorkflowInput
@@ -128,29 +173,48 @@ class _AttestingOutbound(client.OutboundInterceptor):
         self, input: client.StartWorkflowUpdateInput
     ) -> WorkflowUpdateHandle[Any]:
         input.update_id = input.update_id or str(uuid.uuid4())
-        value = proof(self._key, input.id, _update_name(input.update, input.update_id), input.args)
-        input.headers = _with_proof(input.headers, value)
+        name = _update_name(input.update, input.update_id)
+        sent_at = int(self._clock())
+        timed = proof(self._key, input.id, _timed_name(name, sent_at), input.args)
+        headers = _with_proof(input.headers, proof(self._key, input.id, name, input.args))
+        input.headers = _with_proof(headers, f"{sent_at}:{timed}", TIMED_HEADER)
         return await super().start_workflow_update(input)
 
 
 class VerifyingWorker(Interceptor):
-    """Worker interceptor: a registration takes signals and updates only with a valid proof."""
+    """Worker interceptor: a registration takes signals and updates only with a valid proof.
 
-    def __init__(self, key: bytes) -> None:
+    `fresh_for` is `PROOF_TTL`; only a time-skipping test server, whose workflow clock runs
+    days ahead of its clients', needs None (no send-time check)."""
+
+    def __init__(self, key: bytes, *, fresh_for: timedelta | None = PROOF_TTL) -> None:
         self._key = key
+        self._fresh_for = fresh_for
 
     def workflow_interceptor_class(
         self, input: WorkflowInterceptorClassInput
     ) -> type[WorkflowInboundInterceptor]:
-        key = self._key
+        key, fresh_for = self._key, self._fresh_for
+
+        def stale(sent_at: int) -> bool:
+            if fresh_for is None:
+                return False
+            now = workflow.now().timestamp()
+            return (
+                not now - fresh_for.total_seconds() <= sent_at <= now + CLOCK_SKEW.total_seconds()
+            )
 
         class Verifying(WorkflowInboundInterceptor):
             def init(self, outbound: WorkflowOutboundInterceptor) -> None:
-                super().init(_AttestingContinuation(outbound, key))
+                self._handled: dict[str, int] = {}
+                """Update ids this run handled or was handed, with their send times."""
+                super().init(_AttestingContinuation(outbound, key, self._handled))
 
             async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
                 info = workflow.info()
-                name = _run_name(info.workflow_type, info.continued_run_id)
+                spent = input.headers.get(SPENT_HEADER)
+                spent_ids = spent.data.decode(errors="replace") if spent is not None else None
+                name = _run_name(info.workflow_type, info.continued_run_id, spent_ids)
                 proven = _proven(key, info.workflow_id, name, input.args, input.headers)
                 if not proven and workflow.patched(ATTESTED_START):
                     raise ApplicationError(
@@ -158,6 +222,8 @@ class VerifyingWorker(Interceptor):
                         type=UNATTESTED,
                         non_retryable=True,
                     )
+                if proven and spent_ids is not None:
+                    self._handled.update(json.loads(spent_ids))
                 return await super().execute_workflow(input)
 
             async def handle_signal(self, input: HandleSignalInput) -> None:
@@ -170,8 +236,8 @@ class VerifyingWorker(Interceptor):
 
             def handle_update_validator(self, input: HandleUpdateInput) -> None:
                 # Validators run only when an update arrives, never on replay.
-                name = _update_name(input.update, input.id)
-                if not _proven(key, workflow.info().workflow_id, name, input.args, input.headers):
+                sent_at = self._sent_at(input)
+                if sent_at is None or stale(sent_at) or input.id in self._handled:
                     raise ApplicationError(
                         "Only the registration service may send this update",
                         type=UNATTESTED,
@@ -179,19 +245,40 @@ class VerifyingWorker(Interceptor):
                     )
                 super().handle_update_validator(input)
 
+            async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
+                # Runs on replay too, so a run rebuilt from history knows what it handled.
+                sent_at = self._sent_at(input)
+                if sent_at is not None:
+                    self._handled[input.id] = sent_at
+                return await super().handle_update_handler(input)
+
+            @staticmethod
+            def _sent_at(input: HandleUpdateInput) -> int | None:
+                name = _update_name(input.update, input.id)
+                workflow_id = workflow.info().workflow_id
+                return _sent_at(key, workflow_id, name, input.args, input.headers)
+
         return Verifying
 
 
 class _AttestingContinuation(WorkflowOutboundInterceptor):
     """The workflow proves the state it hands to its next run."""
 
-    def __init__(self, next: WorkflowOutboundInterceptor, key: bytes) -> None:
+    def __init__(
+        self, next: WorkflowOutboundInterceptor, key: bytes, handled: dict[str, int]
+    ) -> None:
         super().__init__(next)
         self._key = key
+        self._handled = handled
 
     def continue_as_new(self, input: ContinueAsNewInput) -> NoReturn:
         info = workflow.info()
-        name = _run_name(input.workflow or info.workflow_type, info.run_id)
+        fresh_after = workflow.now().timestamp() - PROOF_TTL.total_seconds()
+        recent = {id: at for id, at in self._handled.items() if at >= fresh_after}
+        spent = json.dumps(recent, sort_keys=True, separators=(",", ":")) if recent else None
+        name = _run_name(input.workflow or info.workflow_type, info.run_id, spent)
         value = proof(self._key, info.workflow_id, name, input.args)
         input.headers = _with_proof(input.headers, value)
+        if spent is not None:
+            input.headers = _with_proof(input.headers, spent, SPENT_HEADER)
         super().continue_as_new(input)
