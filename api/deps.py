@@ -9,21 +9,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Header, HTTPException, Path, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.auth import Principal, Role
 from api.errors import ApiError
-from registration.errors import InvalidInput
+from registration.errors import InvalidInput, StepRefused
 from service.limits import Caller, citizen_network
-from service.registrations import Registrations
+from service.registrations import RegistrationNotFound, Registrations
 from settings import Settings
 from store import access, idempotency
+from store.idempotency import KeyUse
 from store.repository import SessionRecord
 
 
@@ -111,27 +114,49 @@ async def idempotency_key(
             ),
         ),
     ] = None,
-) -> str | None:
+) -> AsyncIterator[str | None]:
     """The step id (`Registrations`' `step_id`) of this request, or None without a key.
 
     The key is remembered per client, method, route and registration together with a keyed
     hash of the body; the same key with another body is refused (422 `idempotency_key_reused`)
     instead of being answered with the first request's outcome. The step id carries the client
     id, so two clients' keys never name the same step. Runs after authentication (and, on
-    routes that declare their role first, after the role check)."""
+    routes that declare their role first, after the role check).
+
+    A key whose first request is refused (an unknown registration, a limit, a step that does
+    not fit: not applied) is forgotten again, so that no one grows the table with requests
+    that did nothing; a retry with it is judged anew."""
     if not key:
-        return None
+        yield None
+        return
     route: APIRoute = request.scope["route"]
     scope = " ".join((principal.client_id, request.method, route.path, registration_id))
     fingerprint = _body_fingerprint(found.settings.token_pepper_bytes, await request.body())
-    if not await idempotency.remember(found.engine, scope, key, fingerprint):
+    use = await idempotency.remember(found.engine, scope, key, fingerprint)
+    if use is KeyUse.OTHER_BODY:
         raise ApiError(
             422,
             "idempotency_key_reused",
             "This Idempotency-Key was used for a request with another body: "
             "send each new request with a new key",
         )
-    return f"{principal.client_id}:{key}"
+    try:
+        yield f"{principal.client_id}:{key}"
+    except Exception as error:
+        if use is KeyUse.FIRST and not_applied(error):
+            await idempotency.forget(found.engine, scope, key)
+        raise
+
+
+def not_applied(error: Exception) -> bool:
+    """Whether a request that ended in `error` certainly changed nothing: a refusal, or a
+    client error. A server error may come after the step was applied (an answer that timed
+    out), so its key is kept."""
+    if isinstance(error, StepRefused | RegistrationNotFound | RequestValidationError):
+        return True
+    if isinstance(error, ApiError):
+        return error.status < 500
+    return isinstance(error, HTTPException) and error.status_code < 500
 
 
 def _body_fingerprint(pepper: bytes, body: bytes) -> str:

@@ -8,15 +8,18 @@ answering it with the first request's outcome.
 - `idempotency_keys`: one row per (scope, key). The scope is chosen by the caller of this module
   (`api.deps`: client, method, route and registration) and carries no personal data; the
   fingerprint is a keyed hash, never the body itself, which may hold a code or a password.
-  Rows older than the keys' lifetime are deleted by `prune`.
+  A key whose first request was refused (not applied) is forgotten at once (`forget`), so rows
+  exist only for steps that were applied; rows older than the keys' lifetime are deleted by
+  `prune`.
 """
 
 from __future__ import annotations
 
 import hmac
 from datetime import datetime, timedelta
+from enum import Enum
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, literal_column
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
@@ -35,22 +38,50 @@ class IdempotencyKeyUse(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
 
 
-async def remember(engine: AsyncEngine, scope: str, key: str, fingerprint: str) -> bool:
-    """Record that `key` was used in `scope` for a request with `fingerprint`. True when the
-    key is new there or was first used with the same fingerprint (a retry); False when it was
-    first used with another one. One statement: racing first uses agree on a single winner."""
+class KeyUse(Enum):
+    FIRST = "first"  # the key is new in its scope: recorded now
+    RETRY = "retry"  # the key was first used with the same body
+    OTHER_BODY = "other_body"  # the key was first used with another body
+
+
+async def remember(engine: AsyncEngine, scope: str, key: str, fingerprint: str) -> KeyUse:
+    """Record that `key` was used in `scope` for a request with `fingerprint`, and say how it
+    was used before. One statement: racing first uses agree on a single winner."""
     async with engine.begin() as connection:
-        stored = await connection.scalar(
-            insert(IdempotencyKeyUse)
-            .values(scope=scope, key=key, fingerprint=fingerprint)
-            # A no-op update rather than DO NOTHING, so that RETURNING yields the stored row.
-            .on_conflict_do_update(
-                index_elements=[IdempotencyKeyUse.scope, IdempotencyKeyUse.key],
-                set_={"fingerprint": IdempotencyKeyUse.fingerprint},
+        stored = (
+            (
+                await connection.execute(
+                    insert(IdempotencyKeyUse)
+                    .values(scope=scope, key=key, fingerprint=fingerprint)
+                    # A no-op update rather than DO NOTHING, so that RETURNING yields the stored row.
+                    .on_conflict_do_update(
+                        index_elements=[IdempotencyKeyUse.scope, IdempotencyKeyUse.key],
+                        set_={"fingerprint": IdempotencyKeyUse.fingerprint},
+                    )
+                    .returning(
+                        IdempotencyKeyUse.fingerprint,
+                        # xmax is 0 for a row this statement inserted, not for one it updated.
+                        literal_column("xmax = 0").label("inserted"),
+                    )
+                )
             )
-            .returning(IdempotencyKeyUse.fingerprint)
+            .mappings()
+            .one()
         )
-    return stored is not None and hmac.compare_digest(stored, fingerprint)
+    if not hmac.compare_digest(stored["fingerprint"], fingerprint):
+        return KeyUse.OTHER_BODY
+    return KeyUse.FIRST if stored["inserted"] else KeyUse.RETRY
+
+
+async def forget(engine: AsyncEngine, scope: str, key: str) -> None:
+    """Forget a key whose first request was not applied: nothing is bound to it, and a bound
+    key would only grow the table for requests that did nothing."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            delete(IdempotencyKeyUse).where(
+                IdempotencyKeyUse.scope == scope, IdempotencyKeyUse.key == key
+            )
+        )
 
 
 async def prune(engine: AsyncEngine, older_than: timedelta) -> int:

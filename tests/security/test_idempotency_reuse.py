@@ -20,6 +20,7 @@ from settings import Settings
 from simulators.control import SimulatorControl
 from store import access
 from tests.api.conftest import Tokens
+from tests.citizens import Citizen
 from tests.data import new_phone
 
 SESSION_HEADER = "X-Registration-Session"
@@ -164,7 +165,7 @@ CONFIRMATIONS: list[tuple[Role, str, dict[str, Any], dict[str, Any]]] = [
     (
         Role.CLERK,
         "/v1/clerk/registrations/{id}/in-person-confirmation",
-        {"passport_series": "4512", "passport_number": "345678", "snils": "11223344595"},
+        {"passport_series": "4512", "passport_number": "999998", "snils": "11223344595"},
         {"passport_series": "4512", "passport_number": "999999", "snils": "11223344595"},
     ),
     (
@@ -176,7 +177,7 @@ CONFIRMATIONS: list[tuple[Role, str, dict[str, Any], dict[str, Any]]] = [
             "birth_date": "1990-01-01",
             "snils": "11223344595",
             "passport_series": "4512",
-            "passport_number": "345678",
+            "passport_number": "999998",
         },
         {
             "surname": "Иванова",
@@ -200,16 +201,21 @@ CONFIRMATIONS: list[tuple[Role, str, dict[str, Any], dict[str, Any]]] = [
 async def test_confirmations_take_a_key_bound_to_their_body(
     http: httpx.AsyncClient,
     tokens: Tokens,
+    outbox: SimulatorControl,
     role: Role,
     path: str,
     body: dict[str, Any],
     other_body: dict[str, Any],
 ) -> None:
-    url = path.format(id=f"reg-idempotency-{uuid.uuid4().hex}")
+    """A judged confirmation (here refused: the documents differ) binds its key. A request
+    that was not applied binds none (test_adversary4_idempotency_growth)."""
+    citizen = Citizen(http, tokens.portal, outbox)
+    await citizen.reach_identity_stage()
+    url = path.format(id=citizen.id)
     headers = {"Authorization": f"Bearer {tokens.of(role)}", "Idempotency-Key": key()}
 
     first = await http.post(url, json=body, headers=headers)
-    assert first.status_code != 422, first.text
+    assert first.status_code == 200 and first.json()["confirmed"] is False, first.text
 
     reused = await http.post(url, json=other_body, headers=headers)
 

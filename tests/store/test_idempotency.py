@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from store import idempotency
-from store.idempotency import IdempotencyKeyUse
+from store.idempotency import IdempotencyKeyUse, KeyUse
 
 DAY = timedelta(days=1)
 
@@ -42,20 +42,30 @@ async def test_a_key_is_bound_to_the_fingerprint_it_first_came_with(
 ) -> None:
     scope = _scope()
 
-    assert await idempotency.remember(store_engine, scope, "k", "a" * 64)
-    assert await idempotency.remember(store_engine, scope, "k", "a" * 64)
-    assert not await idempotency.remember(store_engine, scope, "k", "b" * 64)
+    assert await idempotency.remember(store_engine, scope, "k", "a" * 64) is KeyUse.FIRST
+    assert await idempotency.remember(store_engine, scope, "k", "a" * 64) is KeyUse.RETRY
+    assert await idempotency.remember(store_engine, scope, "k", "b" * 64) is KeyUse.OTHER_BODY
     # A refused use changes nothing: the first request's retries still go through.
-    assert await idempotency.remember(store_engine, scope, "k", "a" * 64)
+    assert await idempotency.remember(store_engine, scope, "k", "a" * 64) is KeyUse.RETRY
     assert await _stored(store_engine, scope) == ["a" * 64]
+
+
+async def test_a_forgotten_key_is_new_again(store_engine: AsyncEngine) -> None:
+    scope = _scope()
+    await idempotency.remember(store_engine, scope, "k", "a" * 64)
+
+    await idempotency.forget(store_engine, scope, "k")
+
+    assert await _stored(store_engine, scope) == []
+    assert await idempotency.remember(store_engine, scope, "k", "b" * 64) is KeyUse.FIRST
 
 
 async def test_the_same_key_in_another_scope_is_another_key(store_engine: AsyncEngine) -> None:
     scope, other = _scope(), _scope()
 
-    assert await idempotency.remember(store_engine, scope, "k", "a" * 64)
-    assert await idempotency.remember(store_engine, other, "k", "b" * 64)
-    assert await idempotency.remember(store_engine, scope, "other-key", "b" * 64)
+    assert await idempotency.remember(store_engine, scope, "k", "a" * 64) is KeyUse.FIRST
+    assert await idempotency.remember(store_engine, other, "k", "b" * 64) is KeyUse.FIRST
+    assert await idempotency.remember(store_engine, scope, "other-key", "b" * 64) is KeyUse.FIRST
 
 
 async def test_racing_first_uses_with_different_bodies_have_one_winner(
@@ -68,8 +78,9 @@ async def test_racing_first_uses_with_different_bodies_have_one_winner(
         *(idempotency.remember(store_engine, scope, "k", fp) for fp in fingerprints)
     )
 
-    assert verdicts.count(True) == 1
-    assert await _stored(store_engine, scope) == [fingerprints[verdicts.index(True)]]
+    assert verdicts.count(KeyUse.FIRST) == 1
+    assert verdicts.count(KeyUse.OTHER_BODY) == len(fingerprints) - 1
+    assert await _stored(store_engine, scope) == [fingerprints[verdicts.index(KeyUse.FIRST)]]
 
 
 async def test_racing_retries_with_the_same_body_all_go_through(
@@ -81,7 +92,7 @@ async def test_racing_retries_with_the_same_body_all_go_through(
         *(idempotency.remember(store_engine, scope, "k", "a" * 64) for _ in range(8))
     )
 
-    assert all(verdicts)
+    assert sorted(v.value for v in verdicts) == ["first"] + ["retry"] * 7
 
 
 async def test_pruning_forgets_keys_past_their_lifetime_only(store_engine: AsyncEngine) -> None:
@@ -94,5 +105,5 @@ async def test_pruning_forgets_keys_past_their_lifetime_only(store_engine: Async
     assert await idempotency.prune(store_engine, older_than=30 * DAY) >= 1
 
     assert await _stored(store_engine, old) == []
-    assert await idempotency.remember(store_engine, old, "k", "b" * 64)
-    assert not await idempotency.remember(store_engine, young, "k", "b" * 64)
+    assert await idempotency.remember(store_engine, old, "k", "b" * 64) is KeyUse.FIRST
+    assert await idempotency.remember(store_engine, young, "k", "b" * 64) is KeyUse.OTHER_BODY
