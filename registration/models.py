@@ -86,6 +86,17 @@ class Attention(StrEnum):
     NOTIFICATION_FAILED = "notification_failed"  # a notice could not be delivered for a day
 
 
+class RejectionCode(StrEnum):
+    """Why the workflow sent a registration back or refused it (`Rejection.code`), besides the
+    reason codes agencies give for a mismatch, which are passed on as they come."""
+
+    CONTACT_ALREADY_REGISTERED = "contact_already_registered"  # an account has the contact
+    CONTACT_UNREACHABLE = "contact_unreachable"  # the gateway refused to deliver the code
+    VERIFICATION_TIMEOUT = "verification_timeout"  # an agency did not answer by the deadline
+    REQUEST_REJECTED = "request_rejected"  # an agency refused our request itself
+    MISMATCH = "mismatch"  # an agency found a mismatch and gave no reason code
+
+
 class Deadline(StrEnum):
     """Deadlines support may extend (`extend_deadline`)."""
 

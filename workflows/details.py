@@ -10,13 +10,10 @@ codec, but must not rely on it).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from registration.models import Agency, Attention, Channel, ConfirmationMethod, Stage
 from registration.policy import Policy
-
-if TYPE_CHECKING:
-    from workflows.state import RegistrationState
+from workflows.state import RegistrationState
 
 AGENCY_NAMES = {
     Agency.PENSION_FUND: "Pension Fund",
@@ -125,8 +122,8 @@ def _contact(state: RegistrationState, channel: Channel, policy: Policy, now: da
         text += " (no code sent yet: the gateway may be down; the citizen can request one)"
     expires = when(state.started_at + policy.contact_deadline)
     text += f". Unconfirmed, the registration expires at {expires}."
-    if state.locked_until is not None and now < state.locked_until:
-        text += f" Code entry is locked until {when(state.locked_until)} after wrong codes."
+    if code.lock(now) is not None:
+        text += f" Code entry is locked until {when(code.locked_until)} after wrong codes."
     return text
 
 
@@ -169,13 +166,14 @@ def _identity(state: RegistrationState, now: datetime) -> str:
         if letter.code_hash is not None and letter.code_expires_at is not None:
             text += f"; its code is valid until {when(letter.code_expires_at)}"
         text += "."
-    if letter.locked_until is not None and now < letter.locked_until:
+    if letter.lock(now) is not None:
         text += f" Letter code entry is locked until {when(letter.locked_until)}."
-    if state.refused_confirmations:
-        last = state.refused_confirmations[-1]
-        count = state.refusal_count
+    confirmations = state.confirmations
+    if confirmations.refused:
+        last = confirmations.refused[-1]
+        count = confirmations.refusal_count
         text += f" {count} confirmation(s) refused, the last at {when(last.at)}: {last.message}."
-    locked_until = state.confirmation_lock(now)
+    locked_until = confirmations.lock(now)
     if locked_until is not None:
         text += f" Identity confirmation is locked until {when(locked_until)}."
     return text

@@ -4,6 +4,11 @@ Reading order: `run` walks the stages; each stage is a method that waits for the
 agency, a clerk, a bank) and returns when the stage changes. Update and signal handlers *decide*
 (and answer the caller at once); the main loop *performs* what follows from a decision (audit
 trail, store writes, notifications), so a decision is durable the moment it is made.
+
+A handler checks the stage and the session, asks the rule, and records the outcome. The rules
+are pure modules in `registration/` (`contact_code`, `letters`, `confirmations`, `identity`),
+each with its own part of the state; patches are in `workflows/patches.py`, activity options
+in `workflows/options.py`.
 """
 
 from __future__ import annotations
@@ -12,11 +17,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any, NoReturn, TypedDict
+from typing import Any, NoReturn
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, RetryState
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.agencies import AgencyActivities
@@ -24,16 +28,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.messaging import MessagingActivities
     from activities.post import PostActivities
     from activities.store import StoreActivities
-    from registration import errors
-    from registration.codes import is_code_hash
-    from registration.errors import (
-        NOT_CONFIRMED,
-        ConfirmationRefusal,
-        InvalidInput,
-        Refusal,
-        StepRefused,
-    )
+    from registration import confirmations, contact_code, errors, letters
+    from registration.confirmations import Confirmation
+    from registration.errors import NOT_CONFIRMED, ConfirmationRefusal, Refusal
     from registration.identity import compare_certificate, compare_documents, compare_identity
+    from registration.letters import LetterEvent
     from registration.models import (
         ActivatePassword,
         Agency,
@@ -69,6 +68,7 @@ with workflow.unsafe.imports_passed_through():
         RegistrationResult,
         RegistrationView,
         Rejection,
+        RejectionCode,
         RequestNewCode,
         SaveVerifiedProfile,
         SendContactCode,
@@ -87,32 +87,19 @@ with workflow.unsafe.imports_passed_through():
         validate_free_text,
         validate_profile,
     )
+    from workflows import agencies
     from workflows import search_attributes as search
     from workflows.details import describe
-    from workflows.state import REFUSALS_KEPT, Confirmation, RegistrationState
-
-SESSIONS = "sessions-1"
-"""Patch: a contact code entered from a citizen session binds that session (store activity
-`bind_session`) before it is accepted. Histories recorded before it bind nothing."""
-
-CONFIRMATION_LIMITS = "confirmations-1"
-"""Patch: clerk and bank signals are judged only when a confirmation is due (else ignored,
-nothing written); refusals are counted, the last few kept, and too many lock confirmation and
-flag it for support; partners hear only that the data do not confirm the registration.
-Histories recorded before it list every refusal, at any stage, naming the fields."""
-
-SUPPORT_VIEW = "support-view-1"
-"""Patch: search attributes are also published between stage changes (pending agencies,
-method, letters, attention). Histories recorded before it publish at stage changes only."""
-
-SIGNATURE_CHALLENGE = "signature-challenge-1"
-"""Patch: an e-signature confirms only when it is over the registration's current challenge
-(issued on entering the identity stage). Histories recorded before it accept any signature of
-the right person."""
-EXACT_DEADLINE = "exact-deadline-1"
-"""Patch: when Temporal stops retrying an agency early (the next backoff would pass the
-deadline), a durable timer waits for one last attempt that ends at the deadline itself.
-Histories recorded before it give up at Temporal's timeout."""
+    from workflows.options import BACKGROUND, INTERACTIVE, STORE, TRACKING, ActivityOptions
+    from workflows.patches import (
+        CONFIRMATION_LIMITS,
+        SESSIONS,
+        SIGNATURE_CHALLENGE,
+        SUPPORT_VIEW,
+    )
+    from workflows.refusals import as_update_failure, failure_type, refuse
+    from workflows.state import RegistrationState
+    from workflows.views import claim_view, full_view
 
 
 class Wake(Enum):
@@ -123,68 +110,11 @@ class Wake(Enum):
     INTERRUPTED = "interrupted"  # cancellation, or time to continue as new
 
 
-# Timeouts and retries of every activity, in one place. Agency calls take theirs from Policy.
-class ActivityOptions(TypedDict, total=False):
-    start_to_close_timeout: timedelta
-    schedule_to_close_timeout: timedelta
-    retry_policy: RetryPolicy
-
-
-STORE: ActivityOptions = {
-    # Worst case inside: 10 s to connect plus 15 s per statement (store.db).
-    "start_to_close_timeout": timedelta(seconds=60),
-    "retry_policy": RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        maximum_interval=timedelta(seconds=30),
-        non_retryable_error_types=errors.NON_RETRYABLE,
-    ),
-}
-# A citizen is waiting for the answer of an update: give up quickly and say "not applied".
-INTERACTIVE: ActivityOptions = {
-    "start_to_close_timeout": timedelta(seconds=10),
-    "schedule_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(
-        initial_interval=timedelta(milliseconds=500),
-        maximum_interval=timedelta(seconds=5),
-        non_retryable_error_types=errors.NON_RETRYABLE,
-    ),
-}
-# Background messages (notifications, tracking): retry for a day, then let it go.
-BACKGROUND: ActivityOptions = {
-    "start_to_close_timeout": timedelta(seconds=15),
-    "schedule_to_close_timeout": timedelta(days=1),
-    "retry_policy": RetryPolicy(
-        initial_interval=timedelta(seconds=5),
-        maximum_interval=timedelta(minutes=30),
-        non_retryable_error_types=errors.NON_RETRYABLE,
-    ),
-}
-
-
 # A verification that failed for a reason of ours or the agency's, not the citizen's data.
-ATTENTION_ON_MISMATCH = {
-    "verification_timeout": Attention.VERIFICATION_TIMEOUT,
-    "request_rejected": Attention.AGENCY_REQUEST_REJECTED,
+ATTENTION_ON_MISMATCH: dict[str, Attention] = {
+    RejectionCode.VERIFICATION_TIMEOUT: Attention.VERIFICATION_TIMEOUT,
+    RejectionCode.REQUEST_REJECTED: Attention.AGENCY_REQUEST_REJECTED,
 }
-
-
-def refuse(code: Refusal, message: str, **details: Any) -> NoReturn:
-    """Reject a step: the caller gets `code` as the failure type and nothing is applied."""
-    raise ApplicationError(
-        message,
-        StepRefused(code, message, details=details).payload(),
-        type=code,
-        non_retryable=True,
-    )
-
-
-def refuse_invalid(error: InvalidInput) -> NoReturn:
-    raise ApplicationError(error.message, error.payload(), type=error.code, non_retryable=True)
-
-
-def failure_type(error: ActivityError) -> str | None:
-    cause = error.cause
-    return cause.type if isinstance(cause, ApplicationError) else None
 
 
 @workflow.defn(name="Registration")
@@ -213,9 +143,9 @@ class RegistrationWorkflow:
     async def run(self, input: RegistrationInput) -> RegistrationResult:
         stages: dict[Stage, Callable[[], Awaitable[None]]] = {
             Stage.CONTACT: self._confirm_contact,
-            Stage.PASSWORD: self._await_password,
+            Stage.PASSWORD: self._collect_password,
             Stage.PROFILE: self._collect_profile,
-            Stage.VERIFICATION: self._verify,
+            Stage.VERIFICATION: self._verify_profile,
             Stage.IDENTITY: self._confirm_identity,
         }
         try:
@@ -259,7 +189,9 @@ class RegistrationWorkflow:
         except ActivityError as error:
             if failure_type(error) != errors.CONTACT_ALREADY_REGISTERED:
                 raise
-            self._reject("contact_already_registered", "An account with this contact exists")
+            self._reject(
+                RejectionCode.CONTACT_ALREADY_REGISTERED, "An account with this contact exists"
+            )
             self._enter(Stage.REFUSED)
             return
         try:
@@ -267,7 +199,8 @@ class RegistrationWorkflow:
         except ActivityError as error:
             if failure_type(error) == errors.DELIVERY_REJECTED:
                 self._reject(
-                    "contact_unreachable", "The code could not be delivered to this contact"
+                    RejectionCode.CONTACT_UNREACHABLE,
+                    "The code could not be delivered to this contact",
                 )
                 await self._finish(Stage.REFUSED, "contact_unreachable")
             # Otherwise (the gateway is down, or the contact's code budget across
@@ -279,16 +212,15 @@ class RegistrationWorkflow:
         if wake is Wake.TIMEOUT:
             await self._finish(Stage.EXPIRED, "contact_not_confirmed")
 
-    async def _await_password(self) -> None:
+    async def _collect_password(self) -> None:
         await self._wait(lambda: self._state.stage is not Stage.PASSWORD)
 
     async def _collect_profile(self) -> None:
         # The citizen may come back months later: no deadline, just a durable wait.
         await self._wait(lambda: self._state.stage is not Stage.PROFILE)
 
-    async def _verify(self) -> None:
+    async def _verify_profile(self) -> None:
         state = self._state
-        assert state.profile is not None
         while True:
             # Re-read each round: support may have extended the deadline (extend_deadline).
             deadline = state.verification_deadline or workflow.now()
@@ -310,7 +242,7 @@ class RegistrationWorkflow:
             await self._flush_audit()
         mismatch = checks.result()
         if mismatch is not None:
-            code = mismatch.reason_code or "mismatch"
+            code = mismatch.reason_code or RejectionCode.MISMATCH
             self._reject(code, mismatch.reason or "The agencies did not confirm the data")
             self._enter(
                 Stage.PROFILE,
@@ -328,7 +260,7 @@ class RegistrationWorkflow:
             StoreActivities.save_verified_profile,
             SaveVerifiedProfile(
                 registration_id=self._id,
-                profile=state.profile,
+                profile=self._verified_profile(),
                 inn=inn.inn,
                 audit=self._audit_entry("verified", inn_found=inn.found),
             ),
@@ -342,19 +274,19 @@ class RegistrationWorkflow:
         await self._notify(Notice.STANDARD_GRANTED, "standard-granted")
 
     async def _confirm_identity(self) -> None:
-        while self._state.stage is Stage.IDENTITY and self._state.confirmation is None:
-            due, event = self._next_letter_event()
-            wake = await self._wait(
-                lambda due=due: (  # type: ignore[misc]
-                    self._state.confirmation is not None or self._letter_event_moved(due)
-                ),
-                until=due,
-            )
+        events = {
+            LetterEvent.EXPIRE: self._expire_letter,
+            LetterEvent.TRACK: self._refresh_tracking,
+            LetterEvent.REMIND: self._remind_letter,
+        }
+        while self._state.stage is Stage.IDENTITY and self._state.confirmations.decided is None:
+            due, event = letters.next_event(self._state.letter)
+            wake = await self._wait(self._decided_or_letter_moved(due), until=due)
             if wake is Wake.INTERRUPTED:
                 return
             if wake is Wake.TIMEOUT and event is not None:
-                await event()
-        confirmation = self._state.confirmation
+                await events[event]()
+        confirmation = self._state.confirmations.decided
         if confirmation is None:
             return
         await workflow.execute_activity_method(
@@ -378,6 +310,14 @@ class RegistrationWorkflow:
         self._enter(Stage.CONFIRMED)
         await self._notify(Notice.CONFIRMED, "confirmed")
 
+    def _decided_or_letter_moved(self, due: datetime | None) -> Callable[[], bool]:
+        """Wake the identity stage: a confirmation was decided, or the letter's next event
+        moved (a new letter, a deadline extended)."""
+        return lambda: (
+            self._state.confirmations.decided is not None
+            or letters.next_event(self._state.letter)[0] != due
+        )
+
     # --- citizen input: contact code ----------------------------------------------------------
 
     @workflow.update(name="submit_contact_code")
@@ -398,33 +338,21 @@ class RegistrationWorkflow:
             return self._judge_contact_code(request)
 
     def _judge_contact_code(self, request: SubmitCode) -> CodeVerdict:
-        state, code, now = self._state, self._state.code, workflow.now()
-        if request.code_hash == code.code_hash:
-            code.code_hash = None
-            state.consecutive_failures = 0
+        state, now = self._state, workflow.now()
+        judged = contact_code.judge(state.code, request.code_hash, now, self._policy)
+        if judged.accepted:
             if request.session_id is not None:
                 state.owner_session = request.session_id
             if state.stage is Stage.CONTACT:
                 self._enter(Stage.PASSWORD, "contact_confirmed")
-            return CodeVerdict(accepted=True, attempts_left=code.attempts_left, stage=state.stage)
-        code.attempts_left -= 1
-        state.consecutive_failures += 1
-        burnt = code.attempts_left <= 0
-        if state.consecutive_failures >= self._policy.failures_before_lock:
-            state.locked_until = now + self._policy.lock_duration
-            state.consecutive_failures = 0
-            burnt = True
-            self._record("contact_locked", locked_until=state.locked_until.isoformat())
-        if burnt:
-            code.code_hash = None
-            code.attempts_left = 0
+            return CodeVerdict(accepted=True, attempts_left=judged.attempts_left, stage=state.stage)
+        if judged.locked_until is not None:
+            self._record("contact_locked", locked_until=judged.locked_until.isoformat())
         return CodeVerdict(
             accepted=False,
-            attempts_left=code.attempts_left,
-            code_burnt=burnt,
-            locked_until=state.locked_until
-            if state.locked_until and state.locked_until > now
-            else None,
+            attempts_left=judged.attempts_left,
+            code_burnt=judged.burnt,
+            locked_until=state.code.lock(now),
             # A session proving the contact anew learns nothing of where the registration is.
             stage=state.stage if request.session_id == state.owner_session else Stage.CONTACT,
         )
@@ -432,19 +360,9 @@ class RegistrationWorkflow:
     @submit_contact_code.validator
     def _check_contact_code(self, request: SubmitCode) -> None:
         self._require_contact_proof(request.session_id)
-        if not is_code_hash(request.code_hash):
-            refuse(Refusal.INVALID_INPUT, "The code must be sent as its 64-character keyed hash")
-        self._require_unlocked()
-        code = self._state.code
-        if not self._opened:
-            return  # judged once the first code is out
-        if code.code_hash is None or code.expires_at is None:
-            refuse(Refusal.NO_ACTIVE_CODE, "There is no active code: request a new one")
-        if workflow.now() >= code.expires_at:
-            refuse(
-                Refusal.CODE_EXPIRED,
-                "The code has expired: request a new one",
-                expired_at=code.expires_at.isoformat(),
+        with as_update_failure():
+            contact_code.check_entry(
+                self._state.code, request.code_hash, workflow.now(), sent=self._opened
             )
 
     @workflow.update(name="request_new_code")
@@ -454,7 +372,7 @@ class RegistrationWorkflow:
         async with self._lock:
             self._check_new_code(request)  # again: the first send or another request came first
             try:
-                await self._send_code(INTERACTIVE)
+                expires_at = await self._send_code(INTERACTIVE)
             except ActivityError as error:
                 if failure_type(error) == errors.CONTACT_SEND_LIMIT:
                     retry_at = errors.send_limit_retry_at(
@@ -471,32 +389,23 @@ class RegistrationWorkflow:
             state, now = self._state, workflow.now()
             if state.stage is not Stage.CONTACT:
                 self._record("contact_reproof_requested", "citizen", session_id=request.session_id)
-            assert state.code.expires_at is not None
             return CodeSentView(
                 channel=self._input.contact.channel,
-                code_expires_at=state.code.expires_at,
-                next_code_allowed_at=state.next_code_allowed_at(self._policy),
-                resends_left_today=state.resends_left_today(self._policy, now),
+                code_expires_at=expires_at,
+                next_code_allowed_at=contact_code.next_send_allowed_at(
+                    state.code, state.stage_entered_at, self._policy
+                ),
+                resends_left_today=contact_code.sends_left_today(state.code, now, self._policy),
             )
 
     @request_new_code.validator
     def _check_new_code(self, request: RequestNewCode) -> None:
         self._require_contact_proof(request.session_id)
-        self._require_unlocked()
-        if not self._opened:
-            return  # judged once the first code is out
-        state, now, policy = self._state, workflow.now(), self._policy
-        allowed_at = state.next_code_allowed_at(policy)
-        if now < allowed_at:
-            refuse(
-                Refusal.RESEND_TOO_SOON,
-                f"A new code can be requested at {allowed_at:%H:%M:%S} UTC",
-                retry_at=allowed_at.isoformat(),
-            )
-        if state.code.sends_since(now - timedelta(hours=1)) >= policy.resends_per_hour:
-            refuse(Refusal.RESEND_LIMIT, "Too many codes requested in the last hour: try later")
-        if state.code.sends_since(now - timedelta(days=1)) >= policy.resends_per_day:
-            refuse(Refusal.RESEND_LIMIT, "Too many codes requested today: try tomorrow")
+        state, now = self._state, workflow.now()
+        with as_update_failure():
+            contact_code.check_unlocked(state.code, now)
+            if self._opened:  # else judged once the first code is out
+                contact_code.check_send(state.code, state.stage_entered_at, now, self._policy)
 
     # --- citizen input: password and profile -----------------------------------------------
 
@@ -549,10 +458,8 @@ class RegistrationWorkflow:
     def _check_profile(self, request: SubmitProfile) -> None:
         self._require_owner(request.session_id)
         self._require_stage(Stage.PROFILE)
-        try:
+        with as_update_failure():
             validate_profile(request.profile, workflow.now().date())
-        except InvalidInput as error:
-            refuse_invalid(error)
 
     # --- identity confirmation ----------------------------------------------------------------
 
@@ -561,74 +468,45 @@ class RegistrationWorkflow:
         """Record the chosen method; for a letter, order it and answer with its tracking number."""
         async with self._lock:
             self._check_method(request)
-            if request.method is ConfirmationMethod.LETTER:
-                assert request.address is not None
+            if request.method is ConfirmationMethod.LETTER and request.address is not None:
                 await self._order_letter(request.address)  # refuses, recording nothing, if it fails
             self._state.method = request.method
             self._record("method_chosen", method=request.method)
             self._publish_change()
-            return MethodChosen(method=request.method, letter=self._state.letter_view(self._policy))
+            return MethodChosen(
+                method=request.method, letter=letters.view(self._state.letter, self._policy)
+            )
 
     @choose_method.validator
     def _check_method(self, request: ChooseMethod) -> None:
         self._require_owner(request.session_id)
         self._require_stage(Stage.IDENTITY)
-        if request.method is not ConfirmationMethod.LETTER:
-            return
-        if request.address is None:
-            refuse(
-                Refusal.INVALID_INPUT,
-                "A postal address is required for a registered letter",
-                field="address",
-            )
-        try:
-            normalize_postal_address(request.address)
-        except InvalidInput as error:
-            refuse_invalid(error)
-        letter, now, policy = self._state.letter, workflow.now(), self._policy
-        if letter.ordered_at is not None and now < letter.ordered_at + policy.letter_reorder_gap:
-            allowed = letter.ordered_at + policy.letter_reorder_gap
-            refuse(
-                Refusal.LETTER_REORDER_TOO_SOON,
-                f"A new letter can be ordered after {allowed:%Y-%m-%d %H:%M} UTC",
-                retry_at=allowed.isoformat(),
-            )
-        window_start = now - policy.letter_order_window
-        if (
-            sum(1 for t in letter.order_times if t > window_start)
-            >= policy.letter_orders_per_window
-        ):
-            refuse(
-                Refusal.LETTER_REORDER_LIMIT,
-                f"At most {policy.letter_orders_per_window} letters can be ordered in "
-                f"{policy.letter_order_window.days} days",
-            )
+        if request.method is ConfirmationMethod.LETTER:
+            with as_update_failure():
+                letters.check_order(
+                    self._state.letter, request.address, workflow.now(), self._policy
+                )
 
     @workflow.update(name="submit_letter_code")
     def submit_letter_code(self, request: SubmitCode) -> CodeVerdict:
         """Judge the code from the registered letter."""
-        letter, now, policy = self._state.letter, workflow.now(), self._policy
-        if request.code_hash == letter.code_hash:
-            letter.code_hash = None
+        letter = self._state.letter
+        judged = letters.judge(letter, request.code_hash, workflow.now(), self._policy)
+        if judged.accepted:
+            tracking_number = letter.tracking_number or ""
             self._decide(
                 Confirmation(
                     method=ConfirmationMethod.LETTER,
                     actor="citizen",
-                    details={"tracking_number": letter.tracking_number or ""},
+                    details={"tracking_number": tracking_number},
                 )
             )
-            return CodeVerdict(accepted=True, attempts_left=0, stage=self._state.stage)
-        window_start = now - policy.letter_wrong_code_window
-        letter.wrong_entries = [t for t in letter.wrong_entries if t > window_start] + [now]
-        left = policy.letter_wrong_codes_before_lock - len(letter.wrong_entries)
-        if left <= 0:
-            letter.locked_until = now + policy.letter_lock_duration
-            letter.wrong_entries = []
-            self._record("letter_code_locked", locked_until=letter.locked_until.isoformat())
+        elif judged.locked_until is not None:
+            self._record("letter_code_locked", locked_until=judged.locked_until.isoformat())
         return CodeVerdict(
-            accepted=False,
-            attempts_left=max(left, 0),
-            locked_until=letter.locked_until if left <= 0 else None,
+            accepted=judged.accepted,
+            attempts_left=judged.attempts_left,
+            locked_until=judged.locked_until,
             stage=self._state.stage,
         )
 
@@ -636,23 +514,8 @@ class RegistrationWorkflow:
     def _check_letter_code(self, request: SubmitCode) -> None:
         self._require_owner(request.session_id)
         self._require_stage(Stage.IDENTITY)
-        if not is_code_hash(request.code_hash):
-            refuse(Refusal.INVALID_INPUT, "The code must be sent as its 64-character keyed hash")
-        letter, now = self._state.letter, workflow.now()
-        if letter.locked_until is not None and now < letter.locked_until:
-            refuse(
-                Refusal.LOCKED,
-                f"Code entry is locked until {letter.locked_until:%H:%M:%S} UTC",
-                locked_until=letter.locked_until.isoformat(),
-            )
-        if letter.code_hash is None or letter.code_expires_at is None:
-            refuse(Refusal.NO_ACTIVE_CODE, "No letter code is active: order a letter first")
-        if now >= letter.code_expires_at:
-            refuse(
-                Refusal.CODE_EXPIRED,
-                "The letter code has expired: order a new letter",
-                expired_at=letter.code_expires_at.isoformat(),
-            )
+        with as_update_failure():
+            letters.check_entry(self._state.letter, request.code_hash, workflow.now())
 
     @workflow.update(name="submit_signature")
     async def submit_signature(self, request: SubmitSignature) -> ConfirmationVerdict:
@@ -694,6 +557,16 @@ class RegistrationWorkflow:
                 Confirmation(method=ConfirmationMethod.ESIGNATURE, actor="citizen")
             )
 
+    @submit_signature.validator
+    def _check_signature(self, request: SubmitSignature) -> None:
+        self._require_confirmable()
+        if not request.signed_request or len(request.signed_request) > 65_536:
+            refuse(
+                Refusal.INVALID_INPUT,
+                "The signed request must be 1 to 65536 characters",
+                field="signed_request",
+            )
+
     def _signed_our_challenge(self, check: SignatureCheck) -> bool:
         """A signature confirms this registration only over its current challenge, which names
         the registration and a random nonce: a request signed once cannot be replayed on
@@ -709,16 +582,6 @@ class RegistrationWorkflow:
 
     def _new_signature_challenge(self) -> str:
         return f"gosreg-identity:{self._id}:{workflow.uuid4().hex}"
-
-    @submit_signature.validator
-    def _check_signature(self, request: SubmitSignature) -> None:
-        self._require_confirmable()
-        if not request.signed_request or len(request.signed_request) > 65_536:
-            refuse(
-                Refusal.INVALID_INPUT,
-                "The signed request must be 1 to 65536 characters",
-                field="signed_request",
-            )
 
     def _refuse_signature(
         self, refusal: ConfirmationRefusal, reason: str, **details: Any
@@ -798,6 +661,75 @@ class RegistrationWorkflow:
             return self._list_refusal(refusal, told, actor)
         return self._refuse_confirmation(refusal, NOT_CONFIRMED, actor, mismatched=mismatched)
 
+    def _require_confirmable(self) -> None:
+        """A clerk, bank or e-signature confirmation is judged only at the identity stage, until
+        one is decided, and not while too many refusals have locked confirmation."""
+        self._require_stage(Stage.IDENTITY)
+        with as_update_failure():
+            confirmations.check_open(self._state.confirmations, workflow.now())
+
+    def _confirmation_due(self) -> bool:
+        """`_require_confirmable` for a signal, which cannot be answered: true or false."""
+        try:
+            self._require_confirmable()
+        except ApplicationError:
+            return False
+        return True
+
+    def _refuse_confirmation(
+        self, refusal: ConfirmationRefusal, told: str, actor: str, **details: Any
+    ) -> ConfirmationVerdict:
+        """Refuse a confirmation judged at the identity stage. The caller is `told` that much;
+        the audit trail gets `details` (which fields differ). Too many refusals lock
+        confirmation and ask support to look (`registration.confirmations`)."""
+        state = self._state
+        refused = confirmations.refuse(
+            state.confirmations, refusal, told, workflow.now(), self._policy
+        )
+        self._record("confirmation_refused", actor, reason=refusal, **details)
+        if refused.locked_until is None:
+            if state.attention is not Attention.CONFIRMATION_LOCKED:  # the stronger word stays
+                self._flag(Attention.CONFIRMATION_REFUSED)
+        else:
+            self._record(
+                "confirmation_locked",
+                refused=refused.count,
+                locked_until=refused.locked_until.isoformat(),
+            )
+            self._flag(Attention.CONFIRMATION_LOCKED)
+        return ConfirmationVerdict(
+            confirmed=False, reason=told, stage=state.stage, locked_until=refused.locked_until
+        )
+
+    def _may_confirm(self, actor: str) -> bool:
+        """Before CONFIRMATION_LIMITS: a confirmation out of its stage was refused and listed."""
+        if self._state.stage is Stage.IDENTITY and self._state.confirmations.decided is None:
+            return True
+        self._list_refusal(
+            ConfirmationRefusal.NOT_AWAITING,
+            f"The registration is at stage {self._state.stage}",
+            actor,
+        )
+        return False
+
+    def _list_refusal(
+        self, refusal: ConfirmationRefusal, told: str, actor: str, **details: Any
+    ) -> ConfirmationVerdict:
+        """Before CONFIRMATION_LIMITS: every refusal was listed, recorded and flagged, uncounted."""
+        confirmations.list_refusal(self._state.confirmations, refusal, told, workflow.now())
+        self._record("confirmation_refused", actor, reason=refusal, **details)
+        self._flag(Attention.CONFIRMATION_REFUSED)
+        return ConfirmationVerdict(confirmed=False, reason=told, stage=self._state.stage)
+
+    def _decide(self, confirmation: Confirmation) -> None:
+        self._state.confirmations.decided = confirmation
+
+    def _confirmed(self, confirmation: Confirmation) -> ConfirmationVerdict:
+        """Decide for `confirmation`: durable now; the main loop writes it down and the
+        registration is confirmed, which is what the caller is told."""
+        self._decide(confirmation)
+        return ConfirmationVerdict(confirmed=True, stage=Stage.CONFIRMED)
+
     # --- support ------------------------------------------------------------------------------
 
     @workflow.update(name="cancel")
@@ -831,13 +763,14 @@ class RegistrationWorkflow:
         (the citizen called; a person decided). Recorded with who did it."""
         async with self._lock:
             self._check_resend_letter(request)
-            letter = self._state.letter
-            assert letter.address is not None
-            await self._order_letter(letter.address)
+            address = self._state.letter.address
+            if address is not None:  # the validator says so
+                await self._order_letter(address)
             self._record("letter_resent", request.actor, reason=request.reason)
             self._publish_change()
             return MethodChosen(
-                method=ConfirmationMethod.LETTER, letter=self._state.letter_view(self._policy)
+                method=ConfirmationMethod.LETTER,
+                letter=letters.view(self._state.letter, self._policy),
             )
 
     @resend_letter.validator
@@ -850,17 +783,13 @@ class RegistrationWorkflow:
     @workflow.update(name="extend_deadline")
     def extend_deadline(self, request: ExtendDeadline) -> DeadlineExtended:
         """Support: give the agencies (and ask them again now), or the letter code, more days."""
-        state, extra = self._state, timedelta(days=request.days)
+        state = self._state
+        until = self._extended(request)
         if request.deadline is Deadline.VERIFICATION:
-            assert state.verification_deadline is not None
-            state.verification_deadline += extra
-            until = state.verification_deadline
+            state.verification_deadline = until
             self._retry_checks = True  # the running checks carry the old deadline
         else:
-            letter = state.letter
-            assert letter.code_expires_at is not None
-            letter.code_expires_at += extra
-            until = letter.code_expires_at
+            state.letter.code_expires_at = until
         self._record(
             "deadline_extended",
             request.actor,
@@ -898,6 +827,19 @@ class RegistrationWorkflow:
                 "No letter code is active: re-send the letter instead (resend_letter)",
             )
 
+    def _extended(self, request: ExtendDeadline) -> datetime:
+        """The deadline `request` extends, `request.days` later (the validator made sure it
+        is set: the verification's at its stage, the letter code's while one is active)."""
+        state = self._state
+        current = (
+            state.verification_deadline
+            if request.deadline is Deadline.VERIFICATION
+            else state.letter.code_expires_at
+        )
+        if current is None:
+            refuse(Refusal.WRONG_STAGE, f"No {request.deadline} deadline runs", stage=state.stage)
+        return current + timedelta(days=request.days)
+
     @workflow.query(name="state")
     def state(self) -> RegistrationView:
         return self._view()
@@ -909,107 +851,20 @@ class RegistrationWorkflow:
         state = self._state
         if state.stage is Stage.CONTACT or session_id == state.owner_session:
             return self._view()
-        return state.claim_view(self._id, self._input.contact.channel, self._policy, workflow.now())
-
-    # --- helpers ------------------------------------------------------------------------------
+        return claim_view(
+            state, self._id, self._input.contact.channel, self._policy, workflow.now()
+        )
 
     def _view(self) -> RegistrationView:
-        view = self._state.view(self._id, self._input.contact.channel, self._policy, workflow.now())
+        view = full_view(
+            self._state, self._id, self._input.contact.channel, self._policy, workflow.now()
+        )
         if self._cancel is not None and not view.stage.is_final:
             # Decided, and being written down: a new start for the contact must not join it.
             return view.model_copy(update={"stage": Stage.CANCELLED})
         return view
 
-    def _enter(
-        self,
-        stage: Stage,
-        event: str | None = None,
-        *,
-        attention: Attention | None = None,
-        **details: Any,
-    ) -> None:
-        """Move to `stage`: a new stage starts with a clean slate for support (`attention`)."""
-        self._state.stage = stage
-        self._state.stage_entered_at = workflow.now()
-        self._state.attention = attention
-        self._publish()
-        if event is not None:
-            self._record(event, **details)
-
-    def _publish(self) -> None:
-        """Keep the search attributes support filters by, and the UI's current details, in
-        step with the state."""
-        state = self._state
-        pending = [agency.value for agency in state.pending_checks]
-        current = workflow.info().typed_search_attributes
-        updates: list[Any] = [
-            search.STAGE.value_set(state.stage),
-            search.LEVEL.value_set(state.level),
-            search.STAGE_SINCE.value_set(state.stage_entered_at),
-            search.LETTERS_SENT.value_set(state.letter.sequence),
-            search.PROFILE_VERSION.value_set(state.profile_version),
-            search.NEEDS_ATTENTION.value_set(state.attention is not None),
-        ]
-        if state.pending_since is not None:
-            # Kept once set: it means something only while PENDING_AGENCY is.
-            updates.append(search.PENDING_SINCE.value_set(state.pending_since))
-        optional: list[tuple[Any, Any]] = [
-            (search.PENDING_AGENCY, pending or None),
-            (search.METHOD, state.method),
-            (search.SERVICE_CENTER, state.service_center_id),
-            (search.ATTENTION, state.attention),
-        ]
-        for key, value in optional:
-            if value is not None:
-                updates.append(key.value_set(value))
-            elif current.get(key) is not None:  # unset only what is set
-                updates.append(key.value_unset())
-        workflow.upsert_search_attributes(updates)
-        self._show()
-
-    def _publish_change(self) -> None:
-        """Publish a change between stages (registrations from before the patch did not)."""
-        if workflow.patched(SUPPORT_VIEW):
-            self._publish()
-        else:
-            self._show()
-
-    def _show(self) -> None:
-        """The registration in plain words, as the Temporal UI's current details."""
-        workflow.set_current_details(
-            describe(self._state, self._input.contact.channel, self._policy, workflow.now())
-        )
-
-    def _flag(self, attention: Attention) -> None:
-        """Ask for a person's look (until the registration moves on)."""
-        self._state.attention = attention
-        self._publish_change()
-
-    def _audit_entry(self, event: str, actor: str = "system", **details: Any) -> AuditEntry:
-        self._state.audit_seq += 1
-        return AuditEntry(
-            registration_id=self._id,
-            seq=self._state.audit_seq,
-            event=event,
-            stage=self._state.stage,
-            actor=actor,
-            details=details,
-        )
-
-    def _record(self, event: str, actor: str = "system", **details: Any) -> None:
-        """Queue an audit line; the main loop writes it (handlers must answer fast)."""
-        self._state.audit_outbox.append(self._audit_entry(event, actor, **details))
-        self._show()
-
-    async def _flush_audit(self) -> None:
-        while self._state.audit_outbox:
-            await workflow.execute_activity_method(
-                StoreActivities.record_audit, self._state.audit_outbox[0], **STORE
-            )
-            self._state.audit_outbox.pop(0)
-
-    def _reject(self, code: str, message: str) -> None:
-        self._state.last_rejection = Rejection(code=code, message=message, at=workflow.now())
+    # --- who may act ----------------------------------------------------------------------------
 
     def _require_open(self) -> None:
         current = self._state.stage
@@ -1085,109 +940,86 @@ class RegistrationWorkflow:
     @staticmethod
     def _require_actor(request: SupportAction) -> None:
         """Who acts and why go into the audit trail: both must be there, and be text."""
-        try:
+        with as_update_failure():
             validate_free_text(request.actor, "actor", "Actor", 200)
             validate_free_text(request.reason, "reason", "Reason", 500)
-        except InvalidInput as error:
-            refuse_invalid(error)
-
-    def _require_unlocked(self) -> None:
-        locked_until = self._state.locked_until
-        if locked_until is not None and workflow.now() < locked_until:
-            refuse(
-                Refusal.LOCKED,
-                f"Too many wrong codes: locked until {locked_until:%H:%M:%S} UTC",
-                locked_until=locked_until.isoformat(),
-            )
 
     def _verified_profile(self) -> Profile:
-        assert self._state.profile is not None
-        return self._state.profile
+        profile = self._state.profile
+        if profile is None:  # no stage after the profile's runs without one
+            refuse(Refusal.WRONG_STAGE, "No profile was submitted", stage=self._state.stage)
+        return profile
 
-    def _require_confirmable(self) -> None:
-        """A clerk, bank or e-signature confirmation is judged only at the identity stage, until
-        one is decided, and not while too many refusals have locked confirmation."""
-        self._require_stage(Stage.IDENTITY)
-        state = self._state
-        if state.confirmation is not None:
-            refuse(Refusal.ALREADY_FINISHED, "The identity is confirmed already")
-        locked_until = state.confirmation_lock(workflow.now())
-        if locked_until is not None:
-            refuse(
-                Refusal.LOCKED,
-                "Too many refused confirmations: none is taken until "
-                f"{locked_until:%Y-%m-%d %H:%M} UTC",
-                locked_until=locked_until.isoformat(),
+    # --- the books: stage, audit trail, search attributes ----------------------------------------
+
+    def _enter(
+        self,
+        stage: Stage,
+        event: str | None = None,
+        *,
+        attention: Attention | None = None,
+        **details: Any,
+    ) -> None:
+        """Move to `stage`: a new stage starts with a clean slate for support (`attention`)."""
+        self._state.stage = stage
+        self._state.stage_entered_at = workflow.now()
+        self._state.attention = attention
+        self._publish()
+        if event is not None:
+            self._record(event, **details)
+
+    def _publish(self) -> None:
+        """Keep the search attributes support filters by, and the UI's current details, in
+        step with the state."""
+        current = workflow.info().typed_search_attributes
+        workflow.upsert_search_attributes(search.updates(self._state, current))
+        self._show()
+
+    def _publish_change(self) -> None:
+        """Publish a change between stages (registrations from before the patch did not)."""
+        if workflow.patched(SUPPORT_VIEW):
+            self._publish()
+        else:
+            self._show()
+
+    def _show(self) -> None:
+        """The registration in plain words, as the Temporal UI's current details."""
+        workflow.set_current_details(
+            describe(self._state, self._input.contact.channel, self._policy, workflow.now())
+        )
+
+    def _flag(self, attention: Attention) -> None:
+        """Ask for a person's look (until the registration moves on)."""
+        self._state.attention = attention
+        self._publish_change()
+
+    def _audit_entry(self, event: str, actor: str = "system", **details: Any) -> AuditEntry:
+        self._state.audit_seq += 1
+        return AuditEntry(
+            registration_id=self._id,
+            seq=self._state.audit_seq,
+            event=event,
+            stage=self._state.stage,
+            actor=actor,
+            details=details,
+        )
+
+    def _record(self, event: str, actor: str = "system", **details: Any) -> None:
+        """Queue an audit line; the main loop writes it (handlers must answer fast)."""
+        self._state.audit_outbox.append(self._audit_entry(event, actor, **details))
+        self._show()
+
+    async def _flush_audit(self) -> None:
+        while self._state.audit_outbox:
+            await workflow.execute_activity_method(
+                StoreActivities.record_audit, self._state.audit_outbox[0], **STORE
             )
+            self._state.audit_outbox.pop(0)
 
-    def _confirmation_due(self) -> bool:
-        """`_require_confirmable` for a signal, which cannot be answered: true or false."""
-        try:
-            self._require_confirmable()
-        except ApplicationError:
-            return False
-        return True
+    def _reject(self, code: str, message: str) -> None:
+        self._state.last_rejection = Rejection(code=code, message=message, at=workflow.now())
 
-    def _refuse_confirmation(
-        self, refusal: ConfirmationRefusal, told: str, actor: str, **details: Any
-    ) -> ConfirmationVerdict:
-        """Refuse a confirmation judged at the identity stage. The caller is `told` that much;
-        the audit trail gets `details` (which fields differ). The last few refusals are kept
-        and all are counted; `policy.confirmation_attempts` of them lock confirmation for
-        `policy.confirmation_lock` and ask support to look."""
-        state, policy, now = self._state, self._policy, workflow.now()
-        state.confirmations_refused = state.refusal_count + 1
-        state.confirmation_failures += 1
-        kept = [*state.refused_confirmations, Rejection(code=refusal, message=told, at=now)]
-        state.refused_confirmations = kept[-REFUSALS_KEPT:]
-        self._record("confirmation_refused", actor, reason=refusal, **details)
-        if state.confirmation_failures < policy.confirmation_attempts:
-            if state.attention is not Attention.CONFIRMATION_LOCKED:  # the stronger word stays
-                self._flag(Attention.CONFIRMATION_REFUSED)
-            return ConfirmationVerdict(confirmed=False, reason=told, stage=state.stage)
-        state.confirmation_failures = 0
-        locked_until = now + policy.confirmation_lock
-        state.confirmation_locked_until = locked_until
-        self._record(
-            "confirmation_locked",
-            refused=state.confirmations_refused,
-            locked_until=locked_until.isoformat(),
-        )
-        self._flag(Attention.CONFIRMATION_LOCKED)
-        return ConfirmationVerdict(
-            confirmed=False, reason=told, stage=state.stage, locked_until=locked_until
-        )
-
-    def _may_confirm(self, actor: str) -> bool:
-        """Before CONFIRMATION_LIMITS: a confirmation out of its stage was refused and listed."""
-        if self._state.stage is Stage.IDENTITY and self._state.confirmation is None:
-            return True
-        self._list_refusal(
-            ConfirmationRefusal.NOT_AWAITING,
-            f"The registration is at stage {self._state.stage}",
-            actor,
-        )
-        return False
-
-    def _list_refusal(
-        self, refusal: ConfirmationRefusal, told: str, actor: str, **details: Any
-    ) -> ConfirmationVerdict:
-        """Before CONFIRMATION_LIMITS: every refusal was listed, recorded and flagged, uncounted."""
-        self._state.refused_confirmations.append(
-            Rejection(code=refusal, message=told, at=workflow.now())
-        )
-        self._record("confirmation_refused", actor, reason=refusal, **details)
-        self._flag(Attention.CONFIRMATION_REFUSED)
-        return ConfirmationVerdict(confirmed=False, reason=told, stage=self._state.stage)
-
-    def _decide(self, confirmation: Confirmation) -> None:
-        self._state.confirmation = confirmation
-
-    def _confirmed(self, confirmation: Confirmation) -> ConfirmationVerdict:
-        """Decide for `confirmation`: durable now; the main loop writes it down and the
-        registration is confirmed, which is what the caller is told."""
-        self._decide(confirmation)
-        return ConfirmationVerdict(confirmed=True, stage=Stage.CONFIRMED)
+    # --- waiting, continuing, ending ----------------------------------------------------------
 
     def _should_continue_as_new(self) -> bool:
         info = workflow.info()
@@ -1270,10 +1102,11 @@ class RegistrationWorkflow:
             )
             self._flag(Attention.NOTIFICATION_FAILED)
 
-    # --- contact code ---------------------------------------------------------------------------
+    # --- the outside world: codes, agencies, letters ----------------------------------------
 
-    async def _send_code(self, options: ActivityOptions) -> None:
-        code = self._state.code
+    async def _send_code(self, options: ActivityOptions) -> datetime:
+        """Send the next contact code; when it expires."""
+        code, policy = self._state.code, self._policy
         sequence = code.sequence + 1
         sent = await workflow.execute_activity_method(
             MessagingActivities.send_contact_code,
@@ -1282,20 +1115,11 @@ class RegistrationWorkflow:
             ),
             **options,
         )
-        now = workflow.now()
-        ttl = (
-            self._policy.sms_code_ttl
-            if self._input.contact.channel == "sms"
-            else self._policy.email_link_ttl
-        )
-        code.sequence = sequence
-        code.code_hash = sent.code_hash
-        code.expires_at = now + ttl
-        code.attempts_left = self._policy.attempts_per_code
-        code.sent_at = [t for t in code.sent_at if t > now - timedelta(days=1)] + [now]
+        sms = self._input.contact.channel == "sms"
+        ttl = policy.sms_code_ttl if sms else policy.email_link_ttl
+        contact_code.record_send(code, sequence, sent.code_hash, ttl, workflow.now(), policy)
         self._record("contact_code_sent", sequence=sequence)
-
-    # --- verification -------------------------------------------------------------------------
+        return workflow.now() + ttl
 
     async def _run_checks(self, deadline: datetime) -> CheckResult | None:
         """Pension Fund and MVD in parallel; the first mismatch (or the deadline) wins."""
@@ -1309,37 +1133,16 @@ class RegistrationWorkflow:
         )
         return next((result for result in results if not result.matched), None)
 
-    async def _check(self, method: Any, agency: Agency, deadline: datetime) -> CheckResult:
+    async def _check(
+        self, method: agencies.AgencyCall[CheckResult], agency: Agency, deadline: datetime
+    ) -> CheckResult:
         state = self._state
-        assert state.profile is not None
+        check = AgencyCheck(
+            request_key=f"{self._id}:{agency}:v{state.profile_version}",
+            profile=self._verified_profile(),
+        )
         try:
-            result: CheckResult = await self._ask_agency(
-                method,
-                AgencyCheck(
-                    request_key=f"{self._id}:{agency}:v{state.profile_version}",
-                    profile=state.profile,
-                ),
-                deadline,
-            )
-        except ActivityError as error:
-            if error.retry_state is RetryState.TIMEOUT:
-                days = self._policy.verification_deadline.days
-                result = CheckResult(
-                    agency=agency,
-                    matched=False,
-                    reason_code="verification_timeout",
-                    reason=f"No answer from {agency} within {days} days: "
-                    "check the data and submit again",
-                )
-            elif failure_type(error) == errors.AGENCY_REQUEST_REJECTED:
-                result = CheckResult(
-                    agency=agency,
-                    matched=False,
-                    reason_code="request_rejected",
-                    reason=f"{agency} could not process the data: check and resubmit",
-                )
-            else:
-                raise
+            result = await agencies.verify(method, agency, check, deadline, self._policy)
         finally:
             if agency in state.pending_checks:
                 state.pending_checks.remove(agency)
@@ -1349,80 +1152,22 @@ class RegistrationWorkflow:
 
     async def _lookup_inn(self) -> InnResult:
         state = self._state
-        assert state.profile is not None
         state.pending_checks = [Agency.FNS]
         state.pending_since = workflow.now()
         self._publish_change()
+        check = AgencyCheck(
+            request_key=f"{self._id}:fns:v{state.profile_version}",
+            profile=self._verified_profile(),
+        )
+        deadline = workflow.now() + self._policy.inn_deadline
         try:
-            found: InnResult = await self._ask_agency(
-                AgencyActivities.lookup_inn,
-                AgencyCheck(
-                    request_key=f"{self._id}:fns:v{state.profile_version}", profile=state.profile
-                ),
-                workflow.now() + self._policy.inn_deadline,
-            )
-            return found
+            return await agencies.ask(AgencyActivities.lookup_inn, check, deadline, self._policy)
         except ActivityError:
             # Without an INN the account is still `standard` (DOMAIN.md).
             return InnResult(found=False)
         finally:
             state.pending_checks = []
             state.pending_since = None
-
-    async def _ask_agency(self, method: Any, check: AgencyCheck, deadline: datetime) -> Any:
-        """The agency's answer, asked with backoff until `deadline`; an `ActivityError` with
-        `RetryState.TIMEOUT` if it has not answered by then.
-
-        Temporal gives up as soon as the next backoff would pass schedule-to-close, up to
-        `agency_max_backoff` before the deadline support sees. So (EXACT_DEADLINE) the
-        workflow then sleeps until one attempt before the deadline and asks once more; only
-        that attempt's failure is the timeout. Cancelling the caller cancels the sleep."""
-        try:
-            return await workflow.execute_activity_method(
-                method, check, **self._agency_options(deadline)
-            )
-        except ActivityError as error:
-            last_start = deadline - self._policy.agency_attempt_timeout
-            if (
-                error.retry_state is not RetryState.TIMEOUT
-                or workflow.now() >= last_start
-                or not workflow.patched(EXACT_DEADLINE)
-            ):
-                raise
-            await workflow.sleep(last_start - workflow.now())
-            try:
-                return await workflow.execute_activity_method(
-                    method, check, **self._agency_options(deadline, last_attempt=True)
-                )
-            except ActivityError as last:
-                if last.retry_state in (RetryState.TIMEOUT, RetryState.MAXIMUM_ATTEMPTS_REACHED):
-                    raise error from last  # no answer by the deadline, as before
-                raise  # an answer after all (a refused request), or a cancellation
-
-    def _agency_options(self, deadline: datetime, *, last_attempt: bool = False) -> ActivityOptions:
-        """Attempts with backoff until `deadline`; or, for the `last_attempt`, one attempt
-        that ends by the deadline (it starts one attempt timeout before it)."""
-        policy = self._policy
-        if last_attempt:
-            return {
-                "start_to_close_timeout": policy.agency_attempt_timeout,
-                "schedule_to_close_timeout": policy.agency_attempt_timeout,
-                "retry_policy": RetryPolicy(
-                    maximum_attempts=1, non_retryable_error_types=errors.NON_RETRYABLE
-                ),
-            }
-        return {
-            "start_to_close_timeout": policy.agency_attempt_timeout,
-            "schedule_to_close_timeout": max(deadline - workflow.now(), timedelta(seconds=1)),
-            "retry_policy": RetryPolicy(
-                initial_interval=policy.agency_initial_backoff,
-                backoff_coefficient=2.0,
-                maximum_interval=policy.agency_max_backoff,
-                non_retryable_error_types=errors.NON_RETRYABLE,
-            ),
-        }
-
-    # --- registered letter ------------------------------------------------------------------------
 
     async def _order_letter(self, address: PostalAddress) -> None:
         letter, policy = self._state.letter, self._policy
@@ -1441,58 +1186,33 @@ class RegistrationWorkflow:
             )
         except ActivityError:
             refuse(Refusal.UNAVAILABLE, "The post service did not take the order: try again")
-        now = workflow.now()
-        letter.sequence = sequence
-        letter.tracking_number = ordered.tracking_number
-        letter.address = address
-        letter.code_hash = ordered.code_hash
-        letter.ordered_at = now
-        letter.code_expires_at = now + policy.letter_code_ttl
-        letter.status = "ordered"
-        letter.status_updated_at = now
-        letter.order_times = [
-            t for t in letter.order_times if t > now - policy.letter_order_window
-        ] + [now]
-        letter.reminder_due_at = now + policy.letter_reminder_after
-        letter.next_tracking_at = now + policy.letter_tracking_interval
-        letter.wrong_entries = []
+        letters.record_order(
+            letter,
+            sequence,
+            address,
+            ordered.tracking_number,
+            ordered.code_hash,
+            workflow.now(),
+            policy,
+        )
         if self._state.attention is Attention.LETTER_CODE_EXPIRED:
             self._state.attention = None  # a fresh letter is on its way
         self._record("letter_ordered", sequence=sequence, tracking_number=ordered.tracking_number)
 
-    def _next_letter_event(self) -> tuple[datetime | None, Callable[[], Awaitable[None]] | None]:
-        """The next thing a letter needs: a tracking refresh, the reminder, or expiry."""
-        letter = self._state.letter
-        if letter.code_hash is None or letter.code_expires_at is None:
-            return None, None
-        candidates: list[tuple[datetime, Callable[[], Awaitable[None]]]] = [
-            (letter.code_expires_at, self._expire_letter)
-        ]
-        if letter.next_tracking_at is not None:
-            candidates.append((letter.next_tracking_at, self._refresh_tracking))
-        if letter.reminder_due_at is not None:
-            candidates.append((letter.reminder_due_at, self._remind_letter))
-        return min(candidates, key=lambda c: c[0])
-
-    def _letter_event_moved(self, due: datetime | None) -> bool:
-        return self._next_letter_event()[0] != due
-
     async def _refresh_tracking(self) -> None:
         letter = self._state.letter
-        assert letter.tracking_number is not None
+        if letter.tracking_number is None:
+            return
         letter.next_tracking_at = workflow.now() + self._policy.letter_tracking_interval
         try:
             status = await workflow.execute_activity_method(
                 PostActivities.track_letter,
                 TrackLetter(tracking_number=letter.tracking_number),
-                start_to_close_timeout=timedelta(seconds=15),
-                schedule_to_close_timeout=timedelta(minutes=5),
+                **TRACKING,
             )
         except ActivityError:
             return  # the next refresh will try again
-        if status.status != letter.status:
-            letter.status = status.status
-            letter.status_updated_at = status.updated_at or workflow.now()
+        if letters.record_status(letter, status.status, status.updated_at, workflow.now()):
             self._record("letter_status", status=status.status)
 
     async def _remind_letter(self) -> None:
@@ -1501,11 +1221,6 @@ class RegistrationWorkflow:
         await self._notify(Notice.LETTER_REMINDER, f"letter-reminder:{letter.sequence}")
 
     async def _expire_letter(self) -> None:
-        letter = self._state.letter
-        letter.code_hash = None
-        letter.next_tracking_at = None
-        letter.reminder_due_at = None
-        letter.status = "code_expired"
-        letter.status_updated_at = workflow.now()
-        self._record("letter_code_expired", sequence=letter.sequence)
+        letters.expire(self._state.letter, workflow.now())
+        self._record("letter_code_expired", sequence=self._state.letter.sequence)
         self._flag(Attention.LETTER_CODE_EXPIRED)

@@ -8,7 +8,11 @@ queries support pastes into the UI's filter box.
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+from typing import Any
+
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate, TypedSearchAttributes
+
+from workflows.state import RegistrationState
 
 STAGE = SearchAttributeKey.for_keyword("RegistrationStage")
 """contact, password, profile, verification, identity, or how it ended."""
@@ -46,3 +50,34 @@ ALL = (
     ATTENTION,
     NEEDS_ATTENTION,
 )
+
+
+def updates(
+    state: RegistrationState, current: TypedSearchAttributes
+) -> list[SearchAttributeUpdate[Any]]:
+    """The upserts that bring the search attributes in step with `state`: every value that
+    is always there, the optional ones that are set, and an unset of those set no longer."""
+    result: list[SearchAttributeUpdate[Any]] = [
+        STAGE.value_set(state.stage),
+        LEVEL.value_set(state.level),
+        STAGE_SINCE.value_set(state.stage_entered_at),
+        LETTERS_SENT.value_set(state.letter.sequence),
+        PROFILE_VERSION.value_set(state.profile_version),
+        NEEDS_ATTENTION.value_set(state.attention is not None),
+    ]
+    if state.pending_since is not None:
+        # Kept once set: it means something only while PENDING_AGENCY is.
+        result.append(PENDING_SINCE.value_set(state.pending_since))
+    pending = [agency.value for agency in state.pending_checks]
+    optional: list[tuple[SearchAttributeKey[Any], Any]] = [
+        (PENDING_AGENCY, pending or None),
+        (METHOD, state.method),
+        (SERVICE_CENTER, state.service_center_id),
+        (ATTENTION, state.attention),
+    ]
+    for key, value in optional:
+        if value is not None:
+            result.append(key.value_set(value))
+        elif current.get(key) is not None:  # unset only what is set
+            result.append(key.value_unset())
+    return result

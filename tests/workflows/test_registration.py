@@ -625,7 +625,7 @@ async def test_letter_expires_at_day_30_and_can_be_reordered(journey: Journey) -
         journey.id, Purpose.LETTER, journey.world.letter_code(journey.id, 1)
     )
     refusal = await journey.refused("submit_letter_code", SubmitCode(code_hash=old))
-    assert refusal.type == "no_active_code"
+    assert refusal.type == Refusal.CODE_EXPIRED, "an expired letter code says it expired"
     assert Notice.LETTER_REMINDER in [n.notice for n in journey.world.notices]
     assert "letter_status" in journey.world.events(journey.id), "tracking was refreshed"
 

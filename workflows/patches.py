@@ -1,0 +1,30 @@
+"""The patches of the registration workflow (`workflow.patched`), with what each changed.
+
+Registrations started weeks ago are still running: a change to the commands the workflow
+issues goes behind a patch, and histories recorded before it replay the old way
+(docs/versioning.md lists them by the version of the recorded histories that covers them).
+"""
+
+SESSIONS = "sessions-1"
+"""A contact code entered from a citizen session binds that session (store activity
+`bind_session`) before it is accepted. Histories recorded before it bind nothing."""
+
+CONFIRMATION_LIMITS = "confirmations-1"
+"""Clerk and bank signals are judged only when a confirmation is due (else ignored, nothing
+written); refusals are counted, the last few kept, and too many lock confirmation and flag it
+for support; partners hear only that the data do not confirm the registration. Histories
+recorded before it list every refusal, at any stage, naming the fields."""
+
+SUPPORT_VIEW = "support-view-1"
+"""Search attributes are also published between stage changes (pending agencies, method,
+letters, attention). Histories recorded before it publish at stage changes only."""
+
+SIGNATURE_CHALLENGE = "signature-challenge-1"
+"""An e-signature confirms only when it is over the registration's current challenge (issued
+on entering the identity stage). Histories recorded before it accept any signature of the right
+person."""
+
+EXACT_DEADLINE = "exact-deadline-1"
+"""When Temporal stops retrying an agency early (the next backoff would pass the deadline), a
+durable timer waits for one last attempt that ends at the deadline itself. Histories recorded
+before it give up at Temporal's timeout."""
