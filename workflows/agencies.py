@@ -1,8 +1,11 @@
-"""Asking an agency from the workflow: with backoff until a deadline, and an answer in the
-citizen's terms when none comes."""
+"""Asking the agencies from the workflow: the Pension Fund and MVD checks of a profile, the
+INN lookup, each with backoff until a deadline, and an answer in the citizen's terms when none
+comes. Which agencies are being asked is kept in the state, for support (`pending_checks`).
+Workflow code: deterministic, run inside the workflow."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
@@ -13,11 +16,13 @@ from temporalio.exceptions import ActivityError, RetryState
 with workflow.unsafe.imports_passed_through():
     from activities.agencies import AgencyActivities
     from registration import errors
-    from registration.models import Agency, AgencyCheck, CheckResult, RejectionCode
+    from registration.models import Agency, AgencyCheck, CheckResult, InnResult, RejectionCode
     from registration.policy import Policy
     from workflows import options
+    from workflows.ledger import Ledger
     from workflows.patches import EXACT_DEADLINE
     from workflows.refusals import failure_type
+    from workflows.state import RegistrationState
 
 Answer = TypeVar("Answer")
 AgencyCall = Callable[[AgencyActivities, AgencyCheck], Awaitable[Answer]]
@@ -85,3 +90,59 @@ async def verify(
                 reason=f"{agency} could not process the data: check and resubmit",
             )
         raise
+
+
+async def check_profile(
+    registration_id: str,
+    state: RegistrationState,
+    policy: Policy,
+    ledger: Ledger,
+    deadline: datetime,
+) -> CheckResult | None:
+    """Pension Fund and MVD in parallel; the first mismatch (or the deadline) wins."""
+    state.pending_checks = [Agency.PENSION_FUND, Agency.MVD]
+    state.pending_since = workflow.now()
+    ledger.publish_change()
+
+    async def check(method: AgencyCall[CheckResult], agency: Agency) -> CheckResult:
+        assert state.profile is not None  # verification starts with a profile
+        request = AgencyCheck(
+            request_key=f"{registration_id}:{agency}:v{state.profile_version}",
+            profile=state.profile,
+        )
+        try:
+            result = await verify(method, agency, request, deadline, policy)
+        finally:
+            if agency in state.pending_checks:
+                state.pending_checks.remove(agency)
+        if state.pending_checks:
+            ledger.publish_change()  # one answered, the other still pending
+        return result
+
+    results = await asyncio.gather(
+        check(AgencyActivities.check_pension_fund, Agency.PENSION_FUND),
+        check(AgencyActivities.check_passport, Agency.MVD),
+    )
+    return next((result for result in results if not result.matched), None)
+
+
+async def lookup_inn(
+    registration_id: str, state: RegistrationState, policy: Policy, ledger: Ledger
+) -> InnResult:
+    """The citizen's INN from the tax service; none (still `standard`, DOMAIN.md) when it does
+    not answer within `inn_deadline`."""
+    assert state.profile is not None  # verified just before
+    state.pending_checks = [Agency.FNS]
+    state.pending_since = workflow.now()
+    ledger.publish_change()
+    request = AgencyCheck(
+        request_key=f"{registration_id}:fns:v{state.profile_version}", profile=state.profile
+    )
+    try:
+        deadline = workflow.now() + policy.inn_deadline
+        return await ask(AgencyActivities.lookup_inn, request, deadline, policy)
+    except ActivityError:
+        return InnResult(found=False)
+    finally:
+        state.pending_checks = []
+        state.pending_since = None

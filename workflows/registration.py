@@ -15,99 +15,62 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
-from enum import Enum
-from typing import Any, NoReturn
+from datetime import datetime
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.agencies import AgencyActivities
     from activities.esignature import SignatureActivities
-    from activities.messaging import MessagingActivities
-    from activities.post import PostActivities
-    from activities.store import StoreActivities
-    from registration import confirmations, contact_code, errors, letters
+    from registration import access, confirmations, contact_code, deadlines, errors, letters
     from registration.confirmations import Confirmation
-    from registration.errors import NOT_CONFIRMED, ConfirmationRefusal, Refusal
-    from registration.identity import compare_certificate, compare_documents, compare_identity
-    from registration.letters import LetterEvent
+    from registration.errors import Refusal
     from registration.models import (
-        ActivatePassword,
-        Agency,
-        AgencyCheck,
         Attention,
-        AuditEntry,
         BankConfirmation,
-        BindSession,
         Cancel,
-        CheckResult,
         ChooseMethod,
         ClerkConfirmation,
-        CloseRegistration,
         CodeSentView,
         CodeVerdict,
         ConfirmationMethod,
         ConfirmationVerdict,
-        ConfirmIdentity,
         Deadline,
         DeadlineExtended,
         ExtendDeadline,
-        InnResult,
         Level,
         MethodChosen,
         Notice,
-        Notify,
-        OpenRegistration,
-        OrderLetter,
         PasswordSet,
-        PostalAddress,
-        Profile,
         RegistrationInput,
         RegistrationResult,
         RegistrationView,
-        Rejection,
         RejectionCode,
         RequestNewCode,
-        SaveVerifiedProfile,
-        SendContactCode,
-        SignatureCheck,
         Stage,
         StepDone,
         SubmitCode,
         SubmitProfile,
         SubmitSignature,
         SupportAction,
-        TrackLetter,
         VerifySignature,
     )
     from registration.validators import (
-        normalize_postal_address,
         validate_free_text,
         validate_profile,
     )
-    from workflows import agencies
-    from workflows import search_attributes as search
-    from workflows.details import describe
-    from workflows.options import BACKGROUND, INTERACTIVE, STORE, TRACKING, ActivityOptions
-    from workflows.patches import (
-        CONFIRMATION_LIMITS,
-        SESSIONS,
-        SIGNATURE_CHALLENGE,
-        SUPPORT_VIEW,
-    )
+    from workflows import agencies, waiting
+    from workflows.account import Account
+    from workflows.identity import Identity
+    from workflows.ledger import Ledger
+    from workflows.messages import Messages
+    from workflows.options import INTERACTIVE
+    from workflows.patches import CONFIRMATION_LIMITS, SESSIONS
     from workflows.refusals import as_update_failure, failure_type, refuse
     from workflows.state import RegistrationState
     from workflows.views import claim_view, full_view
-
-
-class Wake(Enum):
-    """Why a wait ended."""
-
-    DONE = "done"  # the awaited condition holds
-    TIMEOUT = "timeout"  # the deadline passed first
-    INTERRUPTED = "interrupted"  # cancellation, or time to continue as new
+    from workflows.waiting import Wake
 
 
 # A verification that failed for a reason of ours or the agency's, not the citizen's data.
@@ -130,6 +93,12 @@ class RegistrationWorkflow:
             self._state.runs += 1
         else:
             self._state = RegistrationState(started_at=now, stage_entered_at=now)
+        self._ledger = Ledger(self._id, input.contact.channel, self._state, self._policy)
+        self._account = Account(input, self._ledger)
+        self._messages = Messages(self._id, input.contact, self._state, self._policy, self._ledger)
+        self._identity = Identity(
+            self._id, self._state, self._policy, self._ledger, self._messages.notify
+        )
         self._lock = asyncio.Lock()
         self._binding: str | None = None
         """The session being bound right now (`_bind_session`): no other one takes a step."""
@@ -150,7 +119,7 @@ class RegistrationWorkflow:
         }
         try:
             if input.carried is None:
-                self._publish()
+                self._ledger.publish()
                 await self._open()
                 self._opened = True
             while not self._state.stage.is_final:
@@ -159,8 +128,8 @@ class RegistrationWorkflow:
                     await self._finish(
                         Stage.CANCELLED, "cancelled", self._cancel.actor, reason=self._cancel.reason
                     )
-                elif self._should_continue_as_new():
-                    await self._continue_as_new()
+                elif waiting.history_is_long(self._policy):
+                    await waiting.continue_as_new(self._input, self._state, self._ledger)
         except asyncio.CancelledError:
             # Cancelled from Temporal itself (UI, CLI): close the books, then end as cancelled.
             await self._finish(
@@ -173,32 +142,17 @@ class RegistrationWorkflow:
         )
 
     async def _open(self) -> None:
-        try:
-            await workflow.execute_activity_method(
-                StoreActivities.open_registration,
-                OpenRegistration(
-                    registration_id=self._id,
-                    contact=self._input.contact,
-                    person=self._input.person,
-                    audit=self._audit_entry(
-                        "registration_started", channel=self._input.contact.channel
-                    ),
-                ),
-                **STORE,
-            )
-        except ActivityError as error:
-            if failure_type(error) != errors.CONTACT_ALREADY_REGISTERED:
-                raise
-            self._reject(
+        if not await self._account.open():
+            self._ledger.reject(
                 RejectionCode.CONTACT_ALREADY_REGISTERED, "An account with this contact exists"
             )
-            self._enter(Stage.REFUSED)
+            self._ledger.enter(Stage.REFUSED)
             return
         try:
-            await self._send_code(INTERACTIVE)
+            await self._messages.send_code(INTERACTIVE)
         except ActivityError as error:
             if failure_type(error) == errors.DELIVERY_REJECTED:
-                self._reject(
+                self._ledger.reject(
                     RejectionCode.CONTACT_UNREACHABLE,
                     "The code could not be delivered to this contact",
                 )
@@ -224,7 +178,9 @@ class RegistrationWorkflow:
         while True:
             # Re-read each round: support may have extended the deadline (extend_deadline).
             deadline = state.verification_deadline or workflow.now()
-            checks = asyncio.ensure_future(self._run_checks(deadline))
+            checks = asyncio.ensure_future(
+                agencies.check_profile(self._id, state, self._policy, self._ledger, deadline)
+            )
             interrupted = asyncio.ensure_future(
                 workflow.wait_condition(lambda: self._cancel is not None or self._retry_checks)
             )
@@ -239,76 +195,47 @@ class RegistrationWorkflow:
                 return
             # Support asked to retry now: ask again at once instead of after the backoff.
             self._retry_checks = False
-            await self._flush_audit()
+            await self._ledger.flush()
         mismatch = checks.result()
         if mismatch is not None:
             code = mismatch.reason_code or RejectionCode.MISMATCH
-            self._reject(code, mismatch.reason or "The agencies did not confirm the data")
-            self._enter(
+            self._ledger.reject(code, mismatch.reason or "The agencies did not confirm the data")
+            self._ledger.enter(
                 Stage.PROFILE,
                 "verification_failed",
                 attention=ATTENTION_ON_MISMATCH.get(code),
                 agency=mismatch.agency,
                 reason=code,
             )
-            await self._notify(
+            await self._messages.notify(
                 Notice.VERIFICATION_FAILED, f"verification-failed:{state.profile_version}"
             )
             return
-        inn = await self._lookup_inn()
-        await workflow.execute_activity_method(
-            StoreActivities.save_verified_profile,
-            SaveVerifiedProfile(
-                registration_id=self._id,
-                profile=self._verified_profile(),
-                inn=inn.inn,
-                audit=self._audit_entry("verified", inn_found=inn.found),
-            ),
-            **STORE,
-        )
+        inn = await agencies.lookup_inn(self._id, state, self._policy, self._ledger)
+        await self._account.save_verified(self._identity.profile(), inn)
         state.inn_found = inn.found
         state.level = Level.STANDARD
         state.last_rejection = None
-        state.signature_challenge = self._new_signature_challenge()
-        self._enter(Stage.IDENTITY)
-        await self._notify(Notice.STANDARD_GRANTED, "standard-granted")
+        state.signature_challenge = self._identity.new_challenge()
+        self._ledger.enter(Stage.IDENTITY)
+        await self._messages.notify(Notice.STANDARD_GRANTED, "standard-granted")
 
     async def _confirm_identity(self) -> None:
-        events = {
-            LetterEvent.EXPIRE: self._expire_letter,
-            LetterEvent.TRACK: self._refresh_tracking,
-            LetterEvent.REMIND: self._remind_letter,
-        }
         while self._state.stage is Stage.IDENTITY and self._state.confirmations.decided is None:
             due, event = letters.next_event(self._state.letter)
             wake = await self._wait(self._decided_or_letter_moved(due), until=due)
             if wake is Wake.INTERRUPTED:
                 return
             if wake is Wake.TIMEOUT and event is not None:
-                await events[event]()
+                await self._identity.letter_event(event)
         confirmation = self._state.confirmations.decided
         if confirmation is None:
             return
-        await workflow.execute_activity_method(
-            StoreActivities.confirm_identity,
-            ConfirmIdentity(
-                registration_id=self._id,
-                method=confirmation.method,
-                # A letter-confirmed identity gets no tax-cabinet access (DOMAIN.md, seeds 000/003).
-                tax_cabinet_access=confirmation.method is not ConfirmationMethod.LETTER,
-                audit=self._audit_entry(
-                    "identity_confirmed",
-                    confirmation.actor,
-                    method=confirmation.method,
-                    **confirmation.details,
-                ),
-            ),
-            **STORE,
-        )
+        await self._account.confirm(confirmation)
         self._state.method = confirmation.method
         self._state.level = Level.CONFIRMED
-        self._enter(Stage.CONFIRMED)
-        await self._notify(Notice.CONFIRMED, "confirmed")
+        self._ledger.enter(Stage.CONFIRMED)
+        await self._messages.notify(Notice.CONFIRMED, "confirmed")
 
     def _decided_or_letter_moved(self, due: datetime | None) -> Callable[[], bool]:
         """Wake the identity stage: a confirmation was decided, or the letter's next event
@@ -344,10 +271,10 @@ class RegistrationWorkflow:
             if request.session_id is not None:
                 state.owner_session = request.session_id
             if state.stage is Stage.CONTACT:
-                self._enter(Stage.PASSWORD, "contact_confirmed")
+                self._ledger.enter(Stage.PASSWORD, "contact_confirmed")
             return CodeVerdict(accepted=True, attempts_left=judged.attempts_left, stage=state.stage)
         if judged.locked_until is not None:
-            self._record("contact_locked", locked_until=judged.locked_until.isoformat())
+            self._ledger.record("contact_locked", locked_until=judged.locked_until.isoformat())
         return CodeVerdict(
             accepted=False,
             attempts_left=judged.attempts_left,
@@ -372,7 +299,7 @@ class RegistrationWorkflow:
         async with self._lock:
             self._check_new_code(request)  # again: the first send or another request came first
             try:
-                expires_at = await self._send_code(INTERACTIVE)
+                expires_at = await self._messages.send_code(INTERACTIVE)
             except ActivityError as error:
                 if failure_type(error) == errors.CONTACT_SEND_LIMIT:
                     retry_at = errors.send_limit_retry_at(
@@ -388,7 +315,9 @@ class RegistrationWorkflow:
                 refuse(Refusal.DELIVERY_FAILED, "The code could not be sent: try again shortly")
             state, now = self._state, workflow.now()
             if state.stage is not Stage.CONTACT:
-                self._record("contact_reproof_requested", "citizen", session_id=request.session_id)
+                self._ledger.record(
+                    "contact_reproof_requested", "citizen", session_id=request.session_id
+                )
             return CodeSentView(
                 channel=self._input.contact.channel,
                 code_expires_at=expires_at,
@@ -415,28 +344,9 @@ class RegistrationWorkflow:
         async with self._lock:
             self._require_stage(Stage.PASSWORD)
             self._require_owner(request.session_id)  # again: a takeover may have come first
-            try:
-                await workflow.execute_activity_method(
-                    StoreActivities.activate_password,
-                    ActivatePassword(
-                        registration_id=self._id,
-                        contact=self._input.contact,
-                        person=self._input.person,
-                        audit=self._audit_entry("password_set"),
-                        staged_id=request.staged_id,
-                    ),
-                    **INTERACTIVE,
-                )
-            except ActivityError as error:
-                if failure_type(error) == errors.PASSWORD_NOT_STAGED:
-                    refuse(
-                        Refusal.PASSWORD_NOT_STAGED, "No password was stored for this registration"
-                    )
-                if failure_type(error) == errors.CONTACT_ALREADY_REGISTERED:
-                    refuse(Refusal.ALREADY_FINISHED, "An account with this contact exists already")
-                refuse(Refusal.UNAVAILABLE, "The account store did not answer: try again")
+            await self._account.activate_password(request.staged_id)
             self._state.level = Level.SIMPLIFIED
-            self._enter(Stage.PROFILE)
+            self._ledger.enter(Stage.PROFILE)
             return StepDone(stage=self._state.stage, level=self._state.level)
 
     @password_set.validator
@@ -451,7 +361,7 @@ class RegistrationWorkflow:
         state.profile = validate_profile(request.profile, workflow.now().date())
         state.profile_version += 1
         state.verification_deadline = workflow.now() + self._policy.verification_deadline
-        self._enter(Stage.VERIFICATION, "profile_submitted", version=state.profile_version)
+        self._ledger.enter(Stage.VERIFICATION, "profile_submitted", version=state.profile_version)
         return StepDone(stage=state.stage, level=state.level)
 
     @submit_profile.validator
@@ -469,10 +379,12 @@ class RegistrationWorkflow:
         async with self._lock:
             self._check_method(request)
             if request.method is ConfirmationMethod.LETTER and request.address is not None:
-                await self._order_letter(request.address)  # refuses, recording nothing, if it fails
+                await self._identity.order_letter(
+                    request.address
+                )  # refuses, recording nothing, if it fails
             self._state.method = request.method
-            self._record("method_chosen", method=request.method)
-            self._publish_change()
+            self._ledger.record("method_chosen", method=request.method)
+            self._ledger.publish_change()
             return MethodChosen(
                 method=request.method, letter=letters.view(self._state.letter, self._policy)
             )
@@ -494,7 +406,7 @@ class RegistrationWorkflow:
         judged = letters.judge(letter, request.code_hash, workflow.now(), self._policy)
         if judged.accepted:
             tracking_number = letter.tracking_number or ""
-            self._decide(
+            self._identity.decide(
                 Confirmation(
                     method=ConfirmationMethod.LETTER,
                     actor="citizen",
@@ -502,7 +414,7 @@ class RegistrationWorkflow:
                 )
             )
         elif judged.locked_until is not None:
-            self._record("letter_code_locked", locked_until=judged.locked_until.isoformat())
+            self._ledger.record("letter_code_locked", locked_until=judged.locked_until.isoformat())
         return CodeVerdict(
             accepted=judged.accepted,
             attempts_left=judged.attempts_left,
@@ -534,28 +446,7 @@ class RegistrationWorkflow:
             except ActivityError:
                 refuse(Refusal.UNAVAILABLE, "The signature service did not answer: try again")
             self._require_confirmable()  # a clerk or bank may have decided meanwhile
-            if not check.valid:
-                return self._refuse_signature(
-                    ConfirmationRefusal.SIGNATURE_INVALID,
-                    check.reason or "invalid",
-                    signature_reason=check.reason or "invalid",
-                )
-            if not self._signed_our_challenge(check):
-                return self._refuse_signature(
-                    ConfirmationRefusal.SIGNATURE_OTHER_CHALLENGE,
-                    "The signed request is not over this registration's challenge",
-                )
-            mismatched = compare_certificate(self._verified_profile(), check)
-            if mismatched:
-                return self._refuse_signature(
-                    ConfirmationRefusal.SIGNATURE_OTHER_PERSON,
-                    "The certificate belongs to another person",
-                    mismatched=mismatched,
-                )
-            self._state.signature_challenge = None  # used: it confirms nothing else
-            return self._confirmed(
-                Confirmation(method=ConfirmationMethod.ESIGNATURE, actor="citizen")
-            )
+            return self._identity.judge_signature(check)
 
     @submit_signature.validator
     def _check_signature(self, request: SubmitSignature) -> None:
@@ -567,35 +458,11 @@ class RegistrationWorkflow:
                 field="signed_request",
             )
 
-    def _signed_our_challenge(self, check: SignatureCheck) -> bool:
-        """A signature confirms this registration only over its current challenge, which names
-        the registration and a random nonce: a request signed once cannot be replayed on
-        another registration of the same person. A registration that reached the identity
-        stage before challenges gets one now (and this signature is refused)."""
-        if not workflow.patched(SIGNATURE_CHALLENGE):
-            return True
-        state = self._state
-        if state.signature_challenge is None:
-            state.signature_challenge = self._new_signature_challenge()
-            return False
-        return check.challenge == state.signature_challenge
-
-    def _new_signature_challenge(self) -> str:
-        return f"gosreg-identity:{self._id}:{workflow.uuid4().hex}"
-
-    def _refuse_signature(
-        self, refusal: ConfirmationRefusal, reason: str, **details: Any
-    ) -> ConfirmationVerdict:
-        """`reason` is what registrations from before CONFIRMATION_LIMITS answered."""
-        if not workflow.patched(CONFIRMATION_LIMITS):
-            return self._list_refusal(refusal, reason, "citizen")
-        return self._refuse_confirmation(refusal, NOT_CONFIRMED, "citizen", **details)
-
     @workflow.update(name="confirm_in_person")
     def confirm_in_person(self, seen: ClerkConfirmation) -> ConfirmationVerdict:
         """A service-center clerk checked the passport and SNILS in person: confirmed, or refused
         naming the documents that differ (the clerk holds them and may tell the person)."""
-        return self._judge_clerk(seen)
+        return self._identity.judge_clerk(seen)
 
     @confirm_in_person.validator
     def _check_in_person(self, seen: ClerkConfirmation) -> None:
@@ -605,7 +472,7 @@ class RegistrationWorkflow:
     def confirm_by_bank(self, vouched: BankConfirmation) -> ConfirmationVerdict:
         """The citizen's bank vouches for an identity it verified itself: confirmed, or refused
         without saying what differs (the audit trail says it)."""
-        return self._judge_bank(vouched)
+        return self._identity.judge_bank(vouched)
 
     @confirm_by_bank.validator
     def _check_by_bank(self, vouched: BankConfirmation) -> None:
@@ -617,55 +484,27 @@ class RegistrationWorkflow:
         the same way when a confirmation is due, ignored (nothing written) when not."""
         if workflow.patched(CONFIRMATION_LIMITS):
             if self._confirmation_due():
-                self._judge_clerk(seen)
+                self._identity.judge_clerk(seen)
             return
         self._state.service_center_id = seen.service_center_id
-        if self._may_confirm(f"clerk:{seen.clerk_id}"):
-            self._judge_clerk(seen, limits=False)
+        if self._identity.may_confirm(f"clerk:{seen.clerk_id}"):
+            self._identity.judge_clerk(seen, limits=False)
 
     @workflow.signal(name="bank_confirmation")
     def bank_confirmation(self, vouched: BankConfirmation) -> None:
         """`confirm_by_bank` as a signal, as callers sent it before the update existed."""
         if workflow.patched(CONFIRMATION_LIMITS):
             if self._confirmation_due():
-                self._judge_bank(vouched)
+                self._identity.judge_bank(vouched)
             return
-        if self._may_confirm(f"bank:{vouched.bank_id}"):
-            self._judge_bank(vouched, limits=False)
-
-    def _judge_clerk(self, seen: ClerkConfirmation, *, limits: bool = True) -> ConfirmationVerdict:
-        actor = f"clerk:{seen.clerk_id}"
-        where = {"clerk_id": seen.clerk_id, "service_center_id": seen.service_center_id}
-        self._state.service_center_id = seen.service_center_id
-        mismatched = compare_documents(self._verified_profile(), seen)
-        if not mismatched:
-            return self._confirmed(
-                Confirmation(method=ConfirmationMethod.IN_PERSON, actor=actor, details=where)
-            )
-        refusal = ConfirmationRefusal.DOCUMENTS_MISMATCH
-        told = "Documents do not match: " + ", ".join(mismatched)
-        if not limits:
-            return self._list_refusal(refusal, told, actor, **where)
-        return self._refuse_confirmation(refusal, told, actor, mismatched=mismatched, **where)
-
-    def _judge_bank(self, vouched: BankConfirmation, *, limits: bool = True) -> ConfirmationVerdict:
-        actor, where = f"bank:{vouched.bank_id}", {"bank_id": vouched.bank_id}
-        mismatched = compare_identity(self._verified_profile(), vouched)
-        if not mismatched:
-            return self._confirmed(
-                Confirmation(method=ConfirmationMethod.BANK, actor=actor, details=where)
-            )
-        refusal = ConfirmationRefusal.IDENTITY_MISMATCH
-        if not limits:
-            told = "Bank data do not match: " + ", ".join(mismatched)
-            return self._list_refusal(refusal, told, actor)
-        return self._refuse_confirmation(refusal, NOT_CONFIRMED, actor, mismatched=mismatched)
+        if self._identity.may_confirm(f"bank:{vouched.bank_id}"):
+            self._identity.judge_bank(vouched, limits=False)
 
     def _require_confirmable(self) -> None:
         """A clerk, bank or e-signature confirmation is judged only at the identity stage, until
         one is decided, and not while too many refusals have locked confirmation."""
-        self._require_stage(Stage.IDENTITY)
         with as_update_failure():
+            access.require_stage(self._state.stage, Stage.IDENTITY, cancelling=self._cancelling)
             confirmations.check_open(self._state.confirmations, workflow.now())
 
     def _confirmation_due(self) -> bool:
@@ -675,60 +514,6 @@ class RegistrationWorkflow:
         except ApplicationError:
             return False
         return True
-
-    def _refuse_confirmation(
-        self, refusal: ConfirmationRefusal, told: str, actor: str, **details: Any
-    ) -> ConfirmationVerdict:
-        """Refuse a confirmation judged at the identity stage. The caller is `told` that much;
-        the audit trail gets `details` (which fields differ). Too many refusals lock
-        confirmation and ask support to look (`registration.confirmations`)."""
-        state = self._state
-        refused = confirmations.refuse(
-            state.confirmations, refusal, told, workflow.now(), self._policy
-        )
-        self._record("confirmation_refused", actor, reason=refusal, **details)
-        if refused.locked_until is None:
-            if state.attention is not Attention.CONFIRMATION_LOCKED:  # the stronger word stays
-                self._flag(Attention.CONFIRMATION_REFUSED)
-        else:
-            self._record(
-                "confirmation_locked",
-                refused=refused.count,
-                locked_until=refused.locked_until.isoformat(),
-            )
-            self._flag(Attention.CONFIRMATION_LOCKED)
-        return ConfirmationVerdict(
-            confirmed=False, reason=told, stage=state.stage, locked_until=refused.locked_until
-        )
-
-    def _may_confirm(self, actor: str) -> bool:
-        """Before CONFIRMATION_LIMITS: a confirmation out of its stage was refused and listed."""
-        if self._state.stage is Stage.IDENTITY and self._state.confirmations.decided is None:
-            return True
-        self._list_refusal(
-            ConfirmationRefusal.NOT_AWAITING,
-            f"The registration is at stage {self._state.stage}",
-            actor,
-        )
-        return False
-
-    def _list_refusal(
-        self, refusal: ConfirmationRefusal, told: str, actor: str, **details: Any
-    ) -> ConfirmationVerdict:
-        """Before CONFIRMATION_LIMITS: every refusal was listed, recorded and flagged, uncounted."""
-        confirmations.list_refusal(self._state.confirmations, refusal, told, workflow.now())
-        self._record("confirmation_refused", actor, reason=refusal, **details)
-        self._flag(Attention.CONFIRMATION_REFUSED)
-        return ConfirmationVerdict(confirmed=False, reason=told, stage=self._state.stage)
-
-    def _decide(self, confirmation: Confirmation) -> None:
-        self._state.confirmations.decided = confirmation
-
-    def _confirmed(self, confirmation: Confirmation) -> ConfirmationVerdict:
-        """Decide for `confirmation`: durable now; the main loop writes it down and the
-        registration is confirmed, which is what the caller is told."""
-        self._decide(confirmation)
-        return ConfirmationVerdict(confirmed=True, stage=Stage.CONFIRMED)
 
     # --- support ------------------------------------------------------------------------------
 
@@ -749,7 +534,7 @@ class RegistrationWorkflow:
     def retry_checks(self, request: SupportAction) -> StepDone:
         """Support: ask the agencies again now, not when the backoff says."""
         self._retry_checks = True
-        self._record("checks_retried", request.actor, reason=request.reason)
+        self._ledger.record("checks_retried", request.actor, reason=request.reason)
         return StepDone(stage=self._state.stage, level=self._state.level)
 
     @retry_checks.validator
@@ -765,9 +550,9 @@ class RegistrationWorkflow:
             self._check_resend_letter(request)
             address = self._state.letter.address
             if address is not None:  # the validator says so
-                await self._order_letter(address)
-            self._record("letter_resent", request.actor, reason=request.reason)
-            self._publish_change()
+                await self._identity.order_letter(address)
+            self._ledger.record("letter_resent", request.actor, reason=request.reason)
+            self._ledger.publish_change()
             return MethodChosen(
                 method=ConfirmationMethod.LETTER,
                 letter=letters.view(self._state.letter, self._policy),
@@ -784,13 +569,19 @@ class RegistrationWorkflow:
     def extend_deadline(self, request: ExtendDeadline) -> DeadlineExtended:
         """Support: give the agencies (and ask them again now), or the letter code, more days."""
         state = self._state
-        until = self._extended(request)
-        if request.deadline is Deadline.VERIFICATION:
-            state.verification_deadline = until
-            self._retry_checks = True  # the running checks carry the old deadline
-        else:
-            state.letter.code_expires_at = until
-        self._record(
+        with as_update_failure():
+            if request.deadline is Deadline.VERIFICATION:
+                until = deadlines.extended(
+                    state.verification_deadline, request.days, request.deadline
+                )
+                state.verification_deadline = until
+                self._retry_checks = True  # the running checks carry the old deadline
+            else:
+                until = deadlines.extended(
+                    state.letter.code_expires_at, request.days, request.deadline
+                )
+                state.letter.code_expires_at = until
+        self._ledger.record(
             "deadline_extended",
             request.actor,
             reason=request.reason,
@@ -803,42 +594,17 @@ class RegistrationWorkflow:
     @extend_deadline.validator
     def _check_extend_deadline(self, request: ExtendDeadline) -> None:
         self._require_actor(request)
-        longest = self._policy.max_deadline_extension.days
-        if not 1 <= request.days <= longest:
-            refuse(
-                Refusal.INVALID_INPUT,
-                f"A deadline can be extended by 1 to {longest} days at a time",
-                field="days",
-            )
         state = self._state
-        if request.deadline is Deadline.VERIFICATION:
-            self._require_stage(Stage.VERIFICATION)
-            if Agency.FNS in state.pending_checks:
-                refuse(
-                    Refusal.WRONG_STAGE,
-                    "The data is verified; only the INN lookup is running, on its own deadline",
-                    stage=state.stage,
-                )
-            return
-        self._require_stage(Stage.IDENTITY)
-        if state.letter.code_hash is None:
-            refuse(
-                Refusal.NO_ACTIVE_CODE,
-                "No letter code is active: re-send the letter instead (resend_letter)",
+        with as_update_failure():
+            deadlines.check_extension(
+                request.deadline,
+                request.days,
+                stage=state.stage,
+                pending=state.pending_checks,
+                letter_code_out=state.letter.code_hash is not None,
+                policy=self._policy,
+                cancelling=self._cancelling,
             )
-
-    def _extended(self, request: ExtendDeadline) -> datetime:
-        """The deadline `request` extends, `request.days` later (the validator made sure it
-        is set: the verification's at its stage, the letter code's while one is active)."""
-        state = self._state
-        current = (
-            state.verification_deadline
-            if request.deadline is Deadline.VERIFICATION
-            else state.letter.code_expires_at
-        )
-        if current is None:
-            refuse(Refusal.WRONG_STAGE, f"No {request.deadline} deadline runs", stage=state.stage)
-        return current + timedelta(days=request.days)
 
     @workflow.query(name="state")
     def state(self) -> RegistrationView:
@@ -866,76 +632,25 @@ class RegistrationWorkflow:
 
     # --- who may act ----------------------------------------------------------------------------
 
-    def _require_open(self) -> None:
-        current = self._state.stage
-        if self._cancel is not None or current.is_final:
-            refuse(Refusal.ALREADY_FINISHED, f"The registration is already {current}")
+    @property
+    def _cancelling(self) -> bool:
+        """A cancel was accepted and is being written down: no other step is taken."""
+        return self._cancel is not None
 
     def _require_stage(self, stage: Stage) -> None:
-        self._require_open()
-        current = self._state.stage
-        if current is not stage:
-            refuse(
-                Refusal.WRONG_STAGE,
-                f"This step belongs to stage {stage}; the registration is at {current}",
-                stage=current,
-            )
+        with as_update_failure():
+            access.require_stage(self._state.stage, stage, cancelling=self._cancelling)
 
     def _require_contact_proof(self, session_id: str | None) -> None:
-        """Contact codes belong to the contact stage; later, only to a session other than the
-        owner's, which proves the contact again to take the registration over."""
         state = self._state
-        if state.stage is Stage.CONTACT or session_id is None:
-            self._require_stage(Stage.CONTACT)
-            return
-        self._require_open()
-        if session_id == state.owner_session:
-            refuse(Refusal.WRONG_STAGE, "The contact is confirmed already", stage=state.stage)
+        with as_update_failure():
+            access.require_contact_proof(
+                state.stage, state.owner_session, session_id, cancelling=self._cancelling
+            )
 
     def _require_owner(self, session_id: str | None) -> None:
-        """A citizen's step after the contact stage comes from the session that proved the
-        contact (None: a caller without sessions, such as support's CLI)."""
-        owner = self._state.owner_session
-        if session_id is not None and self._binding not in (None, session_id):
-            refuse(
-                Refusal.SESSION_REVOKED,
-                "The contact is being confirmed in another session: this one is losing the "
-                "registration",
-            )
-        if session_id is None or session_id == owner:
-            return
-        if owner is None:
-            refuse(
-                Refusal.CONTACT_NOT_PROVEN,
-                "Confirm the contact with the code sent to it before this step",
-            )
-        refuse(
-            Refusal.SESSION_REVOKED,
-            "This session no longer holds the registration: the contact was confirmed in another",
-        )
-
-    async def _bind_session(self, session_id: str) -> None:
-        """Record in the store that `session_id` proved the contact, revoking the others, before
-        the answer says so (the portal's next step is checked against the store)."""
-        state = self._state
-        event = "session_bound" if state.owner_session is None else "session_taken_over"
-        self._binding = session_id
-        try:
-            await workflow.execute_activity_method(
-                StoreActivities.bind_session,
-                BindSession(
-                    registration_id=self._id,
-                    session_id=session_id,
-                    audit=self._audit_entry(
-                        event, "citizen", session_id=session_id, previous=state.owner_session
-                    ),
-                ),
-                **INTERACTIVE,
-            )
-        except ActivityError:
-            refuse(Refusal.UNAVAILABLE, "The account store did not answer: enter the code again")
-        finally:
-            self._binding = None
+        with as_update_failure():
+            access.require_owner(self._state.owner_session, session_id, binding=self._binding)
 
     @staticmethod
     def _require_actor(request: SupportAction) -> None:
@@ -944,283 +659,30 @@ class RegistrationWorkflow:
             validate_free_text(request.actor, "actor", "Actor", 200)
             validate_free_text(request.reason, "reason", "Reason", 500)
 
-    def _verified_profile(self) -> Profile:
-        profile = self._state.profile
-        if profile is None:  # no stage after the profile's runs without one
-            refuse(Refusal.WRONG_STAGE, "No profile was submitted", stage=self._state.stage)
-        return profile
+    async def _bind_session(self, session_id: str) -> None:
+        """Record in the store that `session_id` proved the contact, revoking the others, before
+        the answer says so (the portal's next step is checked against the store). No other
+        session takes a step meanwhile."""
+        self._binding = session_id
+        try:
+            await self._account.bind_session(session_id, previous=self._state.owner_session)
+        finally:
+            self._binding = None
 
-    # --- the books: stage, audit trail, search attributes ----------------------------------------
-
-    def _enter(
-        self,
-        stage: Stage,
-        event: str | None = None,
-        *,
-        attention: Attention | None = None,
-        **details: Any,
-    ) -> None:
-        """Move to `stage`: a new stage starts with a clean slate for support (`attention`)."""
-        self._state.stage = stage
-        self._state.stage_entered_at = workflow.now()
-        self._state.attention = attention
-        self._publish()
-        if event is not None:
-            self._record(event, **details)
-
-    def _publish(self) -> None:
-        """Keep the search attributes support filters by, and the UI's current details, in
-        step with the state."""
-        current = workflow.info().typed_search_attributes
-        workflow.upsert_search_attributes(search.updates(self._state, current))
-        self._show()
-
-    def _publish_change(self) -> None:
-        """Publish a change between stages (registrations from before the patch did not)."""
-        if workflow.patched(SUPPORT_VIEW):
-            self._publish()
-        else:
-            self._show()
-
-    def _show(self) -> None:
-        """The registration in plain words, as the Temporal UI's current details."""
-        workflow.set_current_details(
-            describe(self._state, self._input.contact.channel, self._policy, workflow.now())
-        )
-
-    def _flag(self, attention: Attention) -> None:
-        """Ask for a person's look (until the registration moves on)."""
-        self._state.attention = attention
-        self._publish_change()
-
-    def _audit_entry(self, event: str, actor: str = "system", **details: Any) -> AuditEntry:
-        self._state.audit_seq += 1
-        return AuditEntry(
-            registration_id=self._id,
-            seq=self._state.audit_seq,
-            event=event,
-            stage=self._state.stage,
-            actor=actor,
-            details=details,
-        )
-
-    def _record(self, event: str, actor: str = "system", **details: Any) -> None:
-        """Queue an audit line; the main loop writes it (handlers must answer fast)."""
-        self._state.audit_outbox.append(self._audit_entry(event, actor, **details))
-        self._show()
-
-    async def _flush_audit(self) -> None:
-        while self._state.audit_outbox:
-            await workflow.execute_activity_method(
-                StoreActivities.record_audit, self._state.audit_outbox[0], **STORE
-            )
-            self._state.audit_outbox.pop(0)
-
-    def _reject(self, code: str, message: str) -> None:
-        self._state.last_rejection = Rejection(code=code, message=message, at=workflow.now())
-
-    # --- waiting, continuing, ending ----------------------------------------------------------
-
-    def _should_continue_as_new(self) -> bool:
-        info = workflow.info()
-        return (
-            info.is_continue_as_new_suggested()
-            or info.get_current_history_length() >= self._policy.max_history_events
-        )
+    # --- waiting and ending ----------------------------------------------------------------
 
     async def _wait(self, condition: Callable[[], bool], until: datetime | None = None) -> Wake:
-        """Wait for `condition` or `until`, writing queued audit lines as they appear; stop early
-        on cancellation or when history has grown enough to continue as new."""
-        while True:
-            await self._flush_audit()
-            if condition():
-                return Wake.DONE
-            if self._cancel is not None or self._should_continue_as_new():
-                return Wake.INTERRUPTED
-            timeout = None
-            if until is not None:
-                timeout = (until - workflow.now()).total_seconds()
-                if timeout <= 0:
-                    return Wake.TIMEOUT
-            try:
-                await workflow.wait_condition(
-                    lambda: (
-                        condition()
-                        or bool(self._state.audit_outbox)
-                        or self._cancel is not None
-                        or self._should_continue_as_new()
-                    ),
-                    timeout=timeout,
-                )
-            except TimeoutError:
-                return Wake.TIMEOUT
-
-    async def _continue_as_new(self) -> NoReturn:
-        # Continue only when no handler runs and nothing is left to write, checked together:
-        # an update accepted while the last audit lines were written (a password) would be
-        # cut off by the new run, its caller told the registration had moved on.
-        while True:
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            if not self._state.audit_outbox:
-                break
-            await self._flush_audit()
-        workflow.continue_as_new(
-            self._input.model_copy(update={"carried": self._state.model_dump(mode="json")})
+        return await waiting.wait(
+            condition, until, ledger=self._ledger, interrupted=self._interrupted
         )
+
+    def _interrupted(self) -> bool:
+        """Cancelled, or time to continue as new: the stage stops waiting."""
+        return self._cancel is not None or waiting.history_is_long(self._policy)
 
     async def _finish(
         self, stage: Stage, event: str, actor: str = "system", **details: Any
     ) -> None:
-        await self._flush_audit()
-        self._enter(stage)
-        await workflow.execute_activity_method(
-            StoreActivities.close_registration,
-            CloseRegistration(
-                registration_id=self._id,
-                outcome=stage,
-                audit=self._audit_entry(event, actor, **details),
-            ),
-            **STORE,
-        )
-
-    async def _notify(self, notice: Notice, key: str) -> None:
-        try:
-            await workflow.execute_activity_method(
-                MessagingActivities.notify_user,
-                Notify(
-                    registration_id=self._id,
-                    contact=self._input.contact,
-                    notice=notice,
-                    key=f"{self._id}:{key}",
-                ),
-                **BACKGROUND,
-            )
-        except ActivityError:
-            # A lost notification must not hold the journey: the portal shows the same news.
-            workflow.logger.warning(
-                "notification %s not delivered", notice, extra={"stage": self._state.stage}
-            )
-            self._flag(Attention.NOTIFICATION_FAILED)
-
-    # --- the outside world: codes, agencies, letters ----------------------------------------
-
-    async def _send_code(self, options: ActivityOptions) -> datetime:
-        """Send the next contact code; when it expires."""
-        code, policy = self._state.code, self._policy
-        sequence = code.sequence + 1
-        sent = await workflow.execute_activity_method(
-            MessagingActivities.send_contact_code,
-            SendContactCode(
-                registration_id=self._id, contact=self._input.contact, sequence=sequence
-            ),
-            **options,
-        )
-        sms = self._input.contact.channel == "sms"
-        ttl = policy.sms_code_ttl if sms else policy.email_link_ttl
-        contact_code.record_send(code, sequence, sent.code_hash, ttl, workflow.now(), policy)
-        self._record("contact_code_sent", sequence=sequence)
-        return workflow.now() + ttl
-
-    async def _run_checks(self, deadline: datetime) -> CheckResult | None:
-        """Pension Fund and MVD in parallel; the first mismatch (or the deadline) wins."""
-        state = self._state
-        state.pending_checks = [Agency.PENSION_FUND, Agency.MVD]
-        state.pending_since = workflow.now()
-        self._publish_change()
-        results = await asyncio.gather(
-            self._check(AgencyActivities.check_pension_fund, Agency.PENSION_FUND, deadline),
-            self._check(AgencyActivities.check_passport, Agency.MVD, deadline),
-        )
-        return next((result for result in results if not result.matched), None)
-
-    async def _check(
-        self, method: agencies.AgencyCall[CheckResult], agency: Agency, deadline: datetime
-    ) -> CheckResult:
-        state = self._state
-        check = AgencyCheck(
-            request_key=f"{self._id}:{agency}:v{state.profile_version}",
-            profile=self._verified_profile(),
-        )
-        try:
-            result = await agencies.verify(method, agency, check, deadline, self._policy)
-        finally:
-            if agency in state.pending_checks:
-                state.pending_checks.remove(agency)
-        if state.pending_checks:
-            self._publish_change()  # one answered, the other still pending
-        return result
-
-    async def _lookup_inn(self) -> InnResult:
-        state = self._state
-        state.pending_checks = [Agency.FNS]
-        state.pending_since = workflow.now()
-        self._publish_change()
-        check = AgencyCheck(
-            request_key=f"{self._id}:fns:v{state.profile_version}",
-            profile=self._verified_profile(),
-        )
-        deadline = workflow.now() + self._policy.inn_deadline
-        try:
-            return await agencies.ask(AgencyActivities.lookup_inn, check, deadline, self._policy)
-        except ActivityError:
-            # Without an INN the account is still `standard` (DOMAIN.md).
-            return InnResult(found=False)
-        finally:
-            state.pending_checks = []
-            state.pending_since = None
-
-    async def _order_letter(self, address: PostalAddress) -> None:
-        letter, policy = self._state.letter, self._policy
-        profile = self._verified_profile()
-        sequence = letter.sequence + 1
-        try:
-            ordered = await workflow.execute_activity_method(
-                PostActivities.order_letter,
-                OrderLetter(
-                    registration_id=self._id,
-                    sequence=sequence,
-                    recipient=f"{profile.surname} {profile.name}",
-                    address=normalize_postal_address(address),
-                ),
-                **INTERACTIVE,
-            )
-        except ActivityError:
-            refuse(Refusal.UNAVAILABLE, "The post service did not take the order: try again")
-        letters.record_order(
-            letter,
-            sequence,
-            address,
-            ordered.tracking_number,
-            ordered.code_hash,
-            workflow.now(),
-            policy,
-        )
-        if self._state.attention is Attention.LETTER_CODE_EXPIRED:
-            self._state.attention = None  # a fresh letter is on its way
-        self._record("letter_ordered", sequence=sequence, tracking_number=ordered.tracking_number)
-
-    async def _refresh_tracking(self) -> None:
-        letter = self._state.letter
-        if letter.tracking_number is None:
-            return
-        letter.next_tracking_at = workflow.now() + self._policy.letter_tracking_interval
-        try:
-            status = await workflow.execute_activity_method(
-                PostActivities.track_letter,
-                TrackLetter(tracking_number=letter.tracking_number),
-                **TRACKING,
-            )
-        except ActivityError:
-            return  # the next refresh will try again
-        if letters.record_status(letter, status.status, status.updated_at, workflow.now()):
-            self._record("letter_status", status=status.status)
-
-    async def _remind_letter(self) -> None:
-        letter = self._state.letter
-        letter.reminder_due_at = None
-        await self._notify(Notice.LETTER_REMINDER, f"letter-reminder:{letter.sequence}")
-
-    async def _expire_letter(self) -> None:
-        letters.expire(self._state.letter, workflow.now())
-        self._record("letter_code_expired", sequence=self._state.letter.sequence)
-        self._flag(Attention.LETTER_CODE_EXPIRED)
+        await self._ledger.flush()
+        self._ledger.enter(stage)
+        await self._account.close(stage, event, actor, **details)

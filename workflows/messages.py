@@ -1,0 +1,69 @@
+"""Messages to the citizen from the workflow: contact codes and notices.
+Workflow code: deterministic, run inside the workflow."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.messaging import MessagingActivities
+    from registration import contact_code
+    from registration.models import Attention, Contact, Notice, Notify, SendContactCode
+    from registration.policy import Policy
+    from workflows.ledger import Ledger
+    from workflows.options import BACKGROUND, ActivityOptions
+    from workflows.state import RegistrationState
+
+
+class Messages:
+    def __init__(
+        self,
+        registration_id: str,
+        contact: Contact,
+        state: RegistrationState,
+        policy: Policy,
+        ledger: Ledger,
+    ) -> None:
+        self._id = registration_id
+        self._contact = contact
+        self._state = state
+        self._policy = policy
+        self._ledger = ledger
+
+    async def send_code(self, options: ActivityOptions) -> datetime:
+        """Send the next contact code, which replaces the last one; when it expires."""
+        code, policy = self._state.code, self._policy
+        sequence = code.sequence + 1
+        sent = await workflow.execute_activity_method(
+            MessagingActivities.send_contact_code,
+            SendContactCode(registration_id=self._id, contact=self._contact, sequence=sequence),
+            **options,
+        )
+        sms = self._contact.channel == "sms"
+        ttl = policy.sms_code_ttl if sms else policy.email_link_ttl
+        contact_code.record_send(code, sequence, sent.code_hash, ttl, workflow.now(), policy)
+        self._ledger.record("contact_code_sent", sequence=sequence)
+        return workflow.now() + ttl
+
+    async def notify(self, notice: Notice, key: str) -> None:
+        """Tell the citizen, once per `key`; after a day of failures, ask support to look."""
+        try:
+            await workflow.execute_activity_method(
+                MessagingActivities.notify_user,
+                Notify(
+                    registration_id=self._id,
+                    contact=self._contact,
+                    notice=notice,
+                    key=f"{self._id}:{key}",
+                ),
+                **BACKGROUND,
+            )
+        except ActivityError:
+            # A lost notification must not hold the journey: the portal shows the same news.
+            workflow.logger.warning(
+                "notification %s not delivered", notice, extra={"stage": self._state.stage}
+            )
+            self._ledger.flag(Attention.NOTIFICATION_FAILED)
