@@ -133,12 +133,20 @@ def check_send(code: CodeState, since: datetime, now: datetime, policy: Policy) 
             f"A new code can be requested at {allowed_at:%H:%M:%S} UTC",
             details={"retry_at": allowed_at.isoformat()},
         )
-    if code.sends_since(now - timedelta(hours=1)) >= policy.resends_per_hour:
-        raise StepRefused(
-            Refusal.RESEND_LIMIT, "Too many codes requested in the last hour: try later"
-        )
-    if code.sends_since(now - timedelta(days=1)) >= policy.resends_per_day:
-        raise StepRefused(Refusal.RESEND_LIMIT, "Too many codes requested today: try tomorrow")
+    for window, cap, told in (
+        (timedelta(hours=1), policy.resends_per_hour, "in the last hour"),
+        (timedelta(days=1), policy.resends_per_day, "in the last day"),
+    ):
+        recent = [sent for sent in code.sent_at if sent > now - window]
+        if len(recent) >= cap:
+            # Allowed again once the send that fills the cap leaves the window.
+            retry_at = recent[-cap] + window if cap > 0 else now + window
+            raise StepRefused(
+                Refusal.RESEND_LIMIT,
+                f"Too many codes requested {told}: a new one can be requested at "
+                f"{retry_at:%Y-%m-%d %H:%M:%S} UTC",
+                details={"retry_at": retry_at.isoformat()},
+            )
 
 
 def record_send(
