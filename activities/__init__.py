@@ -1,13 +1,14 @@
 """Every side effect of the journey: one module per outside party, plus the account store.
 
-`build_activities` is the registry the worker runs: adding an activity touches its module
-and one line here.
+`ACTIVITIES` lists every activity by reference; `build_activities` binds them to their parties
+and store, as the worker runs them. Adding an activity touches its module and one line here.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from types import MethodType
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -35,7 +36,7 @@ async def build_activities(
     async with HttpClient(settings.http_timeout_seconds) as http:
         url = settings.party_url
         yield [
-            *methods(
+            *bound(
                 MessagingActivities(
                     SmsClient(url("sms_gateway"), http),
                     EmailClient(url("email_gateway"), http),
@@ -45,23 +46,41 @@ async def build_activities(
                     SendLimits.from_settings(settings),
                 )
             ),
-            *methods(
+            *bound(
                 AgencyActivities(
                     PensionFundClient(url("pension_fund"), http),
                     MvdClient(url("mvd"), http),
                     FnsClient(url("fns"), http),
                 )
             ),
-            *methods(PostActivities(PostClient(url("post"), http), settings.code_secret_bytes)),
-            *methods(SignatureActivities(ESignatureClient(url("esignature"), http))),
-            *methods(StoreActivities(engine)),
+            *bound(PostActivities(PostClient(url("post"), http), settings.code_secret_bytes)),
+            *bound(SignatureActivities(ESignatureClient(url("esignature"), http))),
+            *bound(StoreActivities(engine)),
         ]
 
 
-def methods(instance: object) -> list[Callable[..., Any]]:
-    """The bound activity methods of an activity class instance."""
-    return [
-        getattr(instance, name)
-        for name in dir(type(instance))
-        if hasattr(getattr(type(instance), name), "__temporal_activity_definition")
-    ]
+ACTIVITIES: dict[type, tuple[Callable[..., Any], ...]] = {
+    MessagingActivities: (MessagingActivities.send_contact_code, MessagingActivities.notify_user),
+    AgencyActivities: (
+        AgencyActivities.check_pension_fund,
+        AgencyActivities.check_passport,
+        AgencyActivities.lookup_inn,
+    ),
+    PostActivities: (PostActivities.order_letter, PostActivities.track_letter),
+    SignatureActivities: (SignatureActivities.verify_signature,),
+    StoreActivities: (
+        StoreActivities.open_registration,
+        StoreActivities.record_audit,
+        StoreActivities.activate_password,
+        StoreActivities.bind_session,
+        StoreActivities.save_verified_profile,
+        StoreActivities.confirm_identity,
+        StoreActivities.close_registration,
+    ),
+}
+"""Every activity the workflow runs, by the class whose instance carries its party."""
+
+
+def bound(instance: object) -> list[Callable[..., Any]]:
+    """The activities of `instance`'s class (`ACTIVITIES`), bound to it."""
+    return [MethodType(function, instance) for function in ACTIVITIES[type(instance)]]

@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import Literal
+from typing import Literal, Self
 
 import uvicorn
 from fastapi import FastAPI
@@ -48,7 +48,7 @@ class ServerThread:
         self._socket: socket.socket | None = None
         self.url = ""
 
-    def start(self) -> ServerThread:
+    def start(self) -> Self:
         if self._thread is not None:
             raise RuntimeError(f"{self._name} is already running")
         # Binding here rather than in uvicorn tells us the port before the thread starts.
@@ -96,7 +96,7 @@ class ServerThread:
             self._socket.close()
         self._server = self._thread = self._socket = None
 
-    def __enter__(self) -> ServerThread:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(

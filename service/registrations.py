@@ -27,6 +27,7 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from registration.codes import Purpose, contact_key, hash_code
 from registration.errors import FieldError, Refusal, StepRefused
@@ -78,6 +79,7 @@ RPC_TIMEOUT = timedelta(seconds=10)
 UPDATE_TIMEOUT = timedelta(seconds=40)
 
 R = TypeVar("R")
+Arg = TypeVar("Arg")
 
 
 def contact_digest(secret: bytes, contact: Contact) -> str:
@@ -319,9 +321,8 @@ class Registrations:
         purpose = Purpose.SMS if channel is Channel.SMS else Purpose.EMAIL
         return await self._update(
             registration_id,
-            "submit_contact_code",
+            RegistrationWorkflow.submit_contact_code,
             self._hashed(registration_id, purpose, code, session_id),
-            CodeVerdict,
             step_id=step_id,
         )
 
@@ -343,9 +344,8 @@ class Registrations:
         try:
             verdict = await self._update(
                 registration_id,
-                "submit_contact_code",
+                RegistrationWorkflow.submit_contact_code,
                 self._hashed(registration_id, Purpose.EMAIL, token, session_id),
-                CodeVerdict,
             )
             accepted = verdict.accepted
         finally:
@@ -358,9 +358,8 @@ class Registrations:
     ) -> CodeSentView:
         return await self._update(
             registration_id,
-            "request_new_code",
+            RegistrationWorkflow.request_new_code,
             RequestNewCode(session_id=session_id),
-            CodeSentView,
             step_id=step_id,
         )
 
@@ -397,9 +396,8 @@ class Registrations:
             staged_id = ""
         return await self._update(
             registration_id,
-            "password_set",
+            RegistrationWorkflow.password_set,
             PasswordSet(session_id=session_id, staged_id=staged_id),
-            StepDone,
             step_id=step_id,
         )
 
@@ -413,9 +411,8 @@ class Registrations:
     ) -> StepDone:
         return await self._update(
             registration_id,
-            "submit_profile",
+            RegistrationWorkflow.submit_profile,
             SubmitProfile(profile=profile, session_id=session_id),
-            StepDone,
             step_id=step_id,
         )
 
@@ -430,9 +427,8 @@ class Registrations:
     ) -> MethodChosen:
         return await self._update(
             registration_id,
-            "choose_method",
+            RegistrationWorkflow.choose_method,
             ChooseMethod(method=method, address=address, session_id=session_id),
-            MethodChosen,
             step_id=step_id,
         )
 
@@ -448,9 +444,8 @@ class Registrations:
         await self._count_code_entry(registration_id, caller)
         return await self._update(
             registration_id,
-            "submit_letter_code",
+            RegistrationWorkflow.submit_letter_code,
             self._hashed(registration_id, Purpose.LETTER, code, session_id),
-            CodeVerdict,
             step_id=step_id,
         )
 
@@ -459,9 +454,8 @@ class Registrations:
     ) -> ConfirmationVerdict:
         return await self._update(
             registration_id,
-            "submit_signature",
+            RegistrationWorkflow.submit_signature,
             SubmitSignature(signed_request=signed_request),
-            ConfirmationVerdict,
             step_id=step_id,
         )
 
@@ -476,9 +470,8 @@ class Registrations:
     ) -> StepDone:
         return await self._update(
             registration_id,
-            "cancel",
+            RegistrationWorkflow.cancel,
             Cancel(actor=actor, reason=reason, session_id=session_id),
-            StepDone,
             step_id=step_id,
         )
 
@@ -521,7 +514,7 @@ class Registrations:
         documents that differ. Refused as a step (`StepRefused`) out of its stage or while
         confirmation is locked after too many refusals."""
         return await self._update(
-            registration_id, "confirm_in_person", seen, ConfirmationVerdict, step_id=step_id
+            registration_id, RegistrationWorkflow.confirm_in_person, seen, step_id=step_id
         )
 
     async def bank_confirmation(
@@ -530,7 +523,7 @@ class Registrations:
         """What the bank vouches for, judged by the workflow: confirmed, or refused without
         saying what differs (the audit trail says it)."""
         return await self._update(
-            registration_id, "confirm_by_bank", vouched, ConfirmationVerdict, step_id=step_id
+            registration_id, RegistrationWorkflow.confirm_by_bank, vouched, step_id=step_id
         )
 
     # --- support -------------------------------------------------------------------------
@@ -540,9 +533,8 @@ class Registrations:
     ) -> StepDone:
         return await self._update(
             registration_id,
-            "retry_checks",
+            RegistrationWorkflow.retry_checks,
             SupportAction(actor=actor, reason=reason),
-            StepDone,
             step_id=step_id,
         )
 
@@ -551,9 +543,8 @@ class Registrations:
     ) -> MethodChosen:
         return await self._update(
             registration_id,
-            "resend_letter",
+            RegistrationWorkflow.resend_letter,
             SupportAction(actor=actor, reason=reason),
-            MethodChosen,
             step_id=step_id,
         )
 
@@ -569,9 +560,8 @@ class Registrations:
     ) -> DeadlineExtended:
         return await self._update(
             registration_id,
-            "extend_deadline",
+            RegistrationWorkflow.extend_deadline,
             ExtendDeadline(actor=actor, reason=reason, deadline=deadline, days=days),
-            DeadlineExtended,
             step_id=step_id,
         )
 
@@ -584,8 +574,10 @@ class Registrations:
 
     # --- plumbing ------------------------------------------------------------------------
 
-    def _handle(self, registration_id: str) -> WorkflowHandle[Any, RegistrationResult]:
-        return self._client.get_workflow_handle(registration_id, result_type=RegistrationResult)
+    def _handle(
+        self, registration_id: str
+    ) -> WorkflowHandle[RegistrationWorkflow, RegistrationResult]:
+        return self._client.get_workflow_handle_for(RegistrationWorkflow.run, registration_id)
 
     def _hashed(
         self, registration_id: str, purpose: Purpose, code: str, session_id: str | None
@@ -599,9 +591,8 @@ class Registrations:
     async def _update(
         self,
         registration_id: str,
-        name: str,
-        arg: Any,
-        result_type: type[R],
+        update: UpdateMethodMultiParam[[RegistrationWorkflow, Arg], R],
+        arg: Arg,
         step_id: str | None = None,
     ) -> R:
         """Run an update. The same `step_id` (the caller's idempotency key) is the same step:
@@ -609,11 +600,14 @@ class Registrations:
         outcome was "not applied, try again" (`RETRYABLE`), which a retry then does."""
         handle = self._handle(registration_id)
         try:
-            update_id = await self._step_update_id(handle, name, step_id) if step_id else None
-            result: R = await handle.execute_update(
-                name, arg, id=update_id, result_type=result_type, rpc_timeout=UPDATE_TIMEOUT
+            update_id = None
+            if step_id:
+                # Named after the handler method: one key on two steps is two updates.
+                name = getattr(update, "__name__", "update")
+                update_id = await self._step_update_id(handle, name, step_id)
+            return await handle.execute_update(
+                update, arg, id=update_id, rpc_timeout=UPDATE_TIMEOUT
             )
-            return result
         except WorkflowUpdateFailedError as error:
             raise refusal_of(error) from error
         except RPCError as error:

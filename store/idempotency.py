@@ -53,7 +53,7 @@ async def remember(engine: AsyncEngine, scope: str, key: str, fingerprint: str) 
                 await connection.execute(
                     insert(IdempotencyKeyUse)
                     .values(scope=scope, key=key, fingerprint=fingerprint)
-                    # A no-op update rather than DO NOTHING, so that RETURNING yields the stored row.
+                    # A no-op update, not DO NOTHING, so that RETURNING yields the stored row.
                     .on_conflict_do_update(
                         index_elements=[IdempotencyKeyUse.scope, IdempotencyKeyUse.key],
                         set_={"fingerprint": IdempotencyKeyUse.fingerprint},

@@ -247,7 +247,7 @@ class RegistrationWorkflow:
 
     # --- citizen input: contact code ----------------------------------------------------------
 
-    @workflow.update(name="submit_contact_code")
+    @workflow.update
     async def submit_contact_code(self, request: SubmitCode) -> CodeVerdict:
         """Judge a code (its keyed hash): accepted, or wrong with the attempts left. The session
         that enters the right code owns the registration from then on; every other session is
@@ -292,7 +292,7 @@ class RegistrationWorkflow:
                 self._state.code, request.code_hash, workflow.now(), sent=self._opened
             )
 
-    @workflow.update(name="request_new_code")
+    @workflow.update
     async def request_new_code(self, request: RequestNewCode) -> CodeSentView:
         """Send a new code (the old one stops working), within cooldown and daily caps."""
         await workflow.wait_condition(lambda: self._opened)
@@ -338,7 +338,7 @@ class RegistrationWorkflow:
 
     # --- citizen input: password and profile -----------------------------------------------
 
-    @workflow.update(name="password_set")
+    @workflow.update
     async def password_set(self, request: PasswordSet) -> StepDone:
         """The caller staged the password's hash in the store; activate the account."""
         async with self._lock:
@@ -354,7 +354,7 @@ class RegistrationWorkflow:
         self._require_owner(request.session_id)
         self._require_stage(Stage.PASSWORD)
 
-    @workflow.update(name="submit_profile")
+    @workflow.update
     def submit_profile(self, request: SubmitProfile) -> StepDone:
         """Accept a (corrected) profile and start the automatic verification."""
         state = self._state
@@ -373,7 +373,7 @@ class RegistrationWorkflow:
 
     # --- identity confirmation ----------------------------------------------------------------
 
-    @workflow.update(name="choose_method")
+    @workflow.update
     async def choose_method(self, request: ChooseMethod) -> MethodChosen:
         """Record the chosen method; for a letter, order it and answer with its tracking number."""
         async with self._lock:
@@ -399,7 +399,7 @@ class RegistrationWorkflow:
                     self._state.letter, request.address, workflow.now(), self._policy
                 )
 
-    @workflow.update(name="submit_letter_code")
+    @workflow.update
     def submit_letter_code(self, request: SubmitCode) -> CodeVerdict:
         """Judge the code from the registered letter."""
         letter = self._state.letter
@@ -429,7 +429,7 @@ class RegistrationWorkflow:
         with as_update_failure():
             letters.check_entry(self._state.letter, request.code_hash, workflow.now())
 
-    @workflow.update(name="submit_signature")
+    @workflow.update
     async def submit_signature(self, request: SubmitSignature) -> ConfirmationVerdict:
         """Verify a confirmation request signed with a qualified e-signature: confirmed, or
         refused without saying why (the audit trail says it)."""
@@ -458,7 +458,7 @@ class RegistrationWorkflow:
                 field="signed_request",
             )
 
-    @workflow.update(name="confirm_in_person")
+    @workflow.update
     def confirm_in_person(self, seen: ClerkConfirmation) -> ConfirmationVerdict:
         """A service-center clerk checked the passport and SNILS in person: confirmed, or refused
         naming the documents that differ (the clerk holds them and may tell the person)."""
@@ -468,7 +468,7 @@ class RegistrationWorkflow:
     def _check_in_person(self, seen: ClerkConfirmation) -> None:
         self._require_confirmable()
 
-    @workflow.update(name="confirm_by_bank")
+    @workflow.update
     def confirm_by_bank(self, vouched: BankConfirmation) -> ConfirmationVerdict:
         """The citizen's bank vouches for an identity it verified itself: confirmed, or refused
         without saying what differs (the audit trail says it)."""
@@ -517,7 +517,7 @@ class RegistrationWorkflow:
 
     # --- support ------------------------------------------------------------------------------
 
-    @workflow.update(name="cancel")
+    @workflow.update
     def cancel(self, request: Cancel) -> StepDone:
         """End the registration; the store and the audit trail say who cancelled and why."""
         self._cancel = request
@@ -530,7 +530,7 @@ class RegistrationWorkflow:
             refuse(Refusal.ALREADY_FINISHED, f"The registration is already {self._state.stage}")
         self._require_actor(request)
 
-    @workflow.update(name="retry_checks")
+    @workflow.update
     def retry_checks(self, request: SupportAction) -> StepDone:
         """Support: ask the agencies again now, not when the backoff says."""
         self._retry_checks = True
@@ -542,7 +542,7 @@ class RegistrationWorkflow:
         self._require_stage(Stage.VERIFICATION)
         self._require_actor(request)
 
-    @workflow.update(name="resend_letter")
+    @workflow.update
     async def resend_letter(self, request: SupportAction) -> MethodChosen:
         """Support: order the letter again to the same address, whatever the re-order limits
         (the citizen called; a person decided). Recorded with who did it."""
@@ -565,7 +565,7 @@ class RegistrationWorkflow:
         if self._state.letter.address is None:
             refuse(Refusal.METHOD_NOT_CHOSEN, "No letter was ordered: there is nothing to re-send")
 
-    @workflow.update(name="extend_deadline")
+    @workflow.update
     def extend_deadline(self, request: ExtendDeadline) -> DeadlineExtended:
         """Support: give the agencies (and ask them again now), or the letter code, more days."""
         state = self._state

@@ -160,9 +160,7 @@ async def test_valid_signature_names_the_certificate_owner_and_what_was_signed(
     env: ActivityEnvironment, signatures: SignatureActivities, registration_id: str
 ) -> None:
     challenge = f"gosreg-identity:{registration_id}:0f"
-    signed = make_signed_request(
-        "11223344595", "Иванова", "Мария", "Петровна", challenge=challenge
-    )
+    signed = make_signed_request("11223344595", "Иванова", "Мария", "Петровна", challenge=challenge)
 
     verdict = await env.run(
         signatures.verify_signature,

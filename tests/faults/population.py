@@ -149,9 +149,7 @@ class Portal:
             answer = await self.call("PUT", f"{path}/password", password, citizen)
             assert answer.json().get("stage") == Stage.PROFILE, answer.text
         elif after is Milestone.PROFILE_SUBMITTED:
-            answer = await self.call(
-                "PUT", f"{path}/profile", citizen.person.profile(), citizen
-            )
+            answer = await self.call("PUT", f"{path}/profile", citizen.person.profile(), citizen)
             assert answer.json().get("stage") == Stage.VERIFICATION, answer.text
             citizen.profiles += 1
         elif after is Milestone.VERIFIED:

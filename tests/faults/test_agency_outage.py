@@ -223,7 +223,7 @@ async def test_support_sees_a_silent_agency_and_the_deadline_branch_on_the_runni
     rid = waiting.registration_id
     record.inject("the Pension Fund never answers (a registration with an 8 s deadline)")
 
-    async def stuck(**params: object) -> dict[str, dict[str, object]]:
+    async def stuck(**params: str | float) -> dict[str, dict[str, object]]:
         """What `GET /v1/support/stuck` lists, by registration id."""
         answer = await fault_stack.support.get("/v1/support/stuck", params=params)
         assert answer.status_code == 200, answer.text

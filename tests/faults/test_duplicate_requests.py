@@ -37,9 +37,7 @@ async def test_the_same_start_twenty_times_at_once_is_one_registration(
     rid = ids.pop()
     sessions = {answer.json()["session"] for answer in answers}
     assert len(sessions) == TIMES
-    record.check(
-        f"all {TIMES} answered alike (201) with the same registration and a session each"
-    )
+    record.check(f"all {TIMES} answered alike (201) with the same registration and a session each")
 
     citizen = Citizen(person, rid, session=sessions.pop())
     await fault_stack.account([citizen], outbox, record)

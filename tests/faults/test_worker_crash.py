@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from simulators.schemas import Party
 from tests.faults.conftest import FaultStack
 from tests.faults.ledger import Record
 from tests.faults.population import EVERY_STAGE, Milestone, Outbox, spread
@@ -19,7 +20,7 @@ from tests.faults.population import EVERY_STAGE, Milestone, Outbox, spread
 HELD = 12.0
 """Seconds the parties hold their answers: longer than the worker waits (10 s), so the
 worker is killed while it still waits for them."""
-IN_FLIGHT = {"post": 2, "sms-gateway": 2, "pension-fund": 2, "mvd": 2}
+IN_FLIGHT: dict[Party, int] = {"post": 2, "sms-gateway": 2, "pension-fund": 2, "mvd": 2}
 
 
 async def test_a_worker_killed_mid_flight_loses_nothing_and_sends_nothing_twice(

@@ -91,7 +91,7 @@ async def test_a_cancelled_registration_is_not_revived_from_a_carried_state(
         await start_again(client, stack_settings, citizen.id, started)
         revived = client.get_workflow_handle(citizen.id)
         try:
-            status = WorkflowExecutionStatus.RUNNING
+            status: WorkflowExecutionStatus | None = WorkflowExecutionStatus.RUNNING
             for _ in range(50):
                 status = (await revived.describe()).status
                 if status is not WorkflowExecutionStatus.RUNNING:

@@ -12,11 +12,12 @@ from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from registration.models import Agency, DeadlineExtended, ExtendDeadline, Level, Stage
+from registration.models import Agency, ExtendDeadline, Level, Stage
 from registration.policy import Policy
 from tests.workflows.conftest import env, task_queue, world
 from tests.workflows.test_registration import Journey, start
 from tests.workflows.world import AgencyScript, World
+from workflows import RegistrationWorkflow
 
 __all__ = ["env", "task_queue", "world"]  # the fixtures of tests/workflows, used here
 
@@ -56,9 +57,8 @@ async def test_an_extended_deadline_is_the_one_met(
     journey = await silent_pension_fund(await start(env, world, task_queue))
     await journey.env.sleep(timedelta(days=9))
     extended = await journey.update(
-        "extend_deadline",
+        RegistrationWorkflow.extend_deadline,
         ExtendDeadline(actor="support:anna", reason="PFR outage", deadline="verification", days=2),
-        DeadlineExtended,
     )
     published = (await journey.state()).verification_deadline
     assert published == extended.until

@@ -149,7 +149,6 @@ async def test_one_attacker_filling_the_code_limit_locks_out_nobody_else(
     assert verdict.status_code == 200 and verdict.json()["accepted"] is True
 
 
-
 def test_worst_case_guesses_per_phone_per_day_stay_below_one_in_ten_thousand() -> None:
     """docs/security.md's figure, from the settings and the policy in force: a code is
     guessed at most `attempts_per_code` times, and at most `contact_codes_per_day` codes

@@ -37,9 +37,7 @@ async def test_a_start_right_after_a_cancel_is_never_the_cancelled_registration(
         assert (await citizen.confirm_contact()).json()["accepted"]
         first = citizen.id
         # The contact's last code is old enough: a new registration may send one at once.
-        await age_code_sends(
-            store_engine, citizen.phone, timedelta(hours=1)
-        )
+        await age_code_sends(store_engine, citizen.phone, timedelta(hours=1))
         cancelled = await citizen.call("POST", "/cancel", {"reason": "changed my mind"})
         assert cancelled.json()["stage"] == "cancelled", cancelled.text
         again = await citizen.start()

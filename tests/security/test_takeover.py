@@ -138,7 +138,6 @@ async def take_over(
     assert "contact_reproof_requested" in events
 
 
-
 async def test_a_session_works_only_through_the_portal_that_opened_it(
     victim: Citizen, fresh_portal: str, http: httpx.AsyncClient
 ) -> None:

@@ -13,7 +13,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from registration.errors import Refusal, StepRefused
 from registration.models import Stage, StepDone, SupportAction
 from service.registrations import Registrations
-from workflows.registration import refuse
+from workflows.refusals import refuse
 
 UNSANDBOXED = UnsandboxedWorkflowRunner()  # a test's own workflow, defined in the test module
 

@@ -14,7 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities import methods
+from activities import bound
 from activities.store import StoreActivities, _database_fault
 from registration.errors import CONTACT_ALREADY_REGISTERED, PASSWORD_NOT_STAGED
 from registration.models import (
@@ -94,7 +94,7 @@ def store_activities(store_engine: AsyncEngine) -> StoreActivities:
 
 def test_activities_keep_their_registered_names(store_activities: StoreActivities) -> None:
     names = sorted(
-        activity._Definition.must_from_callable(fn).name for fn in methods(store_activities)
+        activity._Definition.must_from_callable(fn).name or "" for fn in bound(store_activities)
     )
 
     assert names == sorted(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from temporalio import activity
@@ -20,6 +20,7 @@ from temporalio.client import (
 from temporalio.common import TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.workflow import UpdateMethodMultiParam
 
 from activities import build_activities
 from registration.codes import Purpose
@@ -31,15 +32,12 @@ from registration.models import (
     Cancel,
     ChooseMethod,
     ClerkConfirmation,
-    CodeSentView,
     CodeVerdict,
     ConfirmationMethod,
     ConfirmationVerdict,
     Contact,
-    DeadlineExtended,
     ExtendDeadline,
     Level,
-    MethodChosen,
     Notice,
     PasswordSet,
     Person,
@@ -62,6 +60,11 @@ from tests.data import ADDRESS, PROFILE
 from tests.workflows.world import AgencyScript, World, attesting
 from workflows import RegistrationWorkflow
 from workflows import search_attributes as search
+
+Arg = TypeVar("Arg")
+R = TypeVar("R")
+Update = UpdateMethodMultiParam[[RegistrationWorkflow, Arg], R]
+"""An update of the registration workflow, by reference: mypy checks its argument and result."""
 
 OWNER = "ses_owner"
 CLERK = ClerkConfirmation(
@@ -86,19 +89,24 @@ BANK = BankConfirmation(
 class Journey:
     """Drives one registration the way the portal would, with the stand-in world's codes."""
 
-    def __init__(self, env: WorkflowEnvironment, world: World, handle: WorkflowHandle[Any, Any]):
+    def __init__(
+        self,
+        env: WorkflowEnvironment,
+        world: World,
+        handle: WorkflowHandle[RegistrationWorkflow, RegistrationResult],
+    ):
         self.env, self.world, self.handle = env, world, handle
         self.id = handle.id
         self.session: str | None = OWNER
         """The citizen session the steps come from, as the service sends them."""
 
-    async def update(self, name: str, arg: Any, result_type: type) -> Any:
-        return await self.handle.execute_update(name, arg, result_type=result_type)
+    async def update(self, update: Update[Arg, R], arg: Arg) -> R:
+        return await self.handle.execute_update(update, arg)
 
-    async def refused(self, name: str, arg: Any) -> ApplicationError:
+    async def refused(self, update: Update[Arg, Any], arg: Arg) -> ApplicationError:
         """Send an update that must be refused; return the refusal."""
         with pytest.raises(WorkflowUpdateFailedError) as caught:
-            await self.handle.execute_update(name, arg)
+            await self.handle.execute_update(update, arg)
         cause = caught.value.cause
         assert isinstance(cause, ApplicationError)
         return cause
@@ -113,7 +121,7 @@ class Journey:
         raise AssertionError("the first code was never sent")
 
     async def state(self) -> RegistrationView:
-        return await self.handle.query("state", result_type=RegistrationView)
+        return await self.handle.query(RegistrationWorkflow.state)
 
     def sms(self, sequence: int = 1, session: str | None = None) -> SubmitCode:
         code = self.world.sms_code(self.id, sequence)
@@ -129,12 +137,13 @@ class Journey:
         )
 
     async def confirm_contact(self) -> CodeVerdict:
-        return await self.update("submit_contact_code", self.sms(), CodeVerdict)
+        return await self.update(RegistrationWorkflow.submit_contact_code, self.sms())
 
     async def set_password(self) -> StepDone:
         self.world.staged_passwords.add(self.id)
         return await self.update(
-            "password_set", PasswordSet(session_id=self.session, staged_id="staged"), StepDone
+            RegistrationWorkflow.password_set,
+            PasswordSet(session_id=self.session, staged_id="staged"),
         )
 
     async def signed(self) -> SubmitSignature:
@@ -146,7 +155,8 @@ class Journey:
 
     async def submit_profile(self, profile: Profile = PROFILE) -> StepDone:
         return await self.update(
-            "submit_profile", SubmitProfile(profile=profile, session_id=self.session), StepDone
+            RegistrationWorkflow.submit_profile,
+            SubmitProfile(profile=profile, session_id=self.session),
         )
 
     async def wait_for(
@@ -173,7 +183,7 @@ class Journey:
 
     async def current_details(self) -> str:
         """What the Temporal UI shows as the workflow's current details."""
-        metadata = await self.handle.query(
+        metadata: WorkflowMetadata = await self.handle.query(
             "__temporal_workflow_metadata", result_type=WorkflowMetadata
         )
         return metadata.current_details
@@ -206,9 +216,7 @@ async def start(
     )
     world.started.append(registration_id)
     # Talk to the registration, not to one run of it: continue-as-new starts new runs.
-    return Journey(
-        env, world, client.get_workflow_handle(handle.id, result_type=RegistrationResult)
-    )
+    return Journey(env, world, client.get_workflow_handle_for(RegistrationWorkflow.run, handle.id))
 
 
 async def accepted_updates(handle: WorkflowHandle[Any, Any]) -> int:
@@ -230,13 +238,13 @@ async def test_letter_confirms_identity_without_tax_cabinet_access(journey: Jour
     assert view.level is Level.STANDARD and view.inn_found is True
 
     chosen = await journey.update(
-        "choose_method", ChooseMethod(method="letter", address=ADDRESS), MethodChosen
+        RegistrationWorkflow.choose_method, ChooseMethod(method="letter", address=ADDRESS)
     )
     assert chosen.letter is not None and chosen.letter.tracking_number == "10000000000001"
     code = journey.world.letter_code(journey.id, 1)
     letter_hash = journey.world.code_hash(journey.id, Purpose.LETTER, code.lower())
     verdict = await journey.update(
-        "submit_letter_code", SubmitCode(code_hash=letter_hash), CodeVerdict
+        RegistrationWorkflow.submit_letter_code, SubmitCode(code_hash=letter_hash)
     )
     assert verdict.accepted
 
@@ -261,7 +269,7 @@ async def test_letter_confirms_identity_without_tax_cabinet_access(journey: Jour
 
 async def test_clerk_with_matching_documents_confirms_in_person(journey: Journey) -> None:
     await journey.reach_identity_stage()
-    verdict = await journey.update("confirm_in_person", CLERK, ConfirmationVerdict)
+    verdict = await journey.update(RegistrationWorkflow.confirm_in_person, CLERK)
     assert verdict == ConfirmationVerdict(confirmed=True, stage=Stage.CONFIRMED)
     result = await journey.result()
     assert result.method is ConfirmationMethod.IN_PERSON and result.level is Level.CONFIRMED
@@ -276,7 +284,7 @@ async def test_valid_esignature_of_the_same_person_confirms(journey: Journey) ->
     journey.world.signature = SignatureCheck(
         valid=True, snils="11223344595", surname="ИВАНОВА", name="мария"
     )
-    verdict = await journey.update("submit_signature", await journey.signed(), ConfirmationVerdict)
+    verdict = await journey.update(RegistrationWorkflow.submit_signature, await journey.signed())
     assert verdict.confirmed
     assert (await journey.result()).method is ConfirmationMethod.ESIGNATURE
 
@@ -291,12 +299,12 @@ async def test_an_esignature_over_another_challenge_is_refused(journey: Journey)
     challenge = (await journey.state()).signature_challenge
     assert challenge is not None and journey.id in challenge
     other = SubmitSignature(signed_request=f"gosreg-identity:reg-other:{'0' * 32}")
-    verdict = await journey.update("submit_signature", other, ConfirmationVerdict)
+    verdict = await journey.update(RegistrationWorkflow.submit_signature, other)
     assert not verdict.confirmed and verdict.reason == NOT_CONFIRMED
     await journey.env.sleep(timedelta(seconds=1))  # the audit line is written next
     refused = next(e for e in journey.world.audit if e.event == "confirmation_refused")
     assert refused.details == {"reason": "signature_other_challenge"}
-    verdict = await journey.update("submit_signature", await journey.signed(), ConfirmationVerdict)
+    verdict = await journey.update(RegistrationWorkflow.submit_signature, await journey.signed())
     assert verdict.confirmed
 
 
@@ -305,7 +313,7 @@ async def test_esignature_of_another_person_is_refused(journey: Journey) -> None
     journey.world.signature = SignatureCheck(
         valid=True, snils="11223344595", surname="Петрова", name="Мария"
     )
-    verdict = await journey.update("submit_signature", await journey.signed(), ConfirmationVerdict)
+    verdict = await journey.update(RegistrationWorkflow.submit_signature, await journey.signed())
     assert not verdict.confirmed and verdict.reason == NOT_CONFIRMED
     assert (await journey.state()).stage is Stage.IDENTITY
     await journey.env.sleep(timedelta(seconds=1))  # the audit line is written next
@@ -315,7 +323,7 @@ async def test_esignature_of_another_person_is_refused(journey: Journey) -> None
 
 async def test_bank_with_matching_identity_confirms(journey: Journey) -> None:
     await journey.reach_identity_stage()
-    verdict = await journey.update("confirm_by_bank", BANK, ConfirmationVerdict)
+    verdict = await journey.update(RegistrationWorkflow.confirm_by_bank, BANK)
     assert verdict.confirmed and verdict.stage is Stage.CONFIRMED
     result = await journey.result()
     assert result.method is ConfirmationMethod.BANK
@@ -326,8 +334,8 @@ async def test_bank_with_matching_identity_confirms(journey: Journey) -> None:
 
 async def test_code_expires_after_300_seconds(journey: Journey) -> None:
     await journey.env.sleep(timedelta(seconds=301))
-    refusal = await journey.refused("submit_contact_code", journey.sms())
-    assert refusal.type == "code_expired"
+    refusal = await journey.refused(RegistrationWorkflow.submit_contact_code, journey.sms())
+    assert refusal.type == Refusal.CODE_EXPIRED
     assert refusal.message == "The code has expired: request a new one"
 
 
@@ -340,45 +348,47 @@ async def test_three_wrong_codes_burn_the_code_and_ten_lock_the_registration(
     journey: Journey,
 ) -> None:
     verdicts = [
-        await journey.update("submit_contact_code", journey.wrong_sms(), CodeVerdict)
+        await journey.update(RegistrationWorkflow.submit_contact_code, journey.wrong_sms())
         for _ in range(3)
     ]
     assert [v.attempts_left for v in verdicts] == [2, 1, 0]
     assert verdicts[-1].code_burnt
-    refusal = await journey.refused("submit_contact_code", journey.sms())
-    assert refusal.type == "no_active_code"
+    refusal = await journey.refused(RegistrationWorkflow.submit_contact_code, journey.sms())
+    assert refusal.type == Refusal.NO_ACTIVE_CODE
 
     failures = 3
     sequence = 1
     while failures < 10:
         await journey.env.sleep(timedelta(seconds=61))
-        await journey.update("request_new_code", RequestNewCode(), CodeSentView)
+        await journey.update(RegistrationWorkflow.request_new_code, RequestNewCode())
         sequence += 1
         for _ in range(min(3, 10 - failures)):
-            verdict = await journey.update("submit_contact_code", journey.wrong_sms(), CodeVerdict)
+            verdict = await journey.update(
+                RegistrationWorkflow.submit_contact_code, journey.wrong_sms()
+            )
             failures += 1
     assert verdict.locked_until is not None
     view = await journey.state()
     assert view.locked_until == verdict.locked_until
 
-    refusal = await journey.refused("request_new_code", RequestNewCode())
-    assert refusal.type == "locked"
+    refusal = await journey.refused(RegistrationWorkflow.request_new_code, RequestNewCode())
+    assert refusal.type == Refusal.LOCKED
     await journey.env.sleep(timedelta(minutes=10, seconds=1))
-    await journey.update("request_new_code", RequestNewCode(), CodeSentView)
-    ok = await journey.update("submit_contact_code", journey.sms(sequence + 1), CodeVerdict)
+    await journey.update(RegistrationWorkflow.request_new_code, RequestNewCode())
+    ok = await journey.update(RegistrationWorkflow.submit_contact_code, journey.sms(sequence + 1))
     assert ok.accepted
     assert "contact_locked" in journey.world.events(journey.id)
 
 
 async def test_new_code_respects_the_cooldown(journey: Journey) -> None:
-    refusal = await journey.refused("request_new_code", RequestNewCode())
-    assert refusal.type == "resend_too_soon"
+    refusal = await journey.refused(RegistrationWorkflow.request_new_code, RequestNewCode())
+    assert refusal.type == Refusal.RESEND_TOO_SOON
     await journey.env.sleep(timedelta(seconds=61))
-    sent = await journey.update("request_new_code", RequestNewCode(), CodeSentView)
+    sent = await journey.update(RegistrationWorkflow.request_new_code, RequestNewCode())
     assert sent.resends_left_today == 18
-    verdict = await journey.update("submit_contact_code", journey.sms(1), CodeVerdict)
+    verdict = await journey.update(RegistrationWorkflow.submit_contact_code, journey.sms(1))
     assert not verdict.accepted, "the first code stops working once a new one is sent"
-    assert (await journey.update("submit_contact_code", journey.sms(2), CodeVerdict)).accepted
+    assert (await journey.update(RegistrationWorkflow.submit_contact_code, journey.sms(2))).accepted
 
 
 async def test_unconfirmed_contact_expires_after_24_hours(journey: Journey) -> None:
@@ -412,20 +422,26 @@ async def test_contact_with_an_account_is_refused(
 
 
 async def test_the_session_that_enters_the_code_owns_the_registration(journey: Journey) -> None:
-    verdict = await journey.update("submit_contact_code", journey.sms(), CodeVerdict)
+    verdict = await journey.update(RegistrationWorkflow.submit_contact_code, journey.sms())
     assert verdict.accepted
     bound = [request for name, request in journey.world.store if name == "bind_session"]
     assert [request.session_id for request in bound] == [OWNER]
     journey.world.staged_passwords.add(journey.id)
     stranger = PasswordSet(session_id="ses_stranger", staged_id="staged")
-    refusal = await journey.refused("password_set", stranger)
+    refusal = await journey.refused(RegistrationWorkflow.password_set, stranger)
     assert refusal.type == Refusal.SESSION_REVOKED
     profile = SubmitProfile(profile=PROFILE, session_id="ses_stranger")
-    assert (await journey.refused("submit_profile", profile)).type == Refusal.SESSION_REVOKED
+    assert (
+        await journey.refused(RegistrationWorkflow.submit_profile, profile)
+    ).type == Refusal.SESSION_REVOKED
     cancel = Cancel(actor="citizen", reason="mine", session_id="ses_stranger")
-    assert (await journey.refused("cancel", cancel)).type == Refusal.SESSION_REVOKED
+    assert (
+        await journey.refused(RegistrationWorkflow.cancel, cancel)
+    ).type == Refusal.SESSION_REVOKED
     # The owner's own code request is a step of a stage that is over.
-    again = await journey.refused("request_new_code", RequestNewCode(session_id=OWNER))
+    again = await journey.refused(
+        RegistrationWorkflow.request_new_code, RequestNewCode(session_id=OWNER)
+    )
     assert again.type == Refusal.WRONG_STAGE
     assert (await journey.set_password()).stage is Stage.PROFILE
 
@@ -436,30 +452,32 @@ async def test_another_session_takes_over_only_by_proving_the_contact_again(
     await journey.confirm_contact()
     await journey.set_password()
     newcomer = "ses_newcomer"
-    claim_view = await journey.handle.query(
-        "session_state", newcomer, result_type=RegistrationView
-    )
+    claim_view = await journey.handle.query("session_state", newcomer, result_type=RegistrationView)
     assert (claim_view.stage, claim_view.level) == (Stage.CONTACT, Level.NONE)
     assert claim_view.code_expires_at is None and claim_view.method is None
-    owner_view = await journey.handle.query("session_state", OWNER, result_type=RegistrationView)
+    owner_view = await journey.handle.query(RegistrationWorkflow.session_state, OWNER)
     assert owner_view.stage is Stage.PROFILE
 
     # The first code was used: it proves nothing now. A new one is sent after the cooldown.
-    old = await journey.refused("submit_contact_code", journey.sms(1, session=newcomer))
+    old = await journey.refused(
+        RegistrationWorkflow.submit_contact_code, journey.sms(1, session=newcomer)
+    )
     assert old.type == Refusal.NO_ACTIVE_CODE
     await env.sleep(timedelta(seconds=61))
     claim = RequestNewCode(session_id=newcomer)
-    sent = await journey.update("request_new_code", claim, CodeSentView)
+    sent = await journey.update(RegistrationWorkflow.request_new_code, claim)
     assert sent.code_expires_at > (await journey.state()).stage_entered_at
-    wrong = await journey.update("submit_contact_code", journey.wrong_sms(newcomer), CodeVerdict)
+    wrong = await journey.update(
+        RegistrationWorkflow.submit_contact_code, journey.wrong_sms(newcomer)
+    )
     # A session proving the contact anew is told nothing of where the registration is.
     assert (wrong.accepted, wrong.attempts_left, wrong.stage) == (False, 2, Stage.CONTACT)
     right = journey.sms(2, session=newcomer)
-    taken = await journey.update("submit_contact_code", right, CodeVerdict)
+    taken = await journey.update(RegistrationWorkflow.submit_contact_code, right)
     assert taken.accepted and taken.stage is Stage.PROFILE, "the registration keeps its stage"
 
     refused = await journey.refused(
-        "submit_profile", SubmitProfile(profile=PROFILE, session_id=OWNER)
+        RegistrationWorkflow.submit_profile, SubmitProfile(profile=PROFILE, session_id=OWNER)
     )
     assert refused.type == Refusal.SESSION_REVOKED
     journey.session = newcomer
@@ -477,9 +495,13 @@ async def test_a_claim_on_a_registration_from_before_sessions_needs_a_fresh_code
     journey.session = None
     assert (await journey.confirm_contact()).accepted
     journey.world.staged_passwords.add(journey.id)
-    refusal = await journey.refused("password_set", PasswordSet(session_id="ses_new"))
+    refusal = await journey.refused(
+        RegistrationWorkflow.password_set, PasswordSet(session_id="ses_new")
+    )
     assert refusal.type == Refusal.CONTACT_NOT_PROVEN
-    assert (await journey.update("password_set", PasswordSet(), StepDone)).stage is Stage.PROFILE
+    assert (
+        await journey.update(RegistrationWorkflow.password_set, PasswordSet())
+    ).stage is Stage.PROFILE
 
 
 # --- password and profile -------------------------------------------------------------------
@@ -487,8 +509,8 @@ async def test_a_claim_on_a_registration_from_before_sessions_needs_a_fresh_code
 
 async def test_password_must_be_staged_in_the_store_first(journey: Journey) -> None:
     await journey.confirm_contact()
-    refusal = await journey.refused("password_set", PasswordSet())
-    assert refusal.type == "password_not_staged"
+    refusal = await journey.refused(RegistrationWorkflow.password_set, PasswordSet())
+    assert refusal.type == Refusal.PASSWORD_NOT_STAGED
     assert (await journey.state()).stage is Stage.PASSWORD
 
 
@@ -497,8 +519,8 @@ async def test_invalid_profile_is_rejected_without_touching_history(journey: Jou
     await journey.set_password()
     before = await accepted_updates(journey.handle)
     bad = PROFILE.model_copy(update={"snils": "112-233-445 96", "passport_series": "45 12"})
-    refusal = await journey.refused("submit_profile", SubmitProfile(profile=bad))
-    assert refusal.type == "invalid_input"
+    refusal = await journey.refused(RegistrationWorkflow.submit_profile, SubmitProfile(profile=bad))
+    assert refusal.type == Refusal.INVALID_INPUT
     fields = {e["field"]: e["message"] for e in refusal.details[0]["errors"]}
     assert fields["snils"] == "SNILS check digits do not match"
     assert "passport_series" in fields
@@ -506,8 +528,10 @@ async def test_invalid_profile_is_rejected_without_touching_history(journey: Jou
 
 
 async def test_step_of_another_stage_is_refused(journey: Journey) -> None:
-    refusal = await journey.refused("submit_profile", SubmitProfile(profile=PROFILE))
-    assert refusal.type == "wrong_stage"
+    refusal = await journey.refused(
+        RegistrationWorkflow.submit_profile, SubmitProfile(profile=PROFILE)
+    )
+    assert refusal.type == Refusal.WRONG_STAGE
     assert refusal.details[0]["details"]["stage"] == "contact_confirmation"
 
 
@@ -570,7 +594,8 @@ async def test_support_retries_the_checks_now_instead_of_after_the_backoff(
     else:
         raise AssertionError("the Pension Fund was never left waiting alone")
     done = await journey.update(
-        "retry_checks", SupportAction(actor="support:anna", reason="agency is back"), StepDone
+        RegistrationWorkflow.retry_checks,
+        SupportAction(actor="support:anna", reason="agency is back"),
     )
     assert done.stage is Stage.VERIFICATION
     view = await journey.wait_for(Stage.IDENTITY, limit=20)  # 200 s, far less than the 1 h backoff
@@ -581,7 +606,9 @@ async def test_support_retries_the_checks_now_instead_of_after_the_backoff(
 
 async def test_checks_can_only_be_retried_during_verification(journey: Journey) -> None:
     action = SupportAction(actor="support:anna", reason="x")
-    assert (await journey.refused("retry_checks", action)).type == "wrong_stage"
+    assert (
+        await journey.refused(RegistrationWorkflow.retry_checks, action)
+    ).type == Refusal.WRONG_STAGE
 
 
 async def test_inn_lookup_failure_does_not_block_standard(journey: Journey) -> None:
@@ -608,10 +635,12 @@ async def test_inn_lookup_failure_does_not_block_standard(journey: Journey) -> N
 async def test_letter_expires_at_day_30_and_can_be_reordered(journey: Journey) -> None:
     await journey.reach_identity_stage()
     await journey.update(
-        "choose_method", ChooseMethod(method="letter", address=ADDRESS), MethodChosen
+        RegistrationWorkflow.choose_method, ChooseMethod(method="letter", address=ADDRESS)
     )
-    refusal = await journey.refused("choose_method", ChooseMethod(method="letter", address=ADDRESS))
-    assert refusal.type == "letter_reorder_too_soon"
+    refusal = await journey.refused(
+        RegistrationWorkflow.choose_method, ChooseMethod(method="letter", address=ADDRESS)
+    )
+    assert refusal.type == Refusal.LETTER_REORDER_TOO_SOON
 
     await journey.env.sleep(timedelta(days=30, hours=1))
     view = await journey.state()
@@ -624,13 +653,15 @@ async def test_letter_expires_at_day_30_and_can_be_reordered(journey: Journey) -
     old = journey.world.code_hash(
         journey.id, Purpose.LETTER, journey.world.letter_code(journey.id, 1)
     )
-    refusal = await journey.refused("submit_letter_code", SubmitCode(code_hash=old))
+    refusal = await journey.refused(
+        RegistrationWorkflow.submit_letter_code, SubmitCode(code_hash=old)
+    )
     assert refusal.type == Refusal.CODE_EXPIRED, "an expired letter code says it expired"
     assert Notice.LETTER_REMINDER in [n.notice for n in journey.world.notices]
     assert "letter_status" in journey.world.events(journey.id), "tracking was refreshed"
 
     chosen = await journey.update(
-        "choose_method", ChooseMethod(method="letter", address=ADDRESS), MethodChosen
+        RegistrationWorkflow.choose_method, ChooseMethod(method="letter", address=ADDRESS)
     )
     assert chosen.letter is not None and chosen.letter.tracking_number == "10000000000002"
     attributes = await journey.search_attributes()
@@ -640,7 +671,7 @@ async def test_letter_expires_at_day_30_and_can_be_reordered(journey: Journey) -
         journey.id, Purpose.LETTER, journey.world.letter_code(journey.id, 2)
     )
     assert (
-        await journey.update("submit_letter_code", SubmitCode(code_hash=new), CodeVerdict)
+        await journey.update(RegistrationWorkflow.submit_letter_code, SubmitCode(code_hash=new))
     ).accepted
     assert (await journey.result()).method is ConfirmationMethod.LETTER
     assert len(journey.world.letters) == 2
@@ -652,16 +683,18 @@ async def test_letter_order_the_post_did_not_take_is_reported_not_applied(
     await journey.reach_identity_stage()
     journey.world.post_down = True
     order = asyncio.create_task(
-        journey.refused("choose_method", ChooseMethod(method="letter", address=ADDRESS))
+        journey.refused(
+            RegistrationWorkflow.choose_method, ChooseMethod(method="letter", address=ADDRESS)
+        )
     )
     await journey.env.sleep(timedelta(seconds=31))  # the citizen waits 30 s at most
     refusal = await order
-    assert refusal.type == "unavailable"
+    assert refusal.type == Refusal.UNAVAILABLE
     view = await journey.state()
     assert view.method is None and view.letter is None
     journey.world.post_down = False
     chosen = await journey.update(
-        "choose_method", ChooseMethod(method="letter", address=ADDRESS), MethodChosen
+        RegistrationWorkflow.choose_method, ChooseMethod(method="letter", address=ADDRESS)
     )
     assert chosen.letter is not None
 
@@ -669,17 +702,21 @@ async def test_letter_order_the_post_did_not_take_is_reported_not_applied(
 async def test_support_resends_the_letter_despite_the_reorder_gap(journey: Journey) -> None:
     await journey.reach_identity_stage()
     action = SupportAction(actor="support:oleg", reason="citizen says it never came")
-    assert (await journey.refused("resend_letter", action)).type == "method_not_chosen"
+    assert (
+        await journey.refused(RegistrationWorkflow.resend_letter, action)
+    ).type == Refusal.METHOD_NOT_CHOSEN
     await journey.update(
-        "choose_method", ChooseMethod(method="letter", address=ADDRESS), MethodChosen
+        RegistrationWorkflow.choose_method, ChooseMethod(method="letter", address=ADDRESS)
     )
-    resent = await journey.update("resend_letter", action, MethodChosen)
+    resent = await journey.update(RegistrationWorkflow.resend_letter, action)
     assert resent.letter is not None and resent.letter.tracking_number == "10000000000002"
     assert [letter.address for letter in journey.world.letters] == [ADDRESS, ADDRESS]
     new = journey.world.code_hash(
         journey.id, Purpose.LETTER, journey.world.letter_code(journey.id, 2)
     )
-    verdict = await journey.update("submit_letter_code", SubmitCode(code_hash=new), CodeVerdict)
+    verdict = await journey.update(
+        RegistrationWorkflow.submit_letter_code, SubmitCode(code_hash=new)
+    )
     assert verdict.accepted
     await journey.result()
     resent_events = [e for e in journey.world.audit if e.event == "letter_resent"]
@@ -689,21 +726,24 @@ async def test_support_resends_the_letter_despite_the_reorder_gap(journey: Journ
 async def test_five_wrong_letter_codes_lock_code_entry(journey: Journey) -> None:
     await journey.reach_identity_stage()
     await journey.update(
-        "choose_method", ChooseMethod(method="letter", address=ADDRESS), MethodChosen
+        RegistrationWorkflow.choose_method, ChooseMethod(method="letter", address=ADDRESS)
     )
     wrong = SubmitCode(code_hash=journey.world.code_hash(journey.id, Purpose.LETTER, "0" * 10))
-    verdicts = [await journey.update("submit_letter_code", wrong, CodeVerdict) for _ in range(5)]
+    verdicts = [
+        await journey.update(RegistrationWorkflow.submit_letter_code, wrong) for _ in range(5)
+    ]
     assert [v.attempts_left for v in verdicts] == [4, 3, 2, 1, 0]
     assert verdicts[-1].locked_until is not None
-    assert (await journey.refused("submit_letter_code", wrong)).type == "locked"
+    assert (
+        await journey.refused(RegistrationWorkflow.submit_letter_code, wrong)
+    ).type == Refusal.LOCKED
 
 
 async def test_clerk_with_mismatching_documents_is_refused_and_recorded(journey: Journey) -> None:
     await journey.reach_identity_stage()
     verdict = await journey.update(
-        "confirm_in_person",
+        RegistrationWorkflow.confirm_in_person,
         CLERK.model_copy(update={"passport_number": "000000"}),
-        ConfirmationVerdict,
     )
     assert not verdict.confirmed and verdict.stage is Stage.IDENTITY
     assert verdict.reason == "Documents do not match: passport_number", "the clerk holds them"
@@ -723,7 +763,7 @@ async def test_clerk_with_mismatching_documents_is_refused_and_recorded(journey:
 async def test_bank_refusal_names_no_field_but_the_audit_trail_does(journey: Journey) -> None:
     await journey.reach_identity_stage()
     verdicts = [
-        await journey.update("confirm_by_bank", BANK.model_copy(update=wrong), ConfirmationVerdict)
+        await journey.update(RegistrationWorkflow.confirm_by_bank, BANK.model_copy(update=wrong))
         for wrong in ({"passport_number": "000001"}, {"birth_date": date(1990, 5, 16)})
     ]
     assert [v.reason for v in verdicts] == [NOT_CONFIRMED, NOT_CONFIRMED]
@@ -743,15 +783,20 @@ async def test_five_refused_confirmations_lock_confirmation_for_a_day_and_ask_su
 ) -> None:
     await journey.reach_identity_stage()
     wrong = [BANK.model_copy(update={"passport_number": f"00000{n}"}) for n in range(5)]
-    verdicts = [await journey.update("confirm_by_bank", w, ConfirmationVerdict) for w in wrong]
+    verdicts = [await journey.update(RegistrationWorkflow.confirm_by_bank, w) for w in wrong]
     assert [v.locked_until is not None for v in verdicts] == [False] * 4 + [True]
     locked_until = verdicts[-1].locked_until
-    refusal = await journey.refused("confirm_by_bank", BANK)
+    assert locked_until is not None
+    refusal = await journey.refused(RegistrationWorkflow.confirm_by_bank, BANK)
     assert refusal.type == Refusal.LOCKED, "even the right data wait for the lock"
     assert refusal.details[0]["details"]["locked_until"] == locked_until.isoformat()
-    assert (await journey.refused("confirm_in_person", CLERK)).type == Refusal.LOCKED
     assert (
-        await journey.refused("submit_signature", SubmitSignature(signed_request="sig"))
+        await journey.refused(RegistrationWorkflow.confirm_in_person, CLERK)
+    ).type == Refusal.LOCKED
+    assert (
+        await journey.refused(
+            RegistrationWorkflow.submit_signature, SubmitSignature(signed_request="sig")
+        )
     ).type == Refusal.LOCKED
     view = await journey.state()
     assert view.attention is Attention.CONFIRMATION_LOCKED
@@ -764,7 +809,7 @@ async def test_five_refused_confirmations_lock_confirmation_for_a_day_and_ask_su
     assert "confirmation_locked" in journey.world.events(journey.id)
 
     await journey.env.sleep(timedelta(hours=24))
-    verdict = await journey.update("confirm_by_bank", BANK, ConfirmationVerdict)
+    verdict = await journey.update(RegistrationWorkflow.confirm_by_bank, BANK)
     assert verdict.confirmed
     assert (await journey.result()).method is ConfirmationMethod.BANK
 
@@ -775,10 +820,10 @@ async def test_refused_confirmations_keep_the_last_five_and_count_all(
     journey = await start(env, world, task_queue, policy=Policy(confirmation_attempts=10))
     await journey.reach_identity_stage()
     other = CLERK.model_copy(update={"passport_number": "000000"})
-    await journey.update("confirm_in_person", other, ConfirmationVerdict)
+    await journey.update(RegistrationWorkflow.confirm_in_person, other)
     for n in range(6):
         wrong = BANK.model_copy(update={"passport_number": f"00000{n}"})
-        await journey.update("confirm_by_bank", wrong, ConfirmationVerdict)
+        await journey.update(RegistrationWorkflow.confirm_by_bank, wrong)
     view = await journey.state()
     assert view.confirmations_refused == 7
     assert [r.code for r in view.refused_confirmations] == [
@@ -792,7 +837,7 @@ async def test_clerk_before_the_identity_stage_is_refused_and_writes_nothing(
     journey: Journey,
 ) -> None:
     await journey.code_sent()
-    refusal = await journey.refused("confirm_in_person", CLERK)
+    refusal = await journey.refused(RegistrationWorkflow.confirm_in_person, CLERK)
     assert refusal.type == Refusal.WRONG_STAGE
     assert await accepted_updates(journey.handle) == 0, "refused by the validator"
     await journey.handle.signal("clerk_confirmation", CLERK)  # the old way: ignored
@@ -825,20 +870,21 @@ async def test_clerk_signal_of_an_older_caller_still_confirms_at_the_identity_st
 
 async def test_a_signal_without_a_proof_is_dropped(journey: Journey) -> None:
     await journey.reach_identity_stage()
-    bare = journey.env.client.get_workflow_handle(journey.id)  # no proof on what it sends
-    await bare.signal("clerk_confirmation", CLERK)
+    bare = journey.env.client.get_workflow_handle_for(RegistrationWorkflow.run, journey.id)
+    await bare.signal(RegistrationWorkflow.clerk_confirmation, CLERK)  # no proof on it
     await journey.env.sleep(timedelta(seconds=1))
     view = await journey.state()
     assert view.stage is Stage.IDENTITY and view.identity_confirmed_by is None
-    verdict = await journey.update("confirm_in_person", CLERK, ConfirmationVerdict)
+    verdict = await journey.update(RegistrationWorkflow.confirm_in_person, CLERK)
     assert verdict.confirmed, "the same confirmation, sent by our service, is taken"
 
 
 async def test_an_update_without_a_proof_is_refused(journey: Journey) -> None:
     await journey.confirm_contact()
-    bare = journey.env.client.get_workflow_handle(journey.id)
+    bare = journey.env.client.get_workflow_handle_for(RegistrationWorkflow.run, journey.id)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await bare.execute_update("cancel", Cancel(actor="support:someone", reason="forged"))
+        forged = Cancel(actor="support:someone", reason="forged")
+        await bare.execute_update(RegistrationWorkflow.cancel, forged)
     assert isinstance(refused.value.cause, ApplicationError)
     assert refused.value.cause.type == "unattested"
     assert await accepted_updates(journey.handle) == 1, "only the contact code was accepted"
@@ -870,7 +916,7 @@ async def test_a_run_started_without_a_proof_fails_before_it_does_anything(
 async def test_support_cancels_a_registration(journey: Journey) -> None:
     await journey.confirm_contact()
     done = await journey.update(
-        "cancel", Cancel(actor="support:anna", reason="duplicate"), StepDone
+        RegistrationWorkflow.cancel, Cancel(actor="support:anna", reason="duplicate")
     )
     assert done.stage is Stage.CANCELLED
     result = await journey.result()
@@ -902,7 +948,8 @@ async def test_continue_as_new_carries_the_state(
     await journey.set_password()
     for _ in range(3):
         await journey.refused(
-            "submit_profile", SubmitProfile(profile=PROFILE.model_copy(update={"snils": "1"}))
+            RegistrationWorkflow.submit_profile,
+            SubmitProfile(profile=PROFILE.model_copy(update={"snils": "1"})),
         )
     await journey.env.sleep(timedelta(days=90))
     view = await journey.state()
@@ -916,7 +963,7 @@ async def test_continue_as_new_carries_the_state(
 
 async def test_the_stand_in_world_stands_in_for_every_real_activity(world: World) -> None:
     def names(functions: list[Any]) -> set[str]:
-        return {activity._Definition.must_from_callable(fn).name for fn in functions}
+        return {activity._Definition.must_from_callable(fn).name or "" for fn in functions}
 
     async with build_activities(Settings(code_secret="x"), None) as real:  # type: ignore[arg-type]
         assert names(world.activities()) == names(real)
@@ -959,9 +1006,8 @@ async def test_support_extends_the_verification_deadline(journey: Journey) -> No
     assert before is not None
     await journey.env.sleep(timedelta(days=9))
     extended = await journey.update(
-        "extend_deadline",
+        RegistrationWorkflow.extend_deadline,
         ExtendDeadline(actor="support:anna", reason="PFR outage", deadline="verification", days=5),
-        DeadlineExtended,
     )
     assert extended.until == before + timedelta(days=5)
     await journey.env.sleep(timedelta(days=3))  # day 12: past the first deadline
@@ -978,20 +1024,26 @@ async def test_support_extends_the_verification_deadline(journey: Journey) -> No
 async def test_support_extends_the_letter_code(journey: Journey) -> None:
     await journey.reach_identity_stage()
     action = {"actor": "support:oleg", "reason": "citizen in hospital", "deadline": "letter_code"}
-    refusal = await journey.refused("extend_deadline", ExtendDeadline(**action, days=7))
-    assert refusal.type == "no_active_code"
+    refusal = await journey.refused(
+        RegistrationWorkflow.extend_deadline, ExtendDeadline(**action, days=7)
+    )
+    assert refusal.type == Refusal.NO_ACTIVE_CODE
     await journey.update(
-        "choose_method", ChooseMethod(method="letter", address=ADDRESS), MethodChosen
+        RegistrationWorkflow.choose_method, ChooseMethod(method="letter", address=ADDRESS)
     )
-    assert (await journey.refused("extend_deadline", ExtendDeadline(**action, days=0))).type == (
-        "invalid_input"
-    )
-    assert (await journey.refused("extend_deadline", ExtendDeadline(**action, days=31))).type == (
-        "invalid_input"
-    )
+    assert (
+        await journey.refused(
+            RegistrationWorkflow.extend_deadline, ExtendDeadline(**action, days=0)
+        )
+    ).type == ("invalid_input")
+    assert (
+        await journey.refused(
+            RegistrationWorkflow.extend_deadline, ExtendDeadline(**action, days=31)
+        )
+    ).type == ("invalid_input")
     await journey.env.sleep(timedelta(days=29))
     extended = await journey.update(
-        "extend_deadline", ExtendDeadline(**action, days=7), DeadlineExtended
+        RegistrationWorkflow.extend_deadline, ExtendDeadline(**action, days=7)
     )
     await journey.env.sleep(timedelta(days=2))  # day 31: the code would have expired
     view = await journey.state()
@@ -999,7 +1051,9 @@ async def test_support_extends_the_letter_code(journey: Journey) -> None:
     code = journey.world.code_hash(
         journey.id, Purpose.LETTER, journey.world.letter_code(journey.id, 1)
     )
-    verdict = await journey.update("submit_letter_code", SubmitCode(code_hash=code), CodeVerdict)
+    verdict = await journey.update(
+        RegistrationWorkflow.submit_letter_code, SubmitCode(code_hash=code)
+    )
     assert verdict.accepted
     assert (await journey.result()).method is ConfirmationMethod.LETTER
 
@@ -1008,6 +1062,10 @@ async def test_verification_deadline_cannot_be_extended_outside_verification(
     journey: Journey,
 ) -> None:
     request = ExtendDeadline(actor="support:anna", reason="x", deadline="verification", days=3)
-    assert (await journey.refused("extend_deadline", request)).type == "wrong_stage"
+    assert (
+        await journey.refused(RegistrationWorkflow.extend_deadline, request)
+    ).type == Refusal.WRONG_STAGE
     no_actor = request.model_copy(update={"actor": ""})
-    assert (await journey.refused("extend_deadline", no_actor)).type == "invalid_input"
+    assert (
+        await journey.refused(RegistrationWorkflow.extend_deadline, no_actor)
+    ).type == Refusal.INVALID_INPUT

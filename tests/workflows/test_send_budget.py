@@ -14,10 +14,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from registration import errors
 from registration.errors import Refusal
-from registration.models import CodeSentView, RequestNewCode, SendContactCode, SentCode, Stage
+from registration.models import RequestNewCode, SendContactCode, SentCode, Stage
 from store.sends import SendLimit
 from tests.workflows.test_registration import start
 from tests.workflows.world import World
+from workflows import RegistrationWorkflow
 
 RETRY_AT = datetime(2030, 1, 2, 3, 4, 5, 250_000, tzinfo=UTC)
 
@@ -59,13 +60,13 @@ async def test_a_first_code_held_back_leaves_the_registration_waiting_for_a_requ
     assert "no code sent yet" in view.summary
     assert world.calls["send_contact_code_refused"] == 1, "a refusal is not retried"
 
-    refusal = await journey.refused("request_new_code", RequestNewCode())
+    refusal = await journey.refused(RegistrationWorkflow.request_new_code, RequestNewCode())
     assert refusal.type == Refusal.RESEND_LIMIT
     assert "2030-01-02 03:04:06 UTC" in str(refusal)
     assert refusal.details[0]["details"] == {"retry_at": "2030-01-02T03:04:06+00:00"}
 
     world.budget_spent = False
-    sent = await journey.update("request_new_code", RequestNewCode(), CodeSentView)
+    sent = await journey.update(RegistrationWorkflow.request_new_code, RequestNewCode())
     assert sent.code_expires_at is not None
     assert (await journey.confirm_contact()).accepted, "the first code sent is code 1"
 
@@ -78,7 +79,7 @@ async def test_a_new_code_over_the_contacts_budget_is_refused_and_the_old_one_st
     await env.sleep(timedelta(seconds=61))  # past the registration's own cooldown
     world.budget_spent = True
 
-    refusal = await journey.refused("request_new_code", RequestNewCode())
+    refusal = await journey.refused(RegistrationWorkflow.request_new_code, RequestNewCode())
 
     assert refusal.type == Refusal.RESEND_LIMIT
     assert refusal.details[0]["details"]["retry_at"] == "2030-01-02T03:04:06+00:00"

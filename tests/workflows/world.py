@@ -15,7 +15,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from activities import methods
+from activities import ACTIVITIES
 from registration import errors
 from registration.codes import Purpose, derive_code, hash_code
 from registration.models import (
@@ -100,7 +100,8 @@ class World:
         return [e.event for e in sorted(entries, key=lambda e: e.seq)]
 
     def activities(self) -> list[Any]:
-        return methods(self)
+        """The world's stand-ins, one for each activity the worker runs (`ACTIVITIES`)."""
+        return [getattr(self, fn.__name__) for fns in ACTIVITIES.values() for fn in fns]
 
     # --- messaging --------------------------------------------------------------------
 
