@@ -19,8 +19,8 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.auth import Principal, Role
 from api.errors import ApiError
+from registration.callers import Principal, Role
 from registration.errors import InvalidInput, StepRefused
 from service.limits import Caller, citizen_network
 from service.registrations import RegistrationNotFound, Registrations

@@ -67,7 +67,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from api.auth import Role
+from registration.callers import Role
 from registration.models import Stage
 from registration.validators import snils_check_digits
 from simulators.config import Timings

@@ -42,8 +42,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.common.v1 import Payload, Payloads
 
-from api.auth import Principal, Role, looks_like_token, token_hash
 from codec.encryption import DecryptionError, EncryptionCodec
+from registration.callers import Principal, Role, looks_like_token, token_hash
 from settings import Settings, load_settings
 from store import access, staff_sessions
 from store.db import make_engine

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.auth import Role
+from registration.callers import Role
 from settings import Settings, load_settings
 from store import access
 from store.db import make_engine, migrate

@@ -3,7 +3,7 @@
 Both live in PostgreSQL rather than in process memory, so any number of API instances agree
 on who is allowed and how many attempts are left. Each function is one short transaction.
 
-- `api_clients`: one row per token. Only the token's keyed hash is kept (`api.auth`); a
+- `api_clients`: one row per token. Only the token's keyed hash is kept (`registration.callers`); a
   revoked client keeps its row, so audit lines naming it still resolve. A person's token
   (`STAFF_ROLES`) expires (`expires_at`, see `token_lifetime`); any token can be rotated:
   a new token for the same client, the old one refused at once.
@@ -36,7 +36,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.auth import Principal, Role, looks_like_token, new_token, token_hash
+from registration.callers import Principal, Role, looks_like_token, new_token, token_hash
 from settings import Settings
 from store.schema import Base, _one_of
 

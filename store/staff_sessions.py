@@ -1,7 +1,7 @@
 """Sign-in sessions of staff in a browser (the codec server's `/login`), kept in PostgreSQL.
 
 The browser holds only a random session id (`gss_` and 256 bits); the table keeps its keyed
-hash (`api.auth.token_hash` with the token pepper), never the id or the staff token. A
+hash (`registration.callers.token_hash` with the token pepper), never the id or the staff token. A
 session is accepted while all of these hold, checked by the database's clock on every use:
 
 - it is younger than its absolute lifetime (`expires_at`) and was used within its idle
@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.auth import Principal, token_hash
+from registration.callers import Principal, token_hash
 from store.access import ApiClient, as_principal, usable_client
 from store.schema import Base
 

@@ -12,9 +12,9 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
-from api.auth import Role
 from api.limits import server_header_limit
 from ops.serving import ServerThread
+from registration.callers import Role
 from settings import Settings
 from store import access
 

@@ -14,7 +14,7 @@ from sqlalchemy import Row, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.auth import Principal, Role, new_token, token_hash
+from registration.callers import Principal, Role, new_token, token_hash
 from store import access
 from store.access import ApiClient, RateLimit
 

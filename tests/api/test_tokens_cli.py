@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.auth import Role
 from ops import tokens
+from registration.callers import Role
 from store import access
 
 PEPPER = "cli-test-pepper"

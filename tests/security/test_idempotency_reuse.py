@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.auth import Role
+from registration.callers import Role
 from registration.models import Stage
 from settings import Settings
 from simulators.control import SimulatorControl

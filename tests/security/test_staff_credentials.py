@@ -18,9 +18,9 @@ import pytest_asyncio
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.auth import Principal, Role, token_hash
 from codec.server import CSRF_COOKIE, SESSION_COOKIE, create_codec_app
 from ops.serving import ServerThread
+from registration.callers import Principal, Role, token_hash
 from settings import Settings
 from store import access
 from store.access import ApiClient

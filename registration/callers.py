@@ -1,4 +1,4 @@
-"""Who may call the API: roles, the principal a request acts as, and API tokens.
+"""Who calls the service: roles, the principal a request acts as, and API tokens.
 
 A token is `gsr_` followed by 43 URL-safe random characters (256 bits). It is shown once, when
 created (`gosreg tokens create`), and stored only as an HMAC-SHA256 keyed with the pepper
@@ -6,7 +6,8 @@ created (`gosreg tokens create`), and stored only as an HMAC-SHA256 keyed with t
 alone forge, a token. The hash is deterministic, which lets the database find a token by
 equality on an indexed column; comparing keyed hashes leaks nothing usable about the token.
 
-No FastAPI here: `store.access` and `ops.tokens` use this module too.
+Pure, no framework: the API, the store (`store.access`), the codec server and `ops.tokens`
+all use it.
 """
 
 from __future__ import annotations
