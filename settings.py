@@ -7,7 +7,6 @@ matter of setting variables, never of changing code.
 
 from __future__ import annotations
 
-import secrets
 from functools import cached_property
 from pathlib import Path
 
@@ -16,6 +15,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from codec.keys import Keyring, load_keyring
 from registration.policy import Policy
+
+SECRET_FILES = {"code_secret": "code_secret", "token_pepper": "token_pepper"}
+"""Secrets a development machine keeps in `data_dir` when none is configured (file names)."""
+KEYRING_FILE = "codec_keys.json"
+
+
+class MissingSecret(RuntimeError):
+    """A secret is neither configured nor kept in the data directory."""
 
 
 class Settings(BaseSettings):
@@ -120,14 +127,19 @@ class Settings(BaseSettings):
 
     @cached_property
     def keyring(self) -> Keyring:
-        """The keys that encrypt payloads: `codec_keys`, else a ring kept in `data_dir`."""
+        """The keys that encrypt payloads: `codec_keys`, else the ring kept in `data_dir`."""
         configured = self.codec_keys.get_secret_value() if self.codec_keys is not None else None
-        return load_keyring(configured, self.data_dir / "codec_keys.json")
+        try:
+            return load_keyring(configured, self.data_dir / KEYRING_FILE)
+        except FileNotFoundError:
+            raise self._missing("codec_keys") from None
 
-    def ensure_secrets(self) -> None:
-        """Read every secret now, generating local ones (development) that are missing."""
-        for secret in (self.keyring, self.code_secret_bytes, self.token_pepper_bytes):
-            assert secret
+    def check_secrets(self) -> None:
+        """Read every secret now: a process refuses to start without them (`MissingSecret`)
+        rather than failing on its first request."""
+        self.keyring  # noqa: B018 - read for its check
+        self.code_secret_bytes  # noqa: B018
+        self.token_pepper_bytes  # noqa: B018
 
     @cached_property
     def code_secret_bytes(self) -> bytes:
@@ -140,12 +152,16 @@ class Settings(BaseSettings):
     def _secret(self, name: str, configured: SecretStr | None) -> bytes:
         if configured is not None:
             return configured.get_secret_value().encode()
-        path = self.data_dir / name
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(32))
-            path.chmod(0o600)
-        return path.read_text().strip().encode()
+        try:
+            return (self.data_dir / SECRET_FILES[name]).read_text().strip().encode()
+        except FileNotFoundError:
+            raise self._missing(name) from None
+
+    def _missing(self, name: str) -> MissingSecret:
+        return MissingSecret(
+            f"{name} is not configured: set GOSREG_{name.upper()}, or run `gosreg secrets` "
+            f"to create development secrets in {self.data_dir} (`gosreg stack` does)"
+        )
 
 
 def load_settings() -> Settings:

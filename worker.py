@@ -49,7 +49,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
 
 def main() -> None:
     configure_logging("worker")
-    asyncio.run(run_until_signalled(load_settings()))
+    settings = load_settings()
+    settings.check_secrets()  # refuse to start without them, not on a first task
+    asyncio.run(run_until_signalled(settings))
     exit_without_finalization()
 
 

@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configured = settings or load_settings()
+        configured.check_secrets()  # refuse to start without them, not on a first request
         engine = make_engine(database_url(configured))
         client = await connect(configured, lazy=True)
         app.state.services = Services(

@@ -11,12 +11,13 @@
 """
 
 from codec.encryption import DecryptionError, EncryptionCodec, data_converter
-from codec.keys import Keyring, load_keyring, rotate_keyring_file
+from codec.keys import Keyring, create_keyring_file, load_keyring, rotate_keyring_file
 
 __all__ = [
     "DecryptionError",
     "EncryptionCodec",
     "Keyring",
+    "create_keyring_file",
     "data_converter",
     "load_keyring",
     "rotate_keyring_file",

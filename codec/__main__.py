@@ -16,6 +16,7 @@ from settings import load_settings
 
 def main(argv: list[str] | None = None) -> None:
     settings = load_settings()
+    settings.check_secrets()
     parser = argparse.ArgumentParser(prog="python -m codec", description=__doc__)
     parser.add_argument("--host", default=settings.codec_host)
     parser.add_argument("--port", type=int, default=settings.codec_port)

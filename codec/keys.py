@@ -133,15 +133,22 @@ class Keyring:
 
 
 def load_keyring(configured: str | None, path: Path) -> Keyring:
-    """The configured ring when there is one; otherwise the ring kept in `path`, generated
-    and written there (mode 0600) on first use, which is how a development machine gets its
-    own keys. Processes starting together agree on one generated ring."""
+    """The configured ring when there is one; otherwise the ring kept in `path`
+    (`FileNotFoundError` if there is none: `create_keyring_file` makes one)."""
     if configured is not None:
         return Keyring.parse(configured)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write(path, Keyring.generate(), replace=False)
     return _read(path)
+
+
+def create_keyring_file(path: Path) -> bool:
+    """Generate a ring into `path` (mode 0600) unless one is there: how a development
+    machine gets its own keys. Processes doing it together agree on one ring. Whether this
+    call wrote it."""
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write(path, Keyring.generate(), replace=False)
+    return True
 
 
 def rotate_keyring_file(path: Path) -> Keyring:

@@ -26,6 +26,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     commands.add_parser("api", help="run the HTTP API (uvicorn)")
     commands.add_parser("codec-server", help="run the codec server for the Temporal UI and CLI")
+    commands.add_parser(
+        "secrets",
+        help="create development secrets in the data directory (those not configured)",
+    )
     tokens.add_parser(commands)
     support.add_parsers(commands)
     consistency.add_parser(commands)
@@ -50,6 +54,13 @@ def main(argv: list[str] | None = None) -> None:
 
         migrate(database_url(load_settings()))
         print("schema is up to date")
+    elif args.command == "secrets":
+        from ops.secrets import create_local_secrets
+        from settings import load_settings
+
+        settings = load_settings()
+        created = create_local_secrets(settings)
+        print(f"created in {settings.data_dir}: {', '.join(created)}" if created else "ready")
     elif args.command == "tokens":
         tokens.run(args)
     elif args.command in ("stuck", "audit", "keys"):

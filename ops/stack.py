@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
 
+from ops.secrets import create_local_secrets
 from service.temporal import connect, ensure_search_attributes
 from settings import Settings, load_settings
 from store.db import migrate
@@ -162,7 +163,8 @@ class Stack:
     def start(self) -> None:
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        settings.ensure_secrets()  # generated once, here, before the children read them
+        create_local_secrets(settings)  # once, here, before the children read them
+        settings.check_secrets()
         temporal_host, temporal_port = host_port(settings.temporal_address)
         self.spawn(
             "temporal",

@@ -20,6 +20,7 @@ from codec import (
     DecryptionError,
     EncryptionCodec,
     Keyring,
+    create_keyring_file,
     data_converter,
     load_keyring,
     rotate_keyring_file,
@@ -275,10 +276,14 @@ def test_a_malformed_keyring_is_refused_without_quoting_keys(text: str, message:
 # --- the keyring file of a development machine ----------------------------------------------
 
 
-def test_without_configuration_a_keyring_is_generated_once_and_kept(tmp_path: Path) -> None:
+def test_a_development_keyring_is_created_once_and_kept(tmp_path: Path) -> None:
     path = tmp_path / "devstack" / "codec_keys.json"
+    with pytest.raises(FileNotFoundError):
+        load_keyring(None, path)  # reading never creates one
 
+    assert create_keyring_file(path)
     first = load_keyring(None, path)
+    assert not create_keyring_file(path)
     again = load_keyring(None, path)
 
     assert again == first
@@ -304,6 +309,7 @@ def test_a_broken_keyring_file_names_the_file(tmp_path: Path) -> None:
 
 def test_rotating_the_file_keeps_the_old_key_and_activates_a_new_one(tmp_path: Path) -> None:
     path = tmp_path / "codec_keys.json"
+    create_keyring_file(path)
     before = load_keyring(None, path)
 
     rotated = rotate_keyring_file(path)
@@ -345,6 +351,10 @@ def test_keys_commands_walk_a_rolling_rotation(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         return [line for line in done.stdout.splitlines() if line.startswith("k-")]
 
+    created = subprocess.run(
+        [sys.executable, "-m", "ops.cli", "secrets"], env=env, capture_output=True, timeout=30
+    )
+    assert created.returncode == 0, created.stderr
     first = gosreg("list")
     assert len(first) == 1 and first[0].endswith("(active)")
     old = first[0].split()[0]

@@ -214,7 +214,10 @@ async def test_gosreg_check_answers_in_json_with_its_exit_status(
 ) -> None:
     rid = await walk(registrations, outbox, Stage.PASSWORD, phone=new_phone())
     assert stack_settings.database_url and stack_settings.codec_keys
+    assert stack_settings.code_secret and stack_settings.token_pepper
     for name, value in {
+        "GOSREG_CODE_SECRET": stack_settings.code_secret.get_secret_value(),
+        "GOSREG_TOKEN_PEPPER": stack_settings.token_pepper.get_secret_value(),
         "GOSREG_TEMPORAL_ADDRESS": stack_settings.temporal_address,
         "GOSREG_TEMPORAL_NAMESPACE": stack_settings.temporal_namespace,
         "GOSREG_DATABASE_URL": stack_settings.database_url,
