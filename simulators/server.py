@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ops.serving import ServerThread
+from serving import ServerThread
 from simulators.app import create_app
 from simulators.config import SimulatorConfig
 

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
 from api.limits import server_header_limit
-from ops.serving import ServerThread
 from registration.callers import Role
+from serving import ServerThread
 from settings import Settings
 from store import access
 

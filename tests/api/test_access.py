@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from api.app import create_app
-from ops.serving import ServerThread
 from registration.callers import Role
+from serving import ServerThread
 from settings import Settings
 from tests.api.conftest import Tokens
 from tests.data import new_phone

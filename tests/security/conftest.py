@@ -18,8 +18,8 @@ from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
 from temporalio.client import Client
 
 from api.app import create_app
-from ops.serving import ServerThread
 from registration.callers import Role
+from serving import ServerThread
 from settings import Settings
 from store import access
 from tests.api.conftest import Tokens, api_url, http, tokens

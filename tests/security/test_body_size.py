@@ -1,7 +1,7 @@
 """Finding 7: request bodies were read before the caller was authenticated, with no size cap
 (a 300 MB body with no token grew the API by almost 1 GB before it answered 401).
 
-The API runs in this process (ops.serving.ServerThread), so its memory is this process's:
+The API runs in this process (serving.ServerThread), so its memory is this process's:
 the peak resident size is reset before a request and read after it."""
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from codec.server import CSRF_COOKIE, SESSION_COOKIE, create_codec_app
-from ops.serving import ServerThread
 from registration.callers import Principal, Role, token_hash
+from serving import ServerThread
 from settings import Settings
 from store import access
 from store.access import ApiClient

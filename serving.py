@@ -1,4 +1,5 @@
-"""Serve an ASGI app from a background thread on a loopback port (tests, the dev stack)."""
+"""Serve an ASGI app from a background thread on a loopback port: the simulators, and the
+API in tests."""
 
 from __future__ import annotations
 
