@@ -189,6 +189,9 @@ class RegistrationWorkflow:
                 interrupted.cancel()
                 break
             checks.cancel()
+            # It ends with the activities' "cancelled" failure, which is expected: retrieve it
+            # so that asyncio does not report it as an error.
+            checks.add_done_callback(lambda task: task.cancelled() or task.exception())
             state.pending_checks = []
             state.pending_since = None
             if self._cancel is not None:

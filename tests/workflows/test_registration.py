@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 import uuid
 from datetime import date, timedelta
 from typing import Any, TypeVar
@@ -1069,3 +1071,27 @@ async def test_verification_deadline_cannot_be_extended_outside_verification(
     assert (
         await journey.refused(RegistrationWorkflow.extend_deadline, no_actor)
     ).type == Refusal.INVALID_INPUT
+
+
+async def test_a_cancel_during_verification_logs_no_error(
+    journey: Journey, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Cancelling stops the agency checks; that is expected, so nothing is logged as an
+    error (it once logged "Task exception was never retrieved … Activity cancelled" twice)."""
+    journey.world.agencies[Agency.PENSION_FUND] = AgencyScript(pending=None)
+    journey.world.agencies[Agency.MVD] = AgencyScript(pending=None)
+    await journey.confirm_contact()
+    await journey.set_password()
+    await journey.submit_profile()
+    await journey.env.sleep(timedelta(minutes=5))  # both agencies asked, neither answers
+
+    with caplog.at_level(logging.WARNING):
+        await journey.update(
+            RegistrationWorkflow.cancel, Cancel(actor="support:anna", reason="asked to")
+        )
+        assert (await journey.result()).stage is Stage.CANCELLED
+        gc.collect()  # unretrieved task exceptions are reported when the task is collected
+        await asyncio.sleep(0.1)
+
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []
