@@ -89,11 +89,16 @@ def check_order(
             f"A new letter can be ordered after {allowed:%Y-%m-%d %H:%M} UTC",
             details={"retry_at": allowed.isoformat()},
         )
-    if orders_in_window(letter, now, policy) >= policy.letter_orders_per_window:
+    cap, window = policy.letter_orders_per_window, policy.letter_order_window
+    recent = [t for t in letter.order_times if t > now - window]
+    if len(recent) >= cap:
+        # Allowed again once the order that fills the cap leaves the window.
+        allowed = recent[-cap] + window if cap > 0 else now + window
         raise StepRefused(
             Refusal.LETTER_REORDER_LIMIT,
-            f"At most {policy.letter_orders_per_window} letters can be ordered in "
-            f"{policy.letter_order_window.days} days",
+            f"At most {cap} letters can be ordered in {window.days} days: the next can be "
+            f"ordered after {allowed:%Y-%m-%d %H:%M} UTC",
+            details={"retry_at": allowed.isoformat()},
         )
 
 

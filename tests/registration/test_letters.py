@@ -49,9 +49,12 @@ def test_orders_are_a_day_apart_and_a_few_a_month() -> None:
             letter, sequence, ADDRESS, f"1000000000000{sequence}", RIGHT, at, POLICY
         )
     later = at + POLICY.letter_reorder_gap
-    assert refusal(lambda: letters.check_order(letter, ADDRESS, later, POLICY)).code is (
-        Refusal.LETTER_REORDER_LIMIT
-    )
+    limited = refusal(lambda: letters.check_order(letter, ADDRESS, later, POLICY))
+    assert limited.code is Refusal.LETTER_REORDER_LIMIT
+    allowed = NOW + POLICY.letter_order_window  # when the first order leaves the window
+    assert limited.details["retry_at"] == allowed.isoformat()
+    assert f"after {allowed:%Y-%m-%d %H:%M} UTC" in limited.message
+    letters.check_order(letter, ADDRESS, allowed + timedelta(seconds=1), POLICY)
 
 
 def test_wrong_letter_codes_lock_entry_for_a_while() -> None:
