@@ -10,8 +10,10 @@ from typing import Any
 
 import httpx
 
+from registration.models import Stage
 from simulators.control import SimulatorControl
 from tests.data import PROFILE, new_phone
+from tests.waiting import wait_for
 
 PASSWORD = "Zvezda#Polar7"
 
@@ -88,15 +90,14 @@ class Citizen:
         assert done.json()["level"] == "simplified", done.json()
         profile = await self.call("PUT", "/profile", PROFILE.model_dump(mode="json"))
         assert profile.json()["stage"] == "verification", profile.json()
-        await self.wait_for("identity_confirmation")
+        await self.wait_for(Stage.IDENTITY)
 
-    async def wait_for(self, stage: str) -> dict[str, Any]:
-        for _ in range(200):
+    async def wait_for(self, stage: Stage) -> dict[str, Any]:
+        async def look() -> dict[str, Any]:
             state: dict[str, Any] = (await self.call("GET", "")).json()
-            if state["stage"] == stage:
-                return state
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"never reached {stage}: {state}")
+            return state
+
+        return await wait_for(stage, look, lambda state: state["stage"], what=self.id)
 
 
 async def within_one_window(window: timedelta, needed: timedelta = timedelta(seconds=45)) -> None:

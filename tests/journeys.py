@@ -4,7 +4,6 @@ simulators' outbox."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -15,6 +14,7 @@ from registration.models import Channel, ConfirmationMethod, Contact, Profile, S
 from service.registrations import Registrations
 from simulators.control import SimulatorControl
 from store.sends import ContactSend
+from tests import waiting
 from tests.data import ADDRESS, PROFILE, STACK_CODE_SECRET
 
 PASSWORD = "Zvezda#Polar7"
@@ -58,11 +58,9 @@ async def walk(
 
 
 async def wait_for(registrations: Registrations, rid: str, stage: Stage) -> None:
-    for _ in range(150):
-        if (await registrations.state(rid)).stage is stage:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{rid} never reached {stage}")
+    await waiting.wait_for(
+        stage, lambda: registrations.state(rid), lambda view: view.stage, looks=150, what=rid
+    )
 
 
 async def age_code_sends(engine: AsyncEngine, phone: str, by: timedelta) -> None:

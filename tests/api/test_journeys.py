@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from registration.models import Stage
 from service.limits import CODE_WINDOW
 from simulators.control import SimulatorControl
 from simulators.esign import make_signed_request
@@ -34,7 +35,7 @@ async def test_letter_journey_over_http(citizen: Citizen, outbox: SimulatorContr
     code = await outbox.letter_code(chosen.json()["letter"]["tracking_number"])
     verdict = await citizen.call("POST", "/letter-code", {"code": code})
     assert verdict.json()["accepted"]
-    state = await citizen.wait_for("confirmed")
+    state = await citizen.wait_for(Stage.CONFIRMED)
     assert state["level"] == "confirmed" and state["method"] == "letter"
 
 
@@ -56,7 +57,7 @@ async def test_clerk_journey_over_http(
     )
     assert answer.status_code == 200 and answer.json()["confirmed"] is True, answer.json()
     assert answer.json()["stage"] == "confirmed"
-    assert (await citizen.wait_for("confirmed"))["method"] == "in_person"
+    assert (await citizen.wait_for(Stage.CONFIRMED))["method"] == "in_person"
 
 
 async def test_clerk_with_other_documents_is_told_they_do_not_match(
@@ -89,7 +90,7 @@ async def test_esignature_journey_over_http(
         headers=bearer(tokens.esignature),
     )
     assert answer.json()["confirmed"] is True, answer.json()
-    assert (await citizen.wait_for("confirmed"))["method"] == "esignature"
+    assert (await citizen.wait_for(Stage.CONFIRMED))["method"] == "esignature"
 
 
 async def test_bank_journey_over_http(
@@ -102,7 +103,7 @@ async def test_bank_journey_over_http(
         headers=bearer(tokens.bank),
     )
     assert answer.json()["confirmed"] is True, answer.json()
-    assert (await citizen.wait_for("confirmed"))["method"] == "bank"
+    assert (await citizen.wait_for(Stage.CONFIRMED))["method"] == "bank"
 
 
 async def test_an_e_mail_link_opened_in_another_browser_opens_the_owning_session(

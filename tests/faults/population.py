@@ -31,6 +31,7 @@ from tests.data import ADDRESS
 from tests.faults.ledger import Record
 from tests.journeys import PASSWORD
 from tests.running_stack import Person
+from tests.waiting import wait_for
 from workflows import search_attributes as search
 
 STEP_DEADLINE = 90.0
@@ -131,10 +132,13 @@ class Portal:
         return Stage(answer.json()["stage"])
 
     async def wait_for(self, citizen: Citizen, stage: Stage, seconds: float = 60.0) -> None:
-        deadline = time.monotonic() + seconds
-        while (now := await self.stage(citizen)) is not stage:
-            assert time.monotonic() < deadline, f"{citizen.rid} stays at {now}, not {stage}"
+        async def pause() -> None:
             await asyncio.sleep(0.3)
+
+        looks = int(seconds / 0.3) + 1
+        await wait_for(
+            stage, lambda: self.stage(citizen), Stage, pause=pause, looks=looks, what=citizen.rid
+        )
 
     async def step(self, citizen: Citizen) -> None:
         """Take the citizen to the next milestone."""

@@ -46,6 +46,7 @@ from tests.faults.ledger import Record
 from tests.faults.population import Outbox
 from tests.journeys import walk
 from tests.running_stack import Person
+from tests.waiting import wait_for
 from workflows import WORKFLOWS
 from workflows import search_attributes as search
 
@@ -85,12 +86,13 @@ class SkippingWorld:
 
     async def wait_for(self, rid: str, stage: Stage, step: timedelta) -> RegistrationView:
         """The state once at `stage`, skipping `step` of time between looks (at most 200)."""
-        for _ in range(200):
-            view = await self.registrations.state(rid)
-            if view.stage is stage:
-                return view
-            await self.env.sleep(step)
-        raise AssertionError(f"{rid} never reached {stage}; at {view.stage}")
+        return await wait_for(
+            stage,
+            lambda: self.registrations.state(rid),
+            lambda view: view.stage,
+            pause=lambda: self.env.sleep(step),
+            what=rid,
+        )
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from temporalio.common import TypedSearchAttributes
 
+from registration.models import Stage
 from service.registrations import Registrations
 from simulators.control import SimulatorControl
 from tests.api.conftest import Tokens
@@ -126,7 +127,7 @@ async def test_five_refusals_lock_confirmation_even_for_the_right_data_and_flag_
         assert locked.json()["code"] == "locked"
         assert int(locked.headers["Retry-After"]) > 23 * 3600
 
-    state = await citizen.wait_for("identity_confirmation")
+    state = await citizen.wait_for(Stage.IDENTITY)
     assert state["attention"] == "confirmation_locked"
     assert state["confirmations_refused"] == 5 and len(state["refused_confirmations"]) == 5
     attributes = await search_attributes(registrations, citizen.id)

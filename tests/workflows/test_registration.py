@@ -59,6 +59,7 @@ from registration.models import (
 from registration.policy import Policy
 from settings import Settings
 from tests.data import ADDRESS, PROFILE
+from tests.waiting import wait_for
 from tests.workflows.world import AgencyScript, World, attesting
 from workflows import RegistrationWorkflow
 from workflows import search_attributes as search
@@ -164,12 +165,14 @@ class Journey:
     async def wait_for(
         self, stage: Stage, step: timedelta = timedelta(seconds=10), limit: int = 200
     ) -> RegistrationView:
-        for _ in range(limit):
-            view = await self.state()
-            if view.stage is stage:
-                return view
-            await self.env.sleep(step)
-        raise AssertionError(f"never reached {stage}; at {view.stage}")
+        return await wait_for(
+            stage,
+            self.state,
+            lambda view: view.stage,
+            pause=lambda: self.env.sleep(step),
+            looks=limit,
+            what=self.id,
+        )
 
     async def reach_identity_stage(self) -> None:
         await self.confirm_contact()
