@@ -106,6 +106,12 @@ def _update_name(update: str, update_id: str) -> str:
     return f"{update}#{update_id}"
 
 
+def _timed_key(key: bytes) -> bytes:
+    """Timed proofs have a key of their own: an untimed proof over `name#id@T` (an id the
+    caller chose) is then no timed proof of `name#id` sent at T."""
+    return hmac.new(key, b"gosreg-timed-update-proof", hashlib.sha256).digest()
+
+
 def _timed_name(update_name: str, sent_at: int) -> str:
     return f"{update_name}@{sent_at}"
 
@@ -120,8 +126,21 @@ def _sent_at(
     moment, _, value = sent.data.decode(errors="replace").partition(":")
     if not moment.isdigit():
         return None
-    expected = proof(key, workflow_id, _timed_name(name, int(moment)), args)
+    expected = proof(_timed_key(key), workflow_id, _timed_name(name, int(moment)), args)
     return int(moment) if hmac.compare_digest(value, expected) else None
+
+
+def _handed_on(headers: Mapping[str, Payload]) -> dict[str, int]:
+    """The update ids a run was handed by the run it continues (unproven here: they can only
+    make the worker refuse more)."""
+    spent = headers.get(SPENT_HEADER)
+    if spent is None:
+        return {}
+    try:
+        handed = json.loads(spent.data)
+    except ValueError:
+        return {}
+    return handed if isinstance(handed, dict) else {}
 
 
 def _run_name(workflow_type: str, continued_run_id: str | None, spent: str | None = None) -> str:
@@ -175,7 +194,7 @@ class _AttestingOutbound(client.OutboundInterceptor):
         input.update_id = input.update_id or str(uuid.uuid4())
         name = _update_name(input.update, input.update_id)
         sent_at = int(self._clock())
-        timed = proof(self._key, input.id, _timed_name(name, sent_at), input.args)
+        timed = proof(_timed_key(self._key), input.id, _timed_name(name, sent_at), input.args)
         headers = _with_proof(input.headers, proof(self._key, input.id, name, input.args))
         input.headers = _with_proof(headers, f"{sent_at}:{timed}", TIMED_HEADER)
         return await super().start_workflow_update(input)
@@ -237,7 +256,14 @@ class VerifyingWorker(Interceptor):
             def handle_update_validator(self, input: HandleUpdateInput) -> None:
                 # Validators run only when an update arrives, never on replay.
                 sent_at = self._sent_at(input)
-                if sent_at is None or stale(sent_at) or input.id in self._handled:
+                if (
+                    sent_at is None
+                    or stale(sent_at)
+                    or input.id in self._handled
+                    # The run's first task may hold updates that are validated before
+                    # `execute_workflow` loads the handed-on ids: read them from the start.
+                    or input.id in _handed_on(workflow.info().headers)
+                ):
                     raise ApplicationError(
                         "Only the registration service may send this update",
                         type=UNATTESTED,
