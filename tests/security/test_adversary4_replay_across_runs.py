@@ -54,8 +54,8 @@ async def test_a_support_resend_letter_is_not_replayed_on_the_next_run(
     fresh_portal: str,
     stack_settings: Settings,
 ) -> None:
-    # Short histories stand in for production's 10 000 events; long enough that the resend and the run id
-    # read after it are in one run.
+    # Short histories stand in for production's 10 000 events; long enough that the resend
+    # and the run id read after it are in one run.
     policy = FAST.model_copy(update={"max_history_events": 40})
     async with api_with(policy=policy) as http:
         citizen = Citizen(http, fresh_portal, outbox)
