@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast, get_type_hints
 
+from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import (
     Client,
@@ -69,7 +72,7 @@ from registration.validators import (
 )
 from service.limits import Caller, Limits, rate_limited
 from service.sessions import looks_like_session, new_session, session_hash
-from store import repository
+from store import idempotency, repository
 from store.passwords import hash_password
 from store.repository import AuditRecord, SessionRecord
 from workflows import RegistrationWorkflow
@@ -78,6 +81,7 @@ RPC_TIMEOUT = timedelta(seconds=10)
 # An update waits for the workflow's answer, which may include one activity (letter, signature).
 UPDATE_TIMEOUT = timedelta(seconds=40)
 
+log = logging.getLogger(__name__)
 R = TypeVar("R")
 Arg = TypeVar("Arg")
 
@@ -596,22 +600,36 @@ class Registrations:
         step_id: str | None = None,
     ) -> R:
         """Run an update. The same `step_id` (the caller's idempotency key) is the same step:
-        Temporal applies it once and answers a retry with the first outcome — unless that
-        outcome was "not applied, try again" (`RETRYABLE`), which a retry then does."""
+        applied once, and a retry gets the first answer — kept in the store (`step_outcomes`),
+        because Temporal remembers an update id within one run only and a registration may
+        have continued as new since. A step refused as "not applied, try again" (`RETRYABLE`)
+        is tried again by a retry."""
         handle = self._handle(registration_id)
+        # Named after the handler method: one key on two steps is two steps.
+        name = getattr(update, "__name__", "update")
+        step = f"{name}:{step_id}" if step_id else None
         try:
             update_id = None
-            if step_id:
-                # Named after the handler method: one key on two steps is two updates.
-                name = getattr(update, "__name__", "update")
+            if step_id and step is not None:
+                answered = await idempotency.outcome(self._engine, registration_id, step)
+                if answered is not None:
+                    answer_type = get_type_hints(update)["return"]
+                    return cast(R, answer_type.model_validate(answered))
                 update_id = await self._step_update_id(handle, name, step_id)
-            return await handle.execute_update(
+            result = await handle.execute_update(
                 update, arg, id=update_id, rpc_timeout=UPDATE_TIMEOUT
             )
         except WorkflowUpdateFailedError as error:
             raise refusal_of(error) from error
         except RPCError as error:
             raise await self._translate(registration_id, error) from error
+        if step is not None and isinstance(result, BaseModel):
+            try:
+                answer = result.model_dump(mode="json")
+                await idempotency.remember_outcome(self._engine, registration_id, step, answer)
+            except OperationalError as error:  # applied all the same; a retry asks Temporal
+                log.warning("a step's answer was not kept: %s", type(error).__name__)
+        return result
 
     async def _step_update_id(
         self, handle: WorkflowHandle[Any, Any], name: str, step_id: str

@@ -11,6 +11,10 @@ answering it with the first request's outcome.
   A key whose first request was refused (not applied) is forgotten at once (`forget`), so rows
   exist only for steps that were applied; rows older than the keys' lifetime are deleted by
   `prune`.
+- `step_outcomes`: the answer of each applied keyed step, per registration and step (the
+  update's name and the caller's key), so that a retry is answered with it even after the
+  registration continued as new (Temporal remembers an update id within one run only).
+  Pruned with the keys.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from __future__ import annotations
 import hmac
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import Any
 
-from sqlalchemy import delete, func, literal_column
+from sqlalchemy import delete, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
@@ -84,11 +89,49 @@ async def forget(engine: AsyncEngine, scope: str, key: str) -> None:
         )
 
 
+class StepOutcome(Base):
+    """The answer an applied keyed step got, to answer its retries with."""
+
+    __tablename__ = "step_outcomes"
+
+    registration_id: Mapped[str] = mapped_column(primary_key=True)
+    step: Mapped[str] = mapped_column(primary_key=True)
+    outcome: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+
+
+async def outcome(engine: AsyncEngine, registration_id: str, step: str) -> dict[str, Any] | None:
+    """The answer the applied `step` of the registration got, if it was applied."""
+    async with engine.connect() as connection:
+        found: dict[str, Any] | None = await connection.scalar(
+            select(StepOutcome.outcome).where(
+                StepOutcome.registration_id == registration_id, StepOutcome.step == step
+            )
+        )
+    return found
+
+
+async def remember_outcome(
+    engine: AsyncEngine, registration_id: str, step: str, answer: dict[str, Any]
+) -> None:
+    """Keep the answer of an applied step; the first answer stays (retries got the same)."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(StepOutcome)
+            .values(registration_id=registration_id, step=step, outcome=answer)
+            .on_conflict_do_nothing()
+        )
+
+
 async def prune(engine: AsyncEngine, older_than: timedelta) -> int:
-    """Forget the keys first used more than `older_than` ago (by the database's clock) and
-    return how many; such a key is new again. Run it now and then, e.g. hourly."""
+    """Forget the keys first used, and the steps applied, more than `older_than` ago (by the
+    database's clock) and return how many keys; such a key is new again. Run it now and then,
+    e.g. hourly."""
     async with engine.begin() as connection:
         result = await connection.execute(
             delete(IdempotencyKeyUse).where(IdempotencyKeyUse.created_at < func.now() - older_than)
+        )
+        await connection.execute(
+            delete(StepOutcome).where(StepOutcome.created_at < func.now() - older_than)
         )
     return result.rowcount

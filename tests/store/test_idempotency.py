@@ -107,3 +107,16 @@ async def test_pruning_forgets_keys_past_their_lifetime_only(store_engine: Async
     assert await _stored(store_engine, old) == []
     assert await idempotency.remember(store_engine, old, "k", "b" * 64) is KeyUse.FIRST
     assert await idempotency.remember(store_engine, young, "k", "b" * 64) is KeyUse.OTHER_BODY
+
+
+async def test_an_applied_steps_first_answer_is_kept(
+    store_engine: AsyncEngine,
+) -> None:
+    rid = f"reg-{uuid.uuid4().hex}"
+    assert await idempotency.outcome(store_engine, rid, "cancel:k") is None
+
+    await idempotency.remember_outcome(store_engine, rid, "cancel:k", {"stage": "cancelled"})
+    await idempotency.remember_outcome(store_engine, rid, "cancel:k", {"stage": "other"})
+
+    assert await idempotency.outcome(store_engine, rid, "cancel:k") == {"stage": "cancelled"}
+    assert await idempotency.outcome(store_engine, rid, "cancel:other-key") is None

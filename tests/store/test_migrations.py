@@ -36,6 +36,7 @@ TABLES = {
     "contact_sends",
     "staff_sessions",
     "registration_sessions",
+    "step_outcomes",
 }
 
 
