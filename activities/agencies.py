@@ -17,8 +17,10 @@ from activities.fns import FnsClient
 from activities.http import AgencyAnswer
 from activities.mvd import MvdClient
 from activities.pension_fund import PensionFundClient
+from registration.activity_messages import AgencyCheck, CheckResult, InnResult
 from registration.errors import AGENCY_ANSWER_PENDING
-from registration.models import Agency, AgencyCheck, CheckResult, InnResult, Profile
+from registration.journey import Agency
+from registration.person import Profile
 
 A = TypeVar("A", bound=AgencyAnswer, covariant=True)
 

@@ -7,7 +7,7 @@ from pydantic import BaseModel, model_validator
 from temporalio import activity
 
 from activities.http import PartyClient
-from registration.models import SignatureCheck, VerifySignature
+from registration.activity_messages import SignatureCheck, VerifySignature
 
 MALFORMED = "signature is malformed"
 INVALID = "signature is not valid"

@@ -7,7 +7,7 @@ from datetime import date
 from pydantic import BaseModel, model_validator
 
 from activities.http import AgencyAnswer, PartyClient
-from registration.models import Profile
+from registration.person import Profile
 
 
 class InnRequest(BaseModel):

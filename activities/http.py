@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError, model_validator
 from temporalio.exceptions import ApplicationError
 
 from registration.errors import AGENCY_REQUEST_REJECTED, TRANSIENT_FAULT
-from registration.models import Profile
+from registration.person import Profile
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -22,9 +22,11 @@ from temporalio.exceptions import ApplicationError
 from activities.email import EmailClient
 from activities.sms import SmsClient
 from activities.store import _database_fault
+from registration.activity_messages import Notify, SendContactCode, SentCode
 from registration.codes import Purpose, contact_key, derive_code, hash_code, range_key
+from registration.contact import Channel, Contact
 from registration.errors import CONTACT_SEND_LIMIT
-from registration.models import Channel, Contact, Notice, Notify, SendContactCode, SentCode
+from registration.journey import Notice
 from store.sends import SendLimits, claim_send
 
 

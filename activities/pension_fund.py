@@ -7,7 +7,7 @@ from datetime import date
 from pydantic import BaseModel
 
 from activities.http import CheckAnswer, PartyClient
-from registration.models import Profile
+from registration.person import Profile
 
 
 class SnilsCheck(BaseModel):

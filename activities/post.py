@@ -13,15 +13,10 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from activities.http import PartyClient
+from registration.activity_messages import LetterOrdered, LetterStatus, OrderLetter, TrackLetter
+from registration.address import PostalAddress
 from registration.codes import Purpose, derive_code, hash_code
 from registration.errors import DELIVERY_REJECTED
-from registration.models import (
-    LetterOrdered,
-    LetterStatus,
-    OrderLetter,
-    PostalAddress,
-    TrackLetter,
-)
 
 NOT_FOUND = LetterStatus(
     status="not_found", description="Отправление ещё не появилось в системе отслеживания"

@@ -16,12 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from registration.errors import (
-    CONTACT_ALREADY_REGISTERED,
-    PASSWORD_NOT_STAGED,
-    REGISTRATION_CLOSED,
-)
-from registration.models import (
+from registration.activity_messages import (
     ActivatePassword,
     AuditEntry,
     BindSession,
@@ -29,6 +24,11 @@ from registration.models import (
     ConfirmIdentity,
     OpenRegistration,
     SaveVerifiedProfile,
+)
+from registration.errors import (
+    CONTACT_ALREADY_REGISTERED,
+    PASSWORD_NOT_STAGED,
+    REGISTRATION_CLOSED,
 )
 from store import repository
 from store.repository import (

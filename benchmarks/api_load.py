@@ -68,8 +68,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from registration.callers import Role
-from registration.models import Stage
-from registration.validators import snils_check_digits
+from registration.documents import snils_check_digits
+from registration.journey import Stage
 from simulators.config import Timings
 from simulators.control import SimulatorControl
 from simulators.people import random_passport_number, random_snils_body, verifiable_profile

@@ -42,25 +42,22 @@ from temporalio.worker import Worker
 
 from benchmarks.api_load import say
 from registration.codes import Purpose
-from registration.models import (
-    Channel,
+from registration.contact import Channel, Contact
+from registration.journey import ConfirmationMethod, Deadline, Stage
+from registration.messages import (
     ChooseMethod,
     CodeVerdict,
-    ConfirmationMethod,
-    Contact,
-    Deadline,
     DeadlineExtended,
     ExtendDeadline,
     MethodChosen,
     PasswordSet,
-    Person,
     RegistrationInput,
     RegistrationView,
-    Stage,
     StepDone,
     SubmitCode,
     SubmitProfile,
 )
+from registration.person import Person
 from registration.policy import Policy
 from service.temporal import ensure_search_attributes, exit_without_finalization
 from workflows import WORKFLOWS, RegistrationWorkflow

@@ -55,8 +55,10 @@ from benchmarks.localstack import (
     tree_rss_bytes,
     wait_for_quiet,
 )
+from registration.address import PostalAddress
 from registration.codes import Purpose, derive_code
-from registration.models import ConfirmationMethod, PasswordSet, PostalAddress, Stage, StepDone
+from registration.journey import ConfirmationMethod, Stage
+from registration.messages import PasswordSet, StepDone
 from service.registrations import Registrations
 from simulators.people import verifiable_profile
 

@@ -39,7 +39,7 @@ from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.common import TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from registration.models import Level, Stage
+from registration.journey import Level, Stage
 from service.temporal import connect
 from settings import load_settings
 from store import repository

@@ -12,12 +12,9 @@ import time
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from registration.models import (
-    ConfirmationMethod,
-    PostalAddress,
-    RegistrationView,
-    Stage,
-)
+from registration.address import PostalAddress
+from registration.journey import ConfirmationMethod, Stage
+from registration.messages import RegistrationView
 from service.limits import Limits
 from service.registrations import Registrations
 from service.temporal import connect

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from codec.keys import Keyring, change_keyring_file
-from registration.models import Stage
+from registration.journey import Stage
 from service.support import find_stuck, render_report, ui_filters
 from service.temporal import connect
 from settings import load_settings

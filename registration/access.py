@@ -11,7 +11,7 @@ Pure: each function raises `StepRefused` when the step may not be taken.
 from __future__ import annotations
 
 from registration.errors import Refusal, StepRefused
-from registration.models import Stage
+from registration.journey import Stage
 
 
 def require_open(current: Stage, *, cancelling: bool = False) -> None:

@@ -15,7 +15,8 @@ import hashlib
 import hmac
 from enum import StrEnum
 
-from registration.models import Channel, Contact
+from registration.checks import CYRILLIC, DIGITS, Problems, capitalized, strictly
+from registration.contact import Channel, Contact
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 SMS_CODE_DIGITS = 6
@@ -84,3 +85,44 @@ def range_key(secret: bytes, contact: Contact) -> str | None:
         return None
     prefix = contact.address[:-RANGE_HIDDEN_DIGITS]
     return _mac(secret, "range", contact.channel, prefix).hex()
+
+
+_CODE_LABELS = {
+    Purpose.SMS: ("the SMS code", SMS_CODE_DIGITS, "digits"),
+    Purpose.EMAIL: ("the e-mail confirmation code", EMAIL_TOKEN_CHARS, "characters"),
+    Purpose.LETTER: ("the code from the letter", LETTER_CODE_CHARS, "characters"),
+}
+
+
+def _code(problems: Problems, purpose: Purpose, raw: str, field: str) -> str:
+    label, length, unit = _CODE_LABELS[purpose]
+    if purpose is Purpose.SMS:
+        code, alphabet, allowed = raw.strip(), DIGITS, "digits"
+    else:
+        code, alphabet = normalize_code(purpose, raw), CROCKFORD
+        allowed = "Latin letters and digits, except U"
+    if not code:
+        problems.add(field, "code.required", f"Enter {label}")
+        return code
+    # A Russian keyboard layout is the likeliest cause of a foreign letter: say so.
+    cyrillic = purpose is not Purpose.SMS and any(c in CYRILLIC for c in code)
+    if cyrillic:
+        problems.add(
+            field,
+            "code.cyrillic_letters",
+            f"{capitalized(label)} is typed in Latin letters: switch the keyboard to English",
+        )
+    if any(c not in alphabet and not (cyrillic and c in CYRILLIC) for c in code):
+        problems.add(
+            field, "code.invalid_characters", f"{capitalized(label)} may contain only {allowed}"
+        )
+    if len(code) != length:
+        problems.add(field, "code.length", f"{capitalized(label)} must be exactly {length} {unit}")
+    return code
+
+
+def validate_code_input(purpose: Purpose, code: str, field: str = "code") -> str:
+    """A code as the citizen typed it, normalised for hashing: an SMS code is exactly 6 digits
+    (surrounding spaces trimmed); e-mail tokens (26) and letter codes (10) are Crockford base32,
+    forgiving case, spaces, hyphens and I/L/O (see `registration.codes.normalize_code`)."""
+    return strictly(_code, purpose, code, field)

@@ -18,8 +18,10 @@ from datetime import datetime
 
 from pydantic import Field
 
+from registration.base import Model
 from registration.errors import ConfirmationRefusal, Refusal, StepRefused
-from registration.models import ConfirmationMethod, Model, Rejection
+from registration.journey import ConfirmationMethod
+from registration.messages import Rejection
 from registration.policy import Policy
 
 REFUSALS_KEPT = 5

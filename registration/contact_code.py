@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 
 from pydantic import Field
 
+from registration.base import Model
 from registration.codes import is_code_hash
 from registration.errors import Refusal, StepRefused
-from registration.models import Model
 from registration.policy import Policy
 
 

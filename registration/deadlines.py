@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from registration import access
 from registration.errors import Refusal, StepRefused
-from registration.models import Agency, Deadline, Stage
+from registration.journey import Agency, Deadline, Stage
 from registration.policy import Policy
 
 

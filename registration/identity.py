@@ -8,8 +8,11 @@ never raises.
 
 from __future__ import annotations
 
-from registration.models import BankConfirmation, ClerkConfirmation, Profile, SignatureCheck
-from registration.validators import names_match, same_person_documents
+from registration.activity_messages import SignatureCheck
+from registration.checks import Problems
+from registration.documents import check_snils
+from registration.messages import BankConfirmation, ClerkConfirmation
+from registration.person import Profile, names_match
 
 
 def compare_documents(profile: Profile, seen: ClerkConfirmation) -> list[str]:
@@ -52,3 +55,27 @@ def compare_certificate(profile: Profile, check: SignatureCheck) -> list[str]:
         if not names_match(claimed or "", known):
             mismatched.append(field)
     return mismatched
+
+
+def without_separators(value: str) -> str:
+    return "".join(c for c in value if not c.isspace() and c != "-")
+
+
+def same_person_documents(
+    profile: Profile, passport_series: str, passport_number: str, snils: str
+) -> list[str]:
+    """The profile fields ("passport_series", "passport_number", "snils") that the documents
+    a clerk or a bank saw do not match. Spaces and hyphens are ignored; a SNILS that cannot be
+    read (or whose check digits fail) counts as a mismatch. Never raises."""
+    mismatches: list[str] = []
+    for field, seen, known in (
+        ("passport_series", passport_series, profile.passport_series),
+        ("passport_number", passport_number, profile.passport_number),
+    ):
+        if without_separators(seen) != without_separators(known):
+            mismatches.append(field)
+    problems = Problems()
+    seen_snils = check_snils(problems, without_separators(snils), "snils")
+    if problems.errors or seen_snils != without_separators(profile.snils):
+        mismatches.append("snils")
+    return mismatches

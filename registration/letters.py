@@ -17,11 +17,12 @@ from enum import Enum
 
 from pydantic import Field
 
+from registration.address import PostalAddress, normalize_postal_address
+from registration.base import Model
 from registration.contact_code import check_hash
 from registration.errors import FieldError, InvalidInput, Refusal, StepRefused
-from registration.models import LetterView, Model, PostalAddress
+from registration.messages import LetterView
 from registration.policy import Policy
-from registration.validators import normalize_postal_address
 
 
 class LetterState(Model):

@@ -22,8 +22,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from registration.codes import contact_key, range_key
+from registration.contact import Contact
 from registration.errors import FieldError, InvalidInput, Refusal, StepRefused
-from registration.models import Contact
 from settings import Settings
 from store import access
 from store.sends import SendLimits, next_send_at

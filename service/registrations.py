@@ -32,27 +32,23 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
-from registration.codes import Purpose, contact_key, hash_code
+from registration.address import PostalAddress
+from registration.codes import Purpose, contact_key, hash_code, validate_code_input
+from registration.contact import Channel, Contact
 from registration.errors import FieldError, Refusal, StepRefused
-from registration.models import (
+from registration.journey import ConfirmationMethod, Deadline
+from registration.messages import (
     BankConfirmation,
     Cancel,
-    Channel,
     ChooseMethod,
     ClerkConfirmation,
     CodeSentView,
     CodeVerdict,
-    ConfirmationMethod,
     ConfirmationVerdict,
-    Contact,
-    Deadline,
     DeadlineExtended,
     ExtendDeadline,
     MethodChosen,
     PasswordSet,
-    Person,
-    PostalAddress,
-    Profile,
     RegistrationInput,
     RegistrationResult,
     RegistrationView,
@@ -63,13 +59,9 @@ from registration.models import (
     SubmitSignature,
     SupportAction,
 )
+from registration.password import validate_password, validate_password_confirmation
+from registration.person import Person, Profile, validate_registration_start
 from registration.policy import Policy
-from registration.validators import (
-    validate_code_input,
-    validate_password,
-    validate_password_confirmation,
-    validate_registration_start,
-)
 from service.limits import Caller, Limits, rate_limited
 from service.sessions import looks_like_session, new_session, session_hash
 from store import idempotency, repository

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from registration.models import Stage
+from registration.journey import Stage
 from workflows import search_attributes as search
 from workflows.details import span, when
 

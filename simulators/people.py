@@ -6,8 +6,8 @@ from __future__ import annotations
 import random
 from datetime import date
 
-from registration.models import Gender, Profile
-from registration.validators import format_snils, snils_check_digits
+from registration.documents import format_snils, snils_check_digits
+from registration.person import Gender, Profile
 from simulators.rules import MISMATCH_SUFFIX, NOT_FOUND_SUFFIX, SILENT_SUFFIX
 
 SCRIPTED_ENDINGS = (MISMATCH_SUFFIX, SILENT_SUFFIX, NOT_FOUND_SUFFIX)

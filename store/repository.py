@@ -23,20 +23,17 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from registration.models import (
+from registration.activity_messages import (
     ActivatePassword,
     AuditEntry,
     BindSession,
-    Channel,
     CloseRegistration,
-    ConfirmationMethod,
     ConfirmIdentity,
-    Contact,
-    Level,
     OpenRegistration,
     SaveVerifiedProfile,
-    Stage,
 )
+from registration.contact import Channel, Contact
+from registration.journey import ConfirmationMethod, Level, Stage
 from store.schema import (
     Account,
     AuditEvent,

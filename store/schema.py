@@ -34,7 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from registration.models import Channel, Level
+from registration.contact import Channel
+from registration.journey import Level
 
 
 class RegistrationStatus(StrEnum):

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from registration.models import Stage
+from registration.journey import Stage
 from simulators.control import SimulatorControl
 from tests.data import PROFILE, new_phone
 from tests.waiting import wait_for

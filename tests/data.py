@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from registration.models import Gender, PostalAddress, Profile
+from registration.address import PostalAddress
+from registration.person import Gender, Profile
 
 PROFILE = Profile(
     surname="Иванова",

@@ -10,7 +10,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from registration.codes import contact_key
-from registration.models import Channel, ConfirmationMethod, Contact, Profile, Stage
+from registration.contact import Channel, Contact
+from registration.journey import ConfirmationMethod, Stage
+from registration.person import Profile
 from service.registrations import Registrations
 from simulators.control import SimulatorControl
 from store.sends import ContactSend

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from registration.models import Stage
+from registration.journey import Stage
 
 Seen = TypeVar("Seen")
 

@@ -15,21 +15,20 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities
     from registration import errors
-    from registration.confirmations import Confirmation
-    from registration.errors import Refusal
-    from registration.models import (
+    from registration.activity_messages import (
         ActivatePassword,
         BindSession,
         CloseRegistration,
-        ConfirmationMethod,
         ConfirmIdentity,
         InnResult,
         OpenRegistration,
-        Profile,
-        RegistrationInput,
         SaveVerifiedProfile,
-        Stage,
     )
+    from registration.confirmations import Confirmation
+    from registration.errors import Refusal
+    from registration.journey import ConfirmationMethod, Stage
+    from registration.messages import RegistrationInput
+    from registration.person import Profile
     from workflows.ledger import Ledger
     from workflows.options import INTERACTIVE, STORE
     from workflows.refusals import failure_type, refuse

@@ -16,7 +16,8 @@ from temporalio.exceptions import ActivityError, RetryState
 with workflow.unsafe.imports_passed_through():
     from activities.agencies import AgencyActivities
     from registration import errors
-    from registration.models import Agency, AgencyCheck, CheckResult, InnResult, RejectionCode
+    from registration.activity_messages import AgencyCheck, CheckResult, InnResult
+    from registration.journey import Agency, RejectionCode
     from registration.policy import Policy
     from workflows import options
     from workflows.ledger import Ledger

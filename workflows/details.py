@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from registration.models import Agency, Attention, Channel, ConfirmationMethod, Stage
+from registration.contact import Channel
+from registration.journey import Agency, Attention, ConfirmationMethod, Stage
 from registration.policy import Policy
 from workflows.state import RegistrationState
 

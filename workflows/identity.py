@@ -18,26 +18,16 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.post import PostActivities
     from registration import confirmations, letters
+    from registration.activity_messages import OrderLetter, SignatureCheck, TrackLetter
+    from registration.address import PostalAddress, normalize_postal_address
     from registration.confirmations import Confirmation
     from registration.errors import NOT_CONFIRMED, ConfirmationRefusal, Refusal
     from registration.identity import compare_certificate, compare_documents, compare_identity
+    from registration.journey import Attention, ConfirmationMethod, Notice, Stage
     from registration.letters import LetterEvent
-    from registration.models import (
-        Attention,
-        BankConfirmation,
-        ClerkConfirmation,
-        ConfirmationMethod,
-        ConfirmationVerdict,
-        Notice,
-        OrderLetter,
-        PostalAddress,
-        Profile,
-        SignatureCheck,
-        Stage,
-        TrackLetter,
-    )
+    from registration.messages import BankConfirmation, ClerkConfirmation, ConfirmationVerdict
+    from registration.person import Profile
     from registration.policy import Policy
-    from registration.validators import normalize_postal_address
     from workflows.ledger import Ledger
     from workflows.options import INTERACTIVE, TRACKING
     from workflows.patches import CONFIRMATION_LIMITS, SIGNATURE_CHALLENGE

@@ -13,7 +13,10 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities
-    from registration.models import Attention, AuditEntry, Channel, Rejection, Stage
+    from registration.activity_messages import AuditEntry
+    from registration.contact import Channel
+    from registration.journey import Attention, Stage
+    from registration.messages import Rejection
     from registration.policy import Policy
     from workflows import search_attributes as search
     from workflows.details import describe

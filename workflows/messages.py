@@ -11,7 +11,9 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.messaging import MessagingActivities
     from registration import contact_code
-    from registration.models import Attention, Contact, Notice, Notify, SendContactCode
+    from registration.activity_messages import Notify, SendContactCode
+    from registration.contact import Contact
+    from registration.journey import Attention, Notice
     from registration.policy import Policy
     from workflows.ledger import Ledger
     from workflows.options import BACKGROUND, ActivityOptions

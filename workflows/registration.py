@@ -24,42 +24,42 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.esignature import SignatureActivities
     from registration import access, confirmations, contact_code, deadlines, errors, letters
+    from registration.activity_messages import VerifySignature
+    from registration.checks import validate_free_text
     from registration.confirmations import Confirmation
     from registration.errors import Refusal
-    from registration.models import (
+    from registration.journey import (
         Attention,
+        ConfirmationMethod,
+        Deadline,
+        Level,
+        Notice,
+        RejectionCode,
+        Stage,
+    )
+    from registration.messages import (
         BankConfirmation,
         Cancel,
         ChooseMethod,
         ClerkConfirmation,
         CodeSentView,
         CodeVerdict,
-        ConfirmationMethod,
         ConfirmationVerdict,
-        Deadline,
         DeadlineExtended,
         ExtendDeadline,
-        Level,
         MethodChosen,
-        Notice,
         PasswordSet,
         RegistrationInput,
         RegistrationResult,
         RegistrationView,
-        RejectionCode,
         RequestNewCode,
-        Stage,
         StepDone,
         SubmitCode,
         SubmitProfile,
         SubmitSignature,
         SupportAction,
-        VerifySignature,
     )
-    from registration.validators import (
-        validate_free_text,
-        validate_profile,
-    )
+    from registration.person import validate_profile
     from workflows import agencies, waiting
     from workflows.account import Account
     from workflows.identity import Identity

@@ -14,20 +14,14 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
+from registration.activity_messages import AuditEntry
+from registration.base import Model
 from registration.confirmations import ConfirmationState
 from registration.contact_code import CodeState
+from registration.journey import Agency, Attention, ConfirmationMethod, Level, Stage
 from registration.letters import LetterState
-from registration.models import (
-    Agency,
-    Attention,
-    AuditEntry,
-    ConfirmationMethod,
-    Level,
-    Model,
-    Profile,
-    Rejection,
-    Stage,
-)
+from registration.messages import Rejection
+from registration.person import Profile
 
 MOVED: dict[str, tuple[str, str]] = {
     "consecutive_failures": ("code", "failures"),

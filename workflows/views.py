@@ -10,7 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from registration import contact_code, letters
-from registration.models import Channel, Level, RegistrationView, Stage
+from registration.contact import Channel
+from registration.journey import Level, Stage
+from registration.messages import RegistrationView
 from registration.policy import Policy
 from workflows.details import describe
 from workflows.state import RegistrationState

@@ -12,7 +12,7 @@ from typing import NoReturn
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from registration.models import RegistrationInput
+    from registration.messages import RegistrationInput
     from registration.policy import Policy
     from workflows.ledger import Ledger
     from workflows.state import RegistrationState

@@ -7,9 +7,10 @@ from pydantic import BaseModel, Field
 
 from api.deps import CurrentClerk, IdempotencyKey, RegistrationId, RegistrationsDep
 from api.errors import STEP_RESPONSES, ApiError
+from registration.contact import normalize_phone
+from registration.documents import normalize_snils
 from registration.errors import InvalidInput
-from registration.models import ClerkConfirmation, ConfirmationVerdict
-from registration.validators import normalize_phone, normalize_snils
+from registration.messages import ClerkConfirmation, ConfirmationVerdict
 
 router = APIRouter(prefix="/v1/clerk", tags=["clerks"], responses=STEP_RESPONSES)
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import BankCaller, ESignatureCaller, IdempotencyKey, RegistrationId, RegistrationsDep
 from api.errors import STEP_RESPONSES
-from registration.models import BankConfirmation, ConfirmationVerdict
+from registration.messages import BankConfirmation, ConfirmationVerdict
 
 router = APIRouter(prefix="/v1/partners", tags=["partners"], responses=STEP_RESPONSES)
 

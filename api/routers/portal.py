@@ -21,16 +21,16 @@ from api.deps import (
     RegistrationsDep,
 )
 from api.errors import STEP_RESPONSES
-from registration.models import (
+from registration.address import PostalAddress
+from registration.journey import ConfirmationMethod
+from registration.messages import (
     CodeSentView,
     CodeVerdict,
-    ConfirmationMethod,
     MethodChosen,
-    PostalAddress,
-    Profile,
     RegistrationView,
     StepDone,
 )
+from registration.person import Profile
 
 router = APIRouter(prefix="/v1/registrations", tags=["portal"], responses=STEP_RESPONSES)
 

@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field
 from api.bodies import Reason
 from api.deps import IdempotencyKey, RegistrationId, RegistrationsDep, ServicesDep, SupportCaller
 from api.errors import STEP_RESPONSES
-from registration.models import Deadline, DeadlineExtended, MethodChosen, Stage, StepDone
+from registration.journey import Deadline, Stage
+from registration.messages import DeadlineExtended, MethodChosen, StepDone
 from service.support import find_stuck
 
 router = APIRouter(prefix="/v1/support", tags=["support"], responses=STEP_RESPONSES)

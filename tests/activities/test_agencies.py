@@ -15,8 +15,10 @@ from activities.fns import FnsClient
 from activities.http import HttpClient
 from activities.mvd import MvdClient
 from activities.pension_fund import PensionFundClient
+from registration.activity_messages import AgencyCheck, CheckResult, InnResult
 from registration.errors import AGENCY_ANSWER_PENDING, AGENCY_REQUEST_REJECTED, TRANSIENT_FAULT
-from registration.models import Agency, AgencyCheck, CheckResult, Gender, InnResult, Profile
+from registration.journey import Agency
+from registration.person import Gender, Profile
 from settings import Settings
 from simulators import ManualClock
 from simulators.control import SimulatorControl

@@ -16,9 +16,11 @@ from activities.email import EmailClient
 from activities.http import HttpClient
 from activities.messaging import NOTICES, MessagingActivities
 from activities.sms import SmsClient
+from registration.activity_messages import Notify, SendContactCode
 from registration.codes import Purpose, hash_code
+from registration.contact import Channel, Contact
 from registration.errors import CONTACT_SEND_LIMIT, DELIVERY_REJECTED, TRANSIENT_FAULT
-from registration.models import Channel, Contact, Notice, Notify, SendContactCode
+from registration.journey import Notice
 from settings import Settings
 from simulators.control import SimulatorControl
 from simulators.schemas import OutboxMessage

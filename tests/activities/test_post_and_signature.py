@@ -9,15 +9,10 @@ from temporalio.testing import ActivityEnvironment
 from activities.esignature import ESignatureClient, SignatureActivities
 from activities.http import HttpClient
 from activities.post import PostActivities, PostClient
+from registration.activity_messages import OrderLetter, SignatureCheck, TrackLetter, VerifySignature
+from registration.address import PostalAddress
 from registration.codes import Purpose, hash_code
 from registration.errors import DELIVERY_REJECTED, TRANSIENT_FAULT
-from registration.models import (
-    OrderLetter,
-    PostalAddress,
-    SignatureCheck,
-    TrackLetter,
-    VerifySignature,
-)
 from settings import Settings
 from simulators import ManualClock
 from simulators.control import SimulatorControl

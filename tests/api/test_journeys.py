@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from registration.models import Stage
+from registration.journey import Stage
 from service.limits import CODE_WINDOW
 from simulators.control import SimulatorControl
 from simulators.esign import make_signed_request

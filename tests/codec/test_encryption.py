@@ -25,7 +25,8 @@ from codec import (
     load_keyring,
     rotate_keyring_file,
 )
-from registration.models import Channel, Contact, Person
+from registration.contact import Channel, Contact
+from registration.person import Person
 from tests.data import ADDRESS, PROFILE
 
 SECRETS = [

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from registration.models import Stage
+from registration.journey import Stage
 from simulators.control import SimulatorControl
 from simulators.schemas import PartyCounts
 from store import repository

@@ -31,7 +31,9 @@ from temporalio.worker import Worker
 
 from activities import build_activities
 from codec import Keyring, data_converter
-from registration.models import Attention, Profile, RegistrationView, Stage
+from registration.journey import Attention, Stage
+from registration.messages import RegistrationView
+from registration.person import Profile
 from registration.policy import Policy
 from service.registrations import Registrations
 from service.support import find_stuck, retries

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from registration.models import Stage
+from registration.journey import Stage
 from tests.faults.conftest import FaultStack
 from tests.faults.ledger import Record
 from tests.faults.population import Citizen, Milestone, Outbox

@@ -11,12 +11,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from registration.errors import InvalidInput, Refusal, StepRefused
-from registration.models import (
-    ClerkConfirmation,
-    ConfirmationMethod,
-    Level,
-    Stage,
-)
+from registration.journey import ConfirmationMethod, Level, Stage
+from registration.messages import ClerkConfirmation
 from service.registrations import RegistrationNotFound, Registrations
 from simulators.control import SimulatorControl
 from store import repository

@@ -18,16 +18,12 @@ from temporalio.common import WorkflowIDReusePolicy
 
 from ops import consistency
 from ops.consistency import Kind, Report, check
+from registration.activity_messages import AuditEntry, OpenRegistration
+from registration.contact import Channel, Contact
 from registration.errors import Refusal, StepRefused
-from registration.models import (
-    AuditEntry,
-    Channel,
-    Contact,
-    OpenRegistration,
-    Person,
-    RegistrationInput,
-    Stage,
-)
+from registration.journey import Stage
+from registration.messages import RegistrationInput
+from registration.person import Person
 from service.registrations import Registrations
 from settings import Settings
 from simulators.control import SimulatorControl

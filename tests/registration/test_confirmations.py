@@ -9,7 +9,7 @@ import pytest
 from registration import access, confirmations
 from registration.confirmations import REFUSALS_KEPT, Confirmation, ConfirmationState
 from registration.errors import ConfirmationRefusal, Refusal, StepRefused
-from registration.models import ConfirmationMethod, Stage
+from registration.journey import ConfirmationMethod, Stage
 from registration.policy import Policy
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

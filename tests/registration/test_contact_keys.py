@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from registration.codes import contact_key, range_key
-from registration.models import Channel, Contact
+from registration.contact import Channel, Contact
 from service.registrations import registration_id_for
 
 SECRET = b"s3"

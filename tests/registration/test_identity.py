@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from registration.activity_messages import SignatureCheck
 from registration.identity import compare_certificate, compare_documents, compare_identity
-from registration.models import BankConfirmation, ClerkConfirmation, SignatureCheck
-from registration.validators import validate_profile
+from registration.messages import BankConfirmation, ClerkConfirmation
+from registration.person import validate_profile
 from tests.data import PROFILE
 
 VERIFIED = validate_profile(PROFILE, date(2026, 1, 1))

@@ -31,7 +31,7 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from registration.models import PasswordSet, StepDone
+from registration.messages import PasswordSet, StepDone
 from service.registrations import Registrations
 from service.sessions import session_hash
 from settings import Settings

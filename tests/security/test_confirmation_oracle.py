@@ -20,7 +20,7 @@ import httpx
 import pytest
 from temporalio.common import TypedSearchAttributes
 
-from registration.models import Stage
+from registration.journey import Stage
 from service.registrations import Registrations
 from simulators.control import SimulatorControl
 from tests.api.conftest import Tokens

@@ -12,7 +12,8 @@ from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from registration.models import Agency, ExtendDeadline, Level, Stage
+from registration.journey import Agency, Level, Stage
+from registration.messages import ExtendDeadline
 from registration.policy import Policy
 from tests.workflows.conftest import env, task_queue, world
 from tests.workflows.test_registration import Journey, start

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from registration.callers import Role
-from registration.models import Stage
+from registration.journey import Stage
 from settings import Settings
 from simulators.control import SimulatorControl
 from store import access

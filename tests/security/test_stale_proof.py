@@ -14,7 +14,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from codec.encryption import data_converter
-from registration.models import Cancel, StepDone
+from registration.messages import Cancel, StepDone
 from service.attestation import CLOCK_SKEW, PROOF_TTL, UNATTESTED, AttestingClient, attestation_key
 from settings import Settings
 from simulators.control import SimulatorControl

@@ -9,7 +9,7 @@ from temporalio.workflow import _Definition
 
 from codec import DecryptionError, EncryptionCodec, Keyring
 from codec.encryption import ENCODING, KEY_ID, UNDECODABLE
-from registration.models import PasswordSet, SubmitCode
+from registration.messages import PasswordSet, SubmitCode
 from service.attestation import attestation_key, proof
 from workflows import RegistrationWorkflow
 

@@ -11,7 +11,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from registration.errors import Refusal, StepRefused
-from registration.models import Stage, StepDone, SupportAction
+from registration.journey import Stage
+from registration.messages import StepDone, SupportAction
 from service.registrations import Registrations
 from workflows.refusals import refuse
 

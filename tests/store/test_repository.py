@@ -12,23 +12,18 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from registration.models import (
+from registration.activity_messages import (
     ActivatePassword,
     AuditEntry,
     BindSession,
-    Channel,
     CloseRegistration,
-    ConfirmationMethod,
     ConfirmIdentity,
-    Contact,
-    Gender,
-    Level,
     OpenRegistration,
-    Person,
-    Profile,
     SaveVerifiedProfile,
-    Stage,
 )
+from registration.contact import Channel, Contact
+from registration.journey import ConfirmationMethod, Level, Stage
+from registration.person import Gender, Person, Profile
 from store import repository
 from store.passwords import hash_password, verify_password
 from store.repository import (

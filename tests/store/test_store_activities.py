@@ -16,23 +16,18 @@ from temporalio.testing import ActivityEnvironment
 
 from activities import bound
 from activities.store import StoreActivities, _database_fault
-from registration.errors import CONTACT_ALREADY_REGISTERED, PASSWORD_NOT_STAGED
-from registration.models import (
+from registration.activity_messages import (
     ActivatePassword,
     AuditEntry,
-    Channel,
     CloseRegistration,
-    ConfirmationMethod,
     ConfirmIdentity,
-    Contact,
-    Gender,
-    Level,
     OpenRegistration,
-    Person,
-    Profile,
     SaveVerifiedProfile,
-    Stage,
 )
+from registration.contact import Channel, Contact
+from registration.errors import CONTACT_ALREADY_REGISTERED, PASSWORD_NOT_STAGED
+from registration.journey import ConfirmationMethod, Level, Stage
+from registration.person import Gender, Person, Profile
 from store import repository
 from store.db import make_engine
 from store.passwords import hash_password

@@ -25,37 +25,31 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.workflow import UpdateMethodMultiParam
 
 from activities import build_activities
+from registration.activity_messages import SignatureCheck
 from registration.codes import Purpose
+from registration.contact import Contact
 from registration.errors import NOT_CONFIRMED, ConfirmationRefusal, Refusal
-from registration.models import (
-    Agency,
-    Attention,
+from registration.journey import Agency, Attention, ConfirmationMethod, Level, Notice, Stage
+from registration.messages import (
     BankConfirmation,
     Cancel,
     ChooseMethod,
     ClerkConfirmation,
     CodeVerdict,
-    ConfirmationMethod,
     ConfirmationVerdict,
-    Contact,
     ExtendDeadline,
-    Level,
-    Notice,
     PasswordSet,
-    Person,
-    Profile,
     RegistrationInput,
     RegistrationResult,
     RegistrationView,
     RequestNewCode,
-    SignatureCheck,
-    Stage,
     StepDone,
     SubmitCode,
     SubmitProfile,
     SubmitSignature,
     SupportAction,
 )
+from registration.person import Person, Profile
 from registration.policy import Policy
 from settings import Settings
 from tests.data import ADDRESS, PROFILE

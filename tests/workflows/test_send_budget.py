@@ -13,8 +13,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from registration import errors
+from registration.activity_messages import SendContactCode, SentCode
 from registration.errors import Refusal
-from registration.models import RequestNewCode, SendContactCode, SentCode, Stage
+from registration.journey import Stage
+from registration.messages import RequestNewCode
 from store.sends import SendLimit
 from tests.workflows.test_registration import start
 from tests.workflows.world import World

@@ -17,10 +17,8 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities import ACTIVITIES
 from registration import errors
-from registration.codes import Purpose, derive_code, hash_code
-from registration.models import (
+from registration.activity_messages import (
     ActivatePassword,
-    Agency,
     AgencyCheck,
     AuditEntry,
     BindSession,
@@ -40,6 +38,8 @@ from registration.models import (
     TrackLetter,
     VerifySignature,
 )
+from registration.codes import Purpose, derive_code, hash_code
+from registration.journey import Agency
 from service.attestation import AttestingClient, attestation_key
 
 SECRET = b"test-secret"
