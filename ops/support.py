@@ -63,7 +63,9 @@ async def stuck(hours: float | None, stage: Stage | None, filters: bool) -> None
         return
     client = await connect(settings)
     older_than = timedelta(hours=hours) if hours is not None else None
-    found = await find_stuck(client, now, older_than=older_than, stage=stage)
+    found = await find_stuck(
+        client, now, older_than=older_than, stage=stage, task_queue=settings.temporal_task_queue
+    )
     base = f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows"
     print(render_report(found, base, now))
 

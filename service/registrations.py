@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import (
     Client,
+    WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
@@ -100,6 +101,8 @@ RETRYABLE = frozenset({Refusal.UNAVAILABLE, Refusal.DELIVERY_FAILED})
 """Refusals that mean "not applied, try again": a retry of the step under the same
 Idempotency-Key is carried out anew rather than answered with the old refusal."""
 MAX_STEP_ATTEMPTS = 50
+MAX_TAKEN_IDS = 5
+"""Registration ids of a contact held by workflows we never started, skipped at most."""
 
 STATIC_DETAILS = (
     "One citizen's sign-up on the e-services portal: contact code → password → profile → "
@@ -217,44 +220,71 @@ class Registrations:
         one (never joined). While no code may be sent to the contact (until `blocked`), only
         a running registration is joined: a new one would wait without a code."""
         for _ in range(3):
-            attempt = await repository.count_closed_registrations(self._engine, contact) + 1
-            registration_id = registration_id_for(self._secret, contact, attempt)
-            if blocked is None:
-                try:
-                    await self._start(registration_id, person, contact)
-                    return registration_id, True
-                except WorkflowAlreadyStartedError:
-                    pass
-            elif await self._status(registration_id) is None:
-                raise rate_limited(blocked)
-            # Either this contact's registration is running (a retry, or a racing twin: both
-            # find it), or it ended but the store never heard (terminated by hand).
-            if await self._status(registration_id) is not WorkflowExecutionStatus.RUNNING:
+            first = await repository.last_closed_attempt(self._engine, contact) + 1
+            for attempt in range(first, first + MAX_TAKEN_IDS + 1):
+                registration_id = registration_id_for(self._secret, contact, attempt)
+                if blocked is None:
+                    try:
+                        await self._start(registration_id, person, contact)
+                        return registration_id, True
+                    except WorkflowAlreadyStartedError:
+                        pass
+                description = await self._describe(registration_id)
+                if description is None:
+                    if blocked is not None:
+                        raise rate_limited(blocked)
+                    break  # gone since the start was refused: look again
+                if await self._taken_by_another(registration_id, description):
+                    log.warning(
+                        "registration id %s is held by a workflow we never started: skipped",
+                        registration_id,
+                    )
+                    continue
+                # This contact's registration is running (a retry, or a racing twin: both find
+                # it), or it ended but the store never heard (terminated by hand).
+                if description.status is not WorkflowExecutionStatus.RUNNING:
+                    raise StepRefused(
+                        Refusal.UNAVAILABLE,
+                        "The previous registration of this contact ended abnormally: "
+                        "contact support",
+                        details={"registration_id": registration_id},
+                    )
+                if not (await self.state(registration_id)).stage.is_final:
+                    return registration_id, False
+                with contextlib.suppress(TimeoutError, WorkflowFailureError):
+                    await asyncio.wait_for(
+                        self._handle(registration_id).result(), ENDING_WAIT.total_seconds()
+                    )
+                break  # it has closed: the next attempt follows it
+            else:
                 raise StepRefused(
                     Refusal.UNAVAILABLE,
-                    "The previous registration of this contact ended abnormally: contact support",
-                    details={"registration_id": registration_id},
-                )
-            if not (await self.state(registration_id)).stage.is_final:
-                return registration_id, False
-            with contextlib.suppress(TimeoutError, WorkflowFailureError):
-                await asyncio.wait_for(
-                    self._handle(registration_id).result(), ENDING_WAIT.total_seconds()
+                    "The next registrations of this contact cannot be started: contact support",
                 )
         raise StepRefused(
             Refusal.UNAVAILABLE,
             "The previous registration of this contact is still closing: try again shortly",
         )
 
-    async def _status(self, registration_id: str) -> WorkflowExecutionStatus | None:
-        """How the registration's workflow stands; None when there is none."""
+    async def _taken_by_another(
+        self, registration_id: str, description: WorkflowExecutionDescription
+    ) -> bool:
+        """Whether a workflow under our id is none of ours: the store never opened it (ours
+        do so first), and it is not running on our task queue (a run without our proof fails
+        at its first task). Someone with write access to Temporal can take a contact's next id;
+        the contact then skips it instead of being locked out."""
+        if await repository.is_known(self._engine, registration_id):
+            return False
+        running = description.status is WorkflowExecutionStatus.RUNNING
+        return not running or description.task_queue != self._task_queue
+
+    async def _describe(self, registration_id: str) -> WorkflowExecutionDescription | None:
         try:
-            description = await self._handle(registration_id).describe(rpc_timeout=RPC_TIMEOUT)
+            return await self._handle(registration_id).describe(rpc_timeout=RPC_TIMEOUT)
         except RPCError as error:
             if error.status is RPCStatusCode.NOT_FOUND:
                 return None
             raise
-        return description.status
 
     async def _start(self, registration_id: str, person: Person, contact: Contact) -> None:
         await self._client.start_workflow(

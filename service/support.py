@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from workflows import search_attributes as search
 from workflows.details import span, when
 
 RPC_TIMEOUT = timedelta(seconds=10)
+log = logging.getLogger(__name__)
 RUNNING = 'WorkflowType = "Registration" AND ExecutionStatus = "Running"'
 
 
@@ -68,17 +70,23 @@ def visibility_time(moment: datetime) -> str:
 
 
 def stuck_query(
-    now: datetime, older_than: timedelta | None = None, stage: Stage | None = None
+    now: datetime,
+    older_than: timedelta | None = None,
+    stage: Stage | None = None,
+    task_queue: str | None = None,
 ) -> str:
     """Running registrations past their stage's rule (or all past `older_than`), and every
-    registration that asks for attention."""
+    registration that asks for attention; only those served on `task_queue`, when given (a
+    workflow someone started elsewhere under our type, with made-up attributes, is none of
+    ours)."""
     rules = [rule for rule in STUCK_RULES if stage is None or rule.stage is stage]
     if stage is not None and not rules:  # a final stage: no rule, and nothing running there
         rules = [StuckRule(stage, older_than or timedelta(0))]
     clauses = [rule.clause(now, older_than) for rule in rules]
     if stage is None:
         clauses.append(f"{search.NEEDS_ATTENTION.name} = true")
-    return f"{RUNNING} AND ({' OR '.join(clauses)})"
+    ours = f' AND TaskQueue = "{task_queue}"' if task_queue is not None else ""
+    return f"{RUNNING}{ours} AND ({' OR '.join(clauses)})"
 
 
 @dataclass(frozen=True)
@@ -100,15 +108,20 @@ async def find_stuck(
     older_than: timedelta | None = None,
     stage: Stage | None = None,
     limit: int = 200,
+    task_queue: str | None = None,
 ) -> list[StuckRegistration]:
-    """The stuck registrations, oldest first, with their agency retries described."""
-    query = stuck_query(now or datetime.now(UTC), older_than, stage)
+    """The stuck registrations, oldest first, with their agency retries described. One whose
+    search attributes are not ours (a stage we do not know) is skipped and logged."""
+    query = stuck_query(now or datetime.now(UTC), older_than, stage, task_queue)
     found: list[StuckRegistration] = []
     async for execution in client.list_workflows(query, limit=limit, rpc_timeout=RPC_TIMEOUT):
         attributes = execution.typed_search_attributes
         current, entered = attributes.get(search.STAGE), attributes.get(search.STAGE_SINCE)
         if current is None or entered is None:
             continue  # started and not yet published: not stuck yet
+        if current not in Stage.__members__.values():
+            log.warning("workflow %s has a stage we do not know: skipped", execution.id)
+            continue
         pending = list(attributes.get(search.PENDING_AGENCY) or [])
         found.append(
             StuckRegistration(

@@ -443,24 +443,37 @@ async def find_account_by_contact(engine: AsyncEngine, contact: Contact) -> Acco
         return None if account is None else _account_record(account)
 
 
-async def count_closed_registrations(engine: AsyncEngine, contact: Contact) -> int:
-    """How many registrations of this contact have ended (confirmed, cancelled, expired,
-    refused): the next one is attempt number this + 1."""
+async def last_closed_attempt(engine: AsyncEngine, contact: Contact) -> int:
+    """The highest attempt number (the registration id's last part) among this contact's
+    registrations that have ended (confirmed, cancelled, expired, refused); 0 if none has.
+    The next registration is a later attempt: numbers taken by anyone else are skipped."""
     if contact.channel == Channel.SMS:
         same_contact = Registration.contact == contact.address
     else:
         same_contact = func.lower(Registration.contact) == func.lower(contact.address)
     async with AsyncSession(engine) as session:
-        count = await session.scalar(
-            select(func.count())
-            .select_from(Registration)
-            .where(
+        closed = await session.scalars(
+            select(Registration.registration_id).where(
                 Registration.channel == contact.channel.value,
                 same_contact,
                 Registration.status != RegistrationStatus.OPEN.value,
             )
         )
-        return count or 0
+        attempts = [
+            int(rid.rpartition("-")[2]) for rid in closed if rid.rpartition("-")[2].isdigit()
+        ]
+        return max(attempts, default=0)
+
+
+async def is_known(engine: AsyncEngine, registration_id: str) -> bool:
+    """Whether the store has opened this registration (its first activity does)."""
+    async with AsyncSession(engine) as session:
+        found = await session.scalar(
+            select(Registration.registration_id).where(
+                Registration.registration_id == registration_id
+            )
+        )
+        return found is not None
 
 
 async def awaiting_identity_confirmation(

@@ -56,6 +56,7 @@ async def stuck(
         datetime.now(UTC),
         older_than=timedelta(hours=hours) if hours is not None else None,
         stage=stage,
+        task_queue=settings.temporal_task_queue,
     )
     return StuckList(
         older_than_hours=hours,

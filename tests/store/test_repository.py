@@ -70,9 +70,11 @@ def audit(registration_id: str, seq: int, stage: Stage, event: str = "step") -> 
     return AuditEntry(registration_id=registration_id, seq=seq, event=event, stage=stage)
 
 
-async def opened(engine: AsyncEngine, contact: Contact | None = None) -> OpenRegistration:
+async def opened(
+    engine: AsyncEngine, contact: Contact | None = None, registration_id: str | None = None
+) -> OpenRegistration:
     """A new open registration, as its workflow would open it."""
-    registration_id = f"reg-{uuid.uuid4()}"
+    registration_id = registration_id or f"reg-{uuid.uuid4()}"
     step = OpenRegistration(
         registration_id=registration_id,
         contact=contact or phone(),
@@ -628,15 +630,21 @@ def test_a_password_hash_verifies_the_password_and_is_not_the_password() -> None
     assert hash_password("Correct-Horse-1") != password_hash  # salted
 
 
-async def test_closed_registrations_of_a_contact_are_counted(store_engine: AsyncEngine) -> None:
-    contact = email()
-    assert await repository.count_closed_registrations(store_engine, contact) == 0
-    first = await opened(store_engine, contact)
-    assert await repository.count_closed_registrations(store_engine, contact) == 0, "open"
+async def test_the_last_closed_attempt_of_a_contact_is_found(store_engine: AsyncEngine) -> None:
+    contact, digest = email(), uuid.uuid4().hex
+    assert await repository.last_closed_attempt(store_engine, contact) == 0
+    first = await opened(store_engine, contact, f"reg-{digest}-1")
+    assert await repository.last_closed_attempt(store_engine, contact) == 0, "open"
     await repository.close_registration(store_engine, closing(first.registration_id, Stage.EXPIRED))
     upper = Contact(channel=Channel.EMAIL, address=contact.address.upper())
-    assert await repository.count_closed_registrations(store_engine, upper) == 1
-    assert await repository.count_closed_registrations(store_engine, phone()) == 0
+    assert await repository.last_closed_attempt(store_engine, upper) == 1
+    assert await repository.last_closed_attempt(store_engine, phone()) == 0
+    # Attempt 2's id was taken by a workflow we never started: the next one is attempt 3.
+    third = await opened(store_engine, contact, f"reg-{digest}-3")
+    await repository.close_registration(store_engine, closing(third.registration_id, Stage.EXPIRED))
+    assert await repository.last_closed_attempt(store_engine, contact) == 3
+    assert await repository.is_known(store_engine, third.registration_id)
+    assert not await repository.is_known(store_engine, f"reg-{digest}-2")
 
 
 async def test_the_registration_keeps_the_name_typed_at_the_start(
