@@ -23,11 +23,11 @@ from api.auth import Principal, Role
 from api.errors import ApiError
 from registration.errors import InvalidInput, StepRefused
 from service.limits import Caller, citizen_network
-from service.registrations import RegistrationNotFound, Registrations
+from service.registrations import Registrations
 from settings import Settings
 from store import access, idempotency
 from store.idempotency import KeyUse
-from store.repository import SessionRecord
+from store.repository import RegistrationNotFound, SessionRecord
 
 
 @dataclass

@@ -23,7 +23,7 @@ from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from registration.errors import FieldError, Refusal, StepRefused
-from service.registrations import RegistrationNotFound
+from store.repository import RegistrationNotFound
 
 log = logging.getLogger(__name__)
 

@@ -71,7 +71,7 @@ from service.limits import Caller, Limits, rate_limited
 from service.sessions import looks_like_session, new_session, session_hash
 from store import repository
 from store.passwords import hash_password
-from store.repository import AuditRecord, SessionRecord
+from store.repository import AuditRecord, RegistrationNotFound, SessionRecord
 from workflows import RegistrationWorkflow
 
 RPC_TIMEOUT = timedelta(seconds=10)
@@ -112,12 +112,6 @@ STATIC_DETAILS = (
     "(`gosreg audit <id>`) says who did what. Payloads are encrypted: decode them through the "
     "codec server with a support token (README, Support runbook)."
 )
-
-
-class RegistrationNotFound(Exception):
-    def __init__(self, registration_id: str) -> None:
-        super().__init__(f"No registration {registration_id}")
-        self.registration_id = registration_id
 
 
 @dataclass(frozen=True)

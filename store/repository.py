@@ -66,7 +66,12 @@ class PasswordNotStaged(StoreError):
 
 
 class RegistrationNotFound(StoreError):
-    """No registration has this id."""
+    """No registration has this id (the service raises it too, for one Temporal does not
+    know or a session that is not the caller's)."""
+
+    def __init__(self, registration_id: str) -> None:
+        super().__init__(f"No registration {registration_id}")
+        self.registration_id = registration_id
 
 
 class PasswordStepOver(StoreError):
@@ -604,7 +609,7 @@ async def _begin_open_step(session: AsyncSession, entry: AuditEntry) -> Registra
 async def _lock_registration(session: AsyncSession, registration_id: str) -> Registration:
     registration = await session.get(Registration, registration_id, with_for_update=True)
     if registration is None:
-        raise RegistrationNotFound(f"registration {registration_id}")
+        raise RegistrationNotFound(registration_id)
     return registration
 
 

@@ -17,9 +17,10 @@ from registration.models import (
     Level,
     Stage,
 )
-from service.registrations import RegistrationNotFound, Registrations
+from service.registrations import Registrations
 from simulators.control import SimulatorControl
 from store import repository
+from store.repository import RegistrationNotFound
 from tests.data import ADDRESS, PROFILE, new_phone
 from tests.journeys import age_code_sends, walk
 
