@@ -23,6 +23,7 @@ from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from registration.errors import FieldError, Refusal, StepRefused
+from service.temporal import is_connect_failure
 from store.repository import RegistrationNotFound
 
 log = logging.getLogger(__name__)
@@ -211,8 +212,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RuntimeError)
     async def on_runtime(request: Request, error: RuntimeError) -> JSONResponse:
-        # A lazy Temporal client that cannot reach the server says so with a RuntimeError.
-        if "client connect" in str(error):
+        if is_connect_failure(error):  # a lazy client's first call, Temporal unreachable
             log.warning("Temporal unreachable")
             return outage("Temporal")
         return await on_anything(request, error)
