@@ -5,13 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api.deps import CurrentClerk, IdempotencyKey, RegistrationId, RegistrationsDep
+from api.deps import CurrentClerk, IdempotencyKey, RegistrationId, RegistrationsDep, clerk_role
 from api.errors import STEP_RESPONSES, ApiError
 from registration.errors import InvalidInput
 from registration.models import ClerkConfirmation, ConfirmationVerdict
 from registration.validators import normalize_phone, normalize_snils
 
-router = APIRouter(prefix="/v1/clerk", tags=["clerks"], responses=STEP_RESPONSES)
+router = APIRouter(
+    prefix="/v1/clerk", tags=["clerks"], responses=STEP_RESPONSES, dependencies=[clerk_role]
+)
 
 
 class Awaiting(BaseModel):
@@ -35,9 +37,7 @@ class DocumentsSeen(BaseModel):
 
 
 @router.post("/registrations/search", response_model=Awaiting)
-async def find_awaiting(
-    body: PersonLookup, registrations: RegistrationsDep, clerk: CurrentClerk
-) -> Awaiting:
+async def find_awaiting(body: PersonLookup, registrations: RegistrationsDep) -> Awaiting:
     """Registrations awaiting identity confirmation for the person with this SNILS or phone."""
     snils, phone = body.snils, body.phone
     if snils is None and phone is None:
@@ -65,7 +65,14 @@ async def confirm_in_person(
     """Confirm the identity in person. The clerk and their service center come from the token,
     never from the body: a clerk can only confirm in their own center's name. A refusal names
     the documents that differ; after too many refusals confirmation is locked (429)."""
-    assert clerk.service_center_id is not None
+    if clerk.service_center_id is None:
+        # Every clerk token is made with its center (`gosreg tokens create --service-center`);
+        # one without could confirm in nobody's name.
+        raise ApiError(
+            403,
+            "forbidden",
+            "This clerk token is bound to no service center: ask for a new one",
+        )
     seen = ClerkConfirmation(
         clerk_id=clerk.client_id,
         service_center_id=clerk.service_center_id,

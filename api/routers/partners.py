@@ -7,7 +7,7 @@ from datetime import date
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api.deps import BankCaller, ESignatureCaller, IdempotencyKey, RegistrationId, RegistrationsDep
+from api.deps import BankCaller, IdempotencyKey, RegistrationId, RegistrationsDep, esignature_role
 from api.errors import STEP_RESPONSES
 from registration.models import BankConfirmation, ConfirmationVerdict
 
@@ -49,12 +49,12 @@ async def bank_confirms(
 @router.post(
     "/esignature/registrations/{registration_id}/confirmation",
     response_model=ConfirmationVerdict,
+    dependencies=[esignature_role],  # the bank's route checks its role by the principal it uses
 )
 async def signature_confirms(
     registration_id: RegistrationId,
     body: SignedConfirmation,
     registrations: RegistrationsDep,
-    service: ESignatureCaller,
     idempotency_key: IdempotencyKey = None,
 ) -> ConfirmationVerdict:
     """A confirmation request signed with the citizen's qualified e-signature."""

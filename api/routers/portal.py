@@ -19,6 +19,7 @@ from api.deps import (
     OwnerSession,
     RegistrationId,
     RegistrationsDep,
+    portal_role,
 )
 from api.errors import STEP_RESPONSES
 from registration.models import (
@@ -32,7 +33,12 @@ from registration.models import (
     StepDone,
 )
 
-router = APIRouter(prefix="/v1/registrations", tags=["portal"], responses=STEP_RESPONSES)
+router = APIRouter(
+    prefix="/v1/registrations",
+    tags=["portal"],
+    responses=STEP_RESPONSES,
+    dependencies=[portal_role],
+)
 
 
 class StartRegistration(BaseModel):

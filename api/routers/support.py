@@ -11,12 +11,21 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.bodies import Reason
-from api.deps import IdempotencyKey, RegistrationId, RegistrationsDep, ServicesDep, SupportCaller
+from api.deps import (
+    IdempotencyKey,
+    RegistrationId,
+    RegistrationsDep,
+    ServicesDep,
+    SupportCaller,
+    support_role,
+)
 from api.errors import STEP_RESPONSES
 from registration.models import Deadline, DeadlineExtended, MethodChosen, Stage, StepDone
 from service.support import find_stuck
 
-router = APIRouter(prefix="/v1/support", tags=["support"], responses=STEP_RESPONSES)
+router = APIRouter(
+    prefix="/v1/support", tags=["support"], responses=STEP_RESPONSES, dependencies=[support_role]
+)
 
 
 class StuckItem(BaseModel):
@@ -41,7 +50,6 @@ class StuckList(BaseModel):
 async def stuck(
     registrations: RegistrationsDep,
     services: ServicesDep,
-    support: SupportCaller,
     hours: float | None = Query(default=None, gt=0, le=24 * 365),
     stage: Stage | None = None,
 ) -> StuckList:
@@ -81,7 +89,7 @@ class AuditLine(BaseModel):
 
 @router.get("/registrations/{registration_id}/audit", response_model=list[AuditLine])
 async def audit_trail(
-    registration_id: RegistrationId, registrations: RegistrationsDep, support: SupportCaller
+    registration_id: RegistrationId, registrations: RegistrationsDep
 ) -> list[AuditLine]:
     """Everything that happened to the registration and who did it, in order."""
     trail = await registrations.audit_trail(registration_id)
