@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
+from api import examples
 from api.deps import CurrentClerk, IdempotencyKey, RegistrationId, RegistrationsDep, clerk_role
-from api.errors import STEP_RESPONSES, ApiError
+from api.errors import GUARDED, ApiError, problems
 from registration.errors import InvalidInput
 from registration.models import ClerkConfirmation, ConfirmationVerdict
 from registration.validators import normalize_phone, normalize_snils
 
-router = APIRouter(
-    prefix="/v1/clerk", tags=["clerks"], responses=STEP_RESPONSES, dependencies=[clerk_role]
-)
+router = APIRouter(prefix="/v1/clerk", tags=["clerks"], dependencies=[clerk_role])
 
 
 class Awaiting(BaseModel):
@@ -36,8 +37,27 @@ class DocumentsSeen(BaseModel):
     snils: str = Field(max_length=20)
 
 
-@router.post("/registrations/search", response_model=Awaiting)
-async def find_awaiting(body: PersonLookup, registrations: RegistrationsDep) -> Awaiting:
+@router.post(
+    "/registrations/search",
+    response_model=Awaiting,
+    operation_id="findAwaitingRegistrations",
+    responses={
+        **examples.answers(found={"registration_ids": [examples.REGISTRATION_ID]}),
+        **problems(*GUARDED),
+    },
+)
+async def find_awaiting(
+    body: Annotated[
+        PersonLookup,
+        Body(
+            openapi_examples=examples.bodies(
+                snils=("By SNILS", {"snils": "112-233-445 95"}),
+                phone=("By phone", {"phone": "+79161234567"}),
+            )
+        ),
+    ],
+    registrations: RegistrationsDep,
+) -> Awaiting:
     """Registrations awaiting identity confirmation for the person with this SNILS or phone."""
     snils, phone = body.snils, body.phone
     if snils is None and phone is None:
@@ -53,11 +73,31 @@ async def find_awaiting(body: PersonLookup, registrations: RegistrationsDep) -> 
 
 
 @router.post(
-    "/registrations/{registration_id}/in-person-confirmation", response_model=ConfirmationVerdict
+    "/registrations/{registration_id}/in-person-confirmation",
+    response_model=ConfirmationVerdict,
+    operation_id="confirmInPerson",
+    responses={
+        **examples.answers(confirmed=examples.CONFIRMED, differ=examples.DOCUMENTS_DIFFER),
+        **problems(*GUARDED, 404, 409, 429),
+    },
 )
 async def confirm_in_person(
     registration_id: RegistrationId,
-    body: DocumentsSeen,
+    body: Annotated[
+        DocumentsSeen,
+        Body(
+            openapi_examples=examples.bodies(
+                documents=(
+                    "As read from the passport and the SNILS card",
+                    {
+                        "passport_series": "4512",
+                        "passport_number": "345678",
+                        "snils": "11223344595",
+                    },
+                )
+            )
+        ),
+    ],
     registrations: RegistrationsDep,
     clerk: CurrentClerk,
     idempotency_key: IdempotencyKey = None,

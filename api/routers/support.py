@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 
-from api.bodies import Reason
+from api import examples
+from api.bodies import REASON_EXAMPLES, Reason
 from api.deps import (
     IdempotencyKey,
     RegistrationId,
@@ -19,13 +20,14 @@ from api.deps import (
     SupportCaller,
     support_role,
 )
-from api.errors import STEP_RESPONSES
+from api.errors import GUARDED, problems
 from registration.models import Deadline, DeadlineExtended, MethodChosen, Stage, StepDone
 from service.support import find_stuck
 
-router = APIRouter(
-    prefix="/v1/support", tags=["support"], responses=STEP_RESPONSES, dependencies=[support_role]
-)
+router = APIRouter(prefix="/v1/support", tags=["support"], dependencies=[support_role])
+
+# An action on one registration: unknown (404), or not possible at its stage (409).
+ACTION = (*GUARDED, 404, 409)
 
 
 class StuckItem(BaseModel):
@@ -46,7 +48,30 @@ class StuckList(BaseModel):
     registrations: list[StuckItem]
 
 
-@router.get("/stuck", response_model=StuckList)
+STUCK_EXAMPLE = StuckList(
+    older_than_hours=None,
+    registrations=[
+        StuckItem(
+            registration_id=examples.REGISTRATION_ID,
+            stage=Stage.VERIFICATION,
+            stage_since=examples.AT,
+            pending_agencies=["mvd"],
+            pending_since=examples.AT,
+            attention=None,
+            waiting="check_passport: attempt 7, next retry in 40 min (AgencyAnswerPending)",
+            ui_url="http://127.0.0.1:8233/namespaces/registrations/workflows/"
+            + examples.REGISTRATION_ID,
+        )
+    ],
+)
+
+
+@router.get(
+    "/stuck",
+    response_model=StuckList,
+    operation_id="listStuckRegistrations",
+    responses={**examples.answers(stuck=STUCK_EXAMPLE), **problems(*GUARDED)},
+)
 async def stuck(
     registrations: RegistrationsDep,
     services: ServicesDep,
@@ -87,7 +112,35 @@ class AuditLine(BaseModel):
     recorded_at: datetime
 
 
-@router.get("/registrations/{registration_id}/audit", response_model=list[AuditLine])
+AUDIT_EXAMPLE = [
+    AuditLine(
+        seq=1,
+        event="registration_started",
+        stage=Stage.CONTACT,
+        actor="portal:cl_5f2a9c",
+        details={"channel": "sms"},
+        recorded_at=examples.AT,
+    ),
+    AuditLine(
+        seq=2,
+        event="contact_confirmed",
+        stage=Stage.PASSWORD,
+        actor="citizen",
+        details={},
+        recorded_at=examples.AT + timedelta(minutes=1),
+    ),
+]
+
+
+@router.get(
+    "/registrations/{registration_id}/audit",
+    response_model=list[AuditLine],
+    operation_id="getAuditTrail",
+    responses={
+        **examples.answers(trail=[examples.dumped(line) for line in AUDIT_EXAMPLE]),
+        **problems(*GUARDED, 404),
+    },
+)
 async def audit_trail(
     registration_id: RegistrationId, registrations: RegistrationsDep
 ) -> list[AuditLine]:
@@ -106,10 +159,25 @@ async def audit_trail(
     ]
 
 
-@router.post("/registrations/{registration_id}/extend-deadline", response_model=DeadlineExtended)
+@router.post(
+    "/registrations/{registration_id}/extend-deadline",
+    response_model=DeadlineExtended,
+    operation_id="extendDeadline",
+    responses={**examples.answers(extended=examples.EXTENDED), **problems(*ACTION)},
+)
 async def extend_deadline(
     registration_id: RegistrationId,
-    body: Extension,
+    body: Annotated[
+        Extension,
+        Body(
+            openapi_examples=examples.bodies(
+                letter=(
+                    "A week more for the letter's code",
+                    {"reason": "citizen in hospital", "deadline": "letter_code", "days": 7},
+                )
+            )
+        ),
+    ],
     registrations: RegistrationsDep,
     support: SupportCaller,
     idempotency_key: IdempotencyKey = None,
@@ -125,10 +193,15 @@ async def extend_deadline(
     )
 
 
-@router.post("/registrations/{registration_id}/retry-checks", response_model=StepDone)
+@router.post(
+    "/registrations/{registration_id}/retry-checks",
+    response_model=StepDone,
+    operation_id="retryChecks",
+    responses={**examples.answers(retried=examples.CHECKS_RETRIED), **problems(*ACTION)},
+)
 async def retry_checks(
     registration_id: RegistrationId,
-    body: Reason,
+    body: Annotated[Reason, REASON_EXAMPLES],
     registrations: RegistrationsDep,
     support: SupportCaller,
     idempotency_key: IdempotencyKey = None,
@@ -138,10 +211,15 @@ async def retry_checks(
     )
 
 
-@router.post("/registrations/{registration_id}/resend-letter", response_model=MethodChosen)
+@router.post(
+    "/registrations/{registration_id}/resend-letter",
+    response_model=MethodChosen,
+    operation_id="resendLetter",
+    responses={**examples.answers(sent=examples.LETTER_CHOSEN), **problems(*ACTION, 429)},
+)
 async def resend_letter(
     registration_id: RegistrationId,
-    body: Reason,
+    body: Annotated[Reason, REASON_EXAMPLES],
     registrations: RegistrationsDep,
     support: SupportCaller,
     idempotency_key: IdempotencyKey = None,
@@ -151,10 +229,15 @@ async def resend_letter(
     )
 
 
-@router.post("/registrations/{registration_id}/cancel", response_model=StepDone)
+@router.post(
+    "/registrations/{registration_id}/cancel",
+    response_model=StepDone,
+    operation_id="cancelRegistrationBySupport",
+    responses={**examples.answers(cancelled=examples.CANCELLED), **problems(*ACTION)},
+)
 async def cancel(
     registration_id: RegistrationId,
-    body: Reason,
+    body: Annotated[Reason, REASON_EXAMPLES],
     registrations: RegistrationsDep,
     support: SupportCaller,
     idempotency_key: IdempotencyKey = None,

@@ -154,11 +154,24 @@ async def test_an_sms_registration_has_no_e_mail_link(citizen: Citizen) -> None:
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """An RFC 9457 Problem Details answer with this status and code (and the members clients
+    read before: `code`, `message`, `field`, `errors`, `details`)."""
     assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json", response.headers
     body: dict[str, Any] = response.json()
     assert body["code"] == code, body
-    assert body["message"]
+    assert body["type"] == f"https://gosreg.example/problems/{code}", body
+    assert body["status"] == status and body["title"], body
+    assert body["message"] and body["detail"] == body["message"], body
+    assert {"field", "errors", "details"} <= set(body), body
     return body
+
+
+async def test_routing_errors_are_problem_details_too(http: httpx.AsyncClient) -> None:
+    assert_error(await http.get("/v1/nothing-here"), 404, "not_found")
+    wrong_method = await http.delete("/v1/registrations")
+    assert_error(wrong_method, 405, "method_not_allowed")
+    assert "POST" in wrong_method.headers["Allow"]
 
 
 async def test_starting_twice_joins_the_same_registration_with_a_new_session(
