@@ -105,7 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "`type` is `https://gosreg.example/problems/<code>`, an identifier per stable "
             "`code`; `detail` (also in `message`) says what happened; invalid input names the "
             "`field` and lists every broken rule in `errors`. 429 and 503 say in `Retry-After` "
-            "when to try again."
+            "when to try again. Lists in pages answer with `next_cursor`: send it back as "
+            "`cursor` for the next page."
         ),
         openapi_tags=TAGS,
         lifespan=lifespan,

@@ -559,10 +559,16 @@ class Registrations:
             step_id=step_id,
         )
 
-    async def audit_trail(self, registration_id: str) -> list[AuditRecord]:
-        """Everything that happened to the registration, as the store recorded it."""
-        trail = await repository.list_audit(self._engine, registration_id)
-        if not trail:
+    async def audit_trail(
+        self, registration_id: str, *, after_seq: int = 0, limit: int | None = None
+    ) -> list[AuditRecord]:
+        """What happened to the registration, as the store recorded it, in order: the lines
+        after `after_seq`, at most `limit` of them (all when None). A registration with no
+        line at all is `RegistrationNotFound`; past the last line, the answer is empty."""
+        trail = await repository.list_audit(
+            self._engine, registration_id, after_seq=after_seq, limit=limit
+        )
+        if not trail and after_seq == 0:
             raise RegistrationNotFound(registration_id)
         return trail
 

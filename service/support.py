@@ -2,7 +2,8 @@
 one look says where (stage, agency), and the ready-made filters for the Temporal UI.
 
 Visibility holds only our search attributes (`workflows.search_attributes`), so nothing here
-reads or shows personal data. One code path serves `gosreg stuck` and `GET /v1/support/stuck`.
+reads or shows personal data. One code path (`stuck_page`) serves `gosreg stuck` and
+`GET /v1/support/stuck`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
+from registration.errors import FieldError, InvalidInput
 from registration.models import Stage
 from workflows import search_attributes as search
 from workflows.details import span, when
@@ -93,18 +95,49 @@ class StuckRegistration:
     """The agency activity's retries in plain words: attempt, next retry, last failure."""
 
 
-async def find_stuck(
+@dataclass(frozen=True)
+class StuckPage:
+    registrations: list[StuckRegistration]
+    """Oldest first within the page."""
+    next_page_token: bytes | None
+    """Where the next page starts (Temporal's visibility token); None after the last one."""
+
+
+async def stuck_page(
     client: Client,
-    now: datetime | None = None,
+    now: datetime,
     *,
     older_than: timedelta | None = None,
     stage: Stage | None = None,
     limit: int = 200,
-) -> list[StuckRegistration]:
-    """The stuck registrations, oldest first, with their agency retries described."""
-    query = stuck_query(now or datetime.now(UTC), older_than, stage)
+    page_token: bytes | None = None,
+) -> StuckPage:
+    """One page of at most `limit` stuck registrations, in visibility's order, sorted oldest
+    first within the page, with their agency retries described. The next page is asked for
+    with the same `now`, `older_than` and `stage` and the `next_page_token` of this one. A
+    token that Temporal does not take is `InvalidInput` (field `cursor`)."""
+    listing = client.list_workflows(
+        stuck_query(now, older_than, stage),
+        page_size=limit,
+        next_page_token=page_token,
+        rpc_timeout=RPC_TIMEOUT,
+    )
+    try:
+        await listing.fetch_next_page()
+    except RPCError as error:
+        if page_token is None or error.status is not RPCStatusCode.INVALID_ARGUMENT:
+            raise
+        raise InvalidInput(
+            [
+                FieldError(
+                    field="cursor",
+                    code="cursor.invalid",
+                    message="The cursor is not one this list answered with",
+                )
+            ]
+        ) from error
     found: list[StuckRegistration] = []
-    async for execution in client.list_workflows(query, limit=limit, rpc_timeout=RPC_TIMEOUT):
+    for execution in listing.current_page or []:
         attributes = execution.typed_search_attributes
         current, entered = attributes.get(search.STAGE), attributes.get(search.STAGE_SINCE)
         if current is None or entered is None:
@@ -128,7 +161,23 @@ async def find_stuck(
         dataclasses.replace(item, waiting=next(described)) if item.pending_agencies else item
         for item in found
     ]
-    return sorted(found, key=lambda item: item.pending_since or item.stage_since)
+    ordered = sorted(found, key=lambda item: item.pending_since or item.stage_since)
+    return StuckPage(ordered, listing.next_page_token)
+
+
+async def find_stuck(
+    client: Client,
+    now: datetime | None = None,
+    *,
+    older_than: timedelta | None = None,
+    stage: Stage | None = None,
+    limit: int = 200,
+) -> list[StuckRegistration]:
+    """The first `limit` stuck registrations (`stuck_page`), oldest first."""
+    page = await stuck_page(
+        client, now or datetime.now(UTC), older_than=older_than, stage=stage, limit=limit
+    )
+    return page.registrations
 
 
 async def retries(client: Client, registration_id: str) -> str | None:

@@ -562,14 +562,20 @@ async def open_registrations_sharing_a_contact(engine: AsyncEngine) -> list[list
         return [sorted(group) for group in groups]
 
 
-async def list_audit(engine: AsyncEngine, registration_id: str) -> list[AuditRecord]:
-    """The registration's audit trail, in `seq` order."""
+async def list_audit(
+    engine: AsyncEngine, registration_id: str, *, after_seq: int = 0, limit: int | None = None
+) -> list[AuditRecord]:
+    """The registration's audit trail, in `seq` order: the lines after `after_seq`, at most
+    `limit` of them (all when None)."""
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.registration_id == registration_id, AuditEvent.seq > after_seq)
+        .order_by(AuditEvent.seq)
+    )
+    if limit is not None:
+        query = query.limit(limit)
     async with AsyncSession(engine) as session:
-        events = await session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.registration_id == registration_id)
-            .order_by(AuditEvent.seq)
-        )
+        events = await session.scalars(query)
         return [_audit_record(event) for event in events]
 
 

@@ -3,6 +3,8 @@ the support person's client id."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -21,13 +23,16 @@ from api.deps import (
     support_role,
 )
 from api.errors import GUARDED, problems
+from api.pagination import CursorParam, decode_cursor, encode_cursor, invalid_cursor
 from registration.models import Deadline, DeadlineExtended, MethodChosen, Stage, StepDone
-from service.support import find_stuck
+from service.support import stuck_page
 
 router = APIRouter(prefix="/v1/support", tags=["support"], dependencies=[support_role])
 
 # An action on one registration: unknown (404), or not possible at its stage (409).
 ACTION = (*GUARDED, 404, 409)
+STUCK_PAGE_MAX = 200
+AUDIT_PAGE_MAX = 500
 
 
 class StuckItem(BaseModel):
@@ -46,6 +51,10 @@ class StuckList(BaseModel):
         description="The threshold asked for; null: each stage's own rule (service.support)"
     )
     registrations: list[StuckItem]
+    next_cursor: str | None = Field(
+        description="Send it as `cursor` (with the same `hours` and `stage`) for the next "
+        "page; null after the last page."
+    )
 
 
 STUCK_EXAMPLE = StuckList(
@@ -63,6 +72,7 @@ STUCK_EXAMPLE = StuckList(
             + examples.REGISTRATION_ID,
         )
     ],
+    next_cursor=None,
 )
 
 
@@ -77,25 +87,59 @@ async def stuck(
     services: ServicesDep,
     hours: float | None = Query(default=None, gt=0, le=24 * 365),
     stage: Stage | None = None,
+    limit: int = Query(default=100, ge=1, le=STUCK_PAGE_MAX, description="Page size"),
+    cursor: CursorParam = None,
 ) -> StuckList:
     """Running registrations stuck by their stage's rule (an agency silent for an hour, a
     letter unconfirmed for 30 days, ...) or, with `hours`, in their stage for that long; and
-    those that ask for a person's attention. Oldest first."""
-    settings = services.settings
-    base = f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows"
-    found = await find_stuck(
+    those that ask for a person's attention. In pages of `limit`, oldest first within a page;
+    every page is cut at the moment the first one was asked for."""
+    now, page_token = datetime.now(UTC), None
+    if cursor is not None:
+        position = decode_cursor(cursor)
+        if position.get("hours") != hours or position.get("stage") != stage:
+            raise invalid_cursor("The cursor belongs to a list with other `hours` or `stage`")
+        now, page_token = _stuck_position(position)
+    page = await stuck_page(
         registrations.client,
-        datetime.now(UTC),
+        now,
         older_than=timedelta(hours=hours) if hours is not None else None,
         stage=stage,
+        limit=limit,
+        page_token=page_token,
     )
+    settings = services.settings
+    base = f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows"
+    next_cursor = None
+    if page.next_page_token is not None:
+        next_cursor = encode_cursor(
+            {
+                "now": now.isoformat(),
+                "hours": hours,
+                "stage": stage,
+                "token": base64.urlsafe_b64encode(page.next_page_token).decode(),
+            }
+        )
     return StuckList(
         older_than_hours=hours,
         registrations=[
             StuckItem(**dataclasses.asdict(item), ui_url=f"{base}/{item.registration_id}")
-            for item in found
+            for item in page.registrations
         ],
+        next_cursor=next_cursor,
     )
+
+
+def _stuck_position(position: dict[str, Any]) -> tuple[datetime, bytes]:
+    """The moment the list was cut at, and Temporal's token for the next page."""
+    try:
+        now = datetime.fromisoformat(position["now"])
+        token = base64.urlsafe_b64decode(position["token"])
+    except (KeyError, TypeError, ValueError, binascii.Error) as error:
+        raise invalid_cursor() from error
+    if now.tzinfo is None:
+        raise invalid_cursor()
+    return now, token
 
 
 class Extension(Reason):
@@ -112,51 +156,74 @@ class AuditLine(BaseModel):
     recorded_at: datetime
 
 
-AUDIT_EXAMPLE = [
-    AuditLine(
-        seq=1,
-        event="registration_started",
-        stage=Stage.CONTACT,
-        actor="portal:cl_5f2a9c",
-        details={"channel": "sms"},
-        recorded_at=examples.AT,
-    ),
-    AuditLine(
-        seq=2,
-        event="contact_confirmed",
-        stage=Stage.PASSWORD,
-        actor="citizen",
-        details={},
-        recorded_at=examples.AT + timedelta(minutes=1),
-    ),
-]
+class AuditTrail(BaseModel):
+    registration_id: str
+    lines: list[AuditLine] = Field(description="In order (`seq`)")
+    next_cursor: str | None = Field(
+        description="Send it as `cursor` for the next page; null after the last page."
+    )
+
+
+AUDIT_EXAMPLE = AuditTrail(
+    registration_id=examples.REGISTRATION_ID,
+    lines=[
+        AuditLine(
+            seq=1,
+            event="registration_started",
+            stage=Stage.CONTACT,
+            actor="portal:cl_5f2a9c",
+            details={"channel": "sms"},
+            recorded_at=examples.AT,
+        ),
+        AuditLine(
+            seq=2,
+            event="contact_confirmed",
+            stage=Stage.PASSWORD,
+            actor="citizen",
+            details={},
+            recorded_at=examples.AT + timedelta(minutes=1),
+        ),
+    ],
+    next_cursor=encode_cursor({"after": 2}),
+)
 
 
 @router.get(
     "/registrations/{registration_id}/audit",
-    response_model=list[AuditLine],
+    response_model=AuditTrail,
     operation_id="getAuditTrail",
-    responses={
-        **examples.answers(trail=[examples.dumped(line) for line in AUDIT_EXAMPLE]),
-        **problems(*GUARDED, 404),
-    },
+    responses={**examples.answers(trail=AUDIT_EXAMPLE), **problems(*GUARDED, 404)},
 )
 async def audit_trail(
-    registration_id: RegistrationId, registrations: RegistrationsDep
-) -> list[AuditLine]:
-    """Everything that happened to the registration and who did it, in order."""
-    trail = await registrations.audit_trail(registration_id)
-    return [
-        AuditLine(
-            seq=line.seq,
-            event=line.event,
-            stage=line.stage,
-            actor=line.actor,
-            details=line.details,
-            recorded_at=line.recorded_at,
-        )
-        for line in trail
-    ]
+    registration_id: RegistrationId,
+    registrations: RegistrationsDep,
+    limit: int = Query(default=100, ge=1, le=AUDIT_PAGE_MAX, description="Page size"),
+    cursor: CursorParam = None,
+) -> AuditTrail:
+    """Everything that happened to the registration and who did it, in order, in pages."""
+    after = 0
+    if cursor is not None:
+        position = decode_cursor(cursor).get("after")
+        if type(position) is not int or position < 0:
+            raise invalid_cursor()
+        after = position
+    trail = await registrations.audit_trail(registration_id, after_seq=after, limit=limit + 1)
+    page = trail[:limit]
+    return AuditTrail(
+        registration_id=registration_id,
+        lines=[
+            AuditLine(
+                seq=line.seq,
+                event=line.event,
+                stage=line.stage,
+                actor=line.actor,
+                details=line.details,
+                recorded_at=line.recorded_at,
+            )
+            for line in page
+        ],
+        next_cursor=encode_cursor({"after": page[-1].seq}) if len(trail) > limit else None,
+    )
 
 
 @router.post(

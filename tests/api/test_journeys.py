@@ -337,11 +337,71 @@ async def test_support_extends_a_deadline_and_reads_the_audit_trail(
     assert too_long.status_code in (409, 422), too_long.text
     trail = await http.get(f"{path}/audit", headers=support)
     assert trail.status_code == 200, trail.text
-    events = [line["event"] for line in trail.json()]
+    events = [line["event"] for line in trail.json()["lines"]]
     assert events[0] == "registration_started" and "verified" in events
-    assert [line["seq"] for line in trail.json()] == list(range(1, len(events) + 1))
+    assert [line["seq"] for line in trail.json()["lines"]] == list(range(1, len(events) + 1))
+    assert trail.json()["next_cursor"] is None
     missing = await http.get("/v1/support/registrations/reg-nobody/audit", headers=support)
     assert_error(missing, 404, "not_found")
+
+
+async def test_the_audit_trail_comes_in_pages(
+    citizen: Citizen, http: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    await citizen.reach_identity_stage()
+    path = f"/v1/support/registrations/{citizen.id}/audit"
+    support = bearer(tokens.support)
+    whole = (await http.get(path, headers=support)).json()["lines"]
+    assert len(whole) > 3
+    paged: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 2}
+    for _ in range(len(whole)):
+        page = await http.get(path, params=params, headers=support)
+        assert page.status_code == 200, page.text
+        assert len(page.json()["lines"]) <= 2
+        paged += page.json()["lines"]
+        if page.json()["next_cursor"] is None:
+            break
+        params["cursor"] = page.json()["next_cursor"]
+    assert paged == whole
+    bad = await http.get(path, params={"cursor": "not-a-cursor"}, headers=support)
+    assert assert_error(bad, 422, "invalid_input")["field"] == "cursor"
+    too_many = await http.get(path, params={"limit": 501}, headers=support)
+    assert_error(too_many, 422, "invalid_input")
+
+
+async def test_the_stuck_list_comes_in_pages(
+    http: httpx.AsyncClient, tokens: Tokens, outbox: SimulatorControl
+) -> None:
+    started = set()
+    for _ in range(3):
+        citizen = Citizen(http, tokens.portal, outbox)
+        await citizen.start()
+        started.add(citizen.id)
+    support = bearer(tokens.support)
+    query: dict[str, Any] = {"hours": 0.0001, "stage": "contact_confirmation", "limit": 2}
+    seen: list[str] = []
+    for _ in range(50):  # visibility is eventually consistent
+        seen, params = [], dict[str, Any](query)
+        for _ in range(1000):
+            page = await http.get("/v1/support/stuck", params=params, headers=support)
+            assert page.status_code == 200, page.text
+            assert len(page.json()["registrations"]) <= 2
+            seen += [item["registration_id"] for item in page.json()["registrations"]]
+            if page.json()["next_cursor"] is None:
+                break
+            params["cursor"] = page.json()["next_cursor"]
+        if started <= set(seen):
+            break
+        await asyncio.sleep(0.1)
+    assert started <= set(seen)
+    assert len(seen) == len(set(seen)), "a registration was listed on two pages"
+    other = await http.get(
+        "/v1/support/stuck",
+        params={**query, "hours": 1, "cursor": params.get("cursor", "x")},
+        headers=support,
+    )
+    assert assert_error(other, 422, "invalid_input")["field"] == "cursor"
 
 
 async def test_health(http: httpx.AsyncClient) -> None:
