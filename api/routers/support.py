@@ -23,7 +23,7 @@ from api.deps import (
     support_role,
 )
 from api.errors import GUARDED, problems
-from api.pagination import CursorParam, decode_cursor, encode_cursor, invalid_cursor
+from api.pagination import CursorParam, Cursors, CursorsDep, invalid_cursor
 from registration.models import Deadline, DeadlineExtended, MethodChosen, Stage, StepDone
 from service.support import stuck_page
 
@@ -85,6 +85,7 @@ STUCK_EXAMPLE = StuckList(
 async def stuck(
     registrations: RegistrationsDep,
     services: ServicesDep,
+    cursors: CursorsDep,
     hours: float | None = Query(default=None, gt=0, le=24 * 365),
     stage: Stage | None = None,
     limit: int = Query(default=100, ge=1, le=STUCK_PAGE_MAX, description="Page size"),
@@ -96,7 +97,7 @@ async def stuck(
     every page is cut at the moment the first one was asked for."""
     now, page_token = datetime.now(UTC), None
     if cursor is not None:
-        position = decode_cursor(cursor)
+        position = cursors.decode(cursor)
         if position.get("hours") != hours or position.get("stage") != stage:
             raise invalid_cursor("The cursor belongs to a list with other `hours` or `stage`")
         now, page_token = _stuck_position(position)
@@ -112,7 +113,7 @@ async def stuck(
     base = f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows"
     next_cursor = None
     if page.next_page_token is not None:
-        next_cursor = encode_cursor(
+        next_cursor = cursors.encode(
             {
                 "now": now.isoformat(),
                 "hours": hours,
@@ -184,7 +185,7 @@ AUDIT_EXAMPLE = AuditTrail(
             recorded_at=examples.AT + timedelta(minutes=1),
         ),
     ],
-    next_cursor=encode_cursor({"after": 2}),
+    next_cursor=Cursors(b"example").encode({"after": 2}),
 )
 
 
@@ -197,13 +198,14 @@ AUDIT_EXAMPLE = AuditTrail(
 async def audit_trail(
     registration_id: RegistrationId,
     registrations: RegistrationsDep,
+    cursors: CursorsDep,
     limit: int = Query(default=100, ge=1, le=AUDIT_PAGE_MAX, description="Page size"),
     cursor: CursorParam = None,
 ) -> AuditTrail:
     """Everything that happened to the registration and who did it, in order, in pages."""
     after = 0
     if cursor is not None:
-        position = decode_cursor(cursor).get("after")
+        position = cursors.decode(cursor).get("after")
         if type(position) is not int or position < 0:
             raise invalid_cursor()
         after = position
@@ -222,7 +224,7 @@ async def audit_trail(
             )
             for line in page
         ],
-        next_cursor=encode_cursor({"after": page[-1].seq}) if len(trail) > limit else None,
+        next_cursor=cursors.encode({"after": page[-1].seq}) if len(trail) > limit else None,
     )
 
 

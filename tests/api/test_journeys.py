@@ -402,6 +402,13 @@ async def test_the_stuck_list_comes_in_pages(
         headers=support,
     )
     assert assert_error(other, 422, "invalid_input")["field"] == "cursor"
+    payload, _, mac = params["cursor"].partition(".")
+    forged = await http.get(
+        "/v1/support/stuck",
+        params={**query, "cursor": payload[:-2] + "xx." + mac},
+        headers=support,
+    )
+    assert assert_error(forged, 422, "invalid_input")["field"] == "cursor"
 
 
 async def test_health(http: httpx.AsyncClient) -> None:
