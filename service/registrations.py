@@ -372,7 +372,7 @@ class Registrations:
         registration = await repository.get_registration(self._engine, registration_id)
         if registration is None:
             raise RegistrationNotFound(registration_id)
-        validate_password_confirmation(password, repeated)
+        validate_password_confirmation(password, repeated, field="password_repeated")
         validate_password(
             password,
             contact=registration.contact,

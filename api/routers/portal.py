@@ -8,7 +8,7 @@ the limits count by (service.limits).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, status
 from pydantic import BaseModel, Field
@@ -35,6 +35,7 @@ from registration.models import (
     RegistrationView,
     StepDone,
 )
+from registration.validators import NAME_MAX
 
 router = APIRouter(prefix="/v1/registrations", tags=["portal"], dependencies=[portal_role])
 
@@ -44,9 +45,18 @@ router = APIRouter(prefix="/v1/registrations", tags=["portal"], dependencies=[po
 STEP = (*GUARDED, 404, 409)
 
 
+def _name_limit(label: str) -> Any:
+    """A name's length is checked by the domain's rule, as in the profile: one limit and one
+    message (`person_name.too_long`) wherever a name is entered. The schema only states it."""
+    return Field(
+        json_schema_extra={"maxLength": NAME_MAX},
+        description=f"{label}, at most {NAME_MAX} characters (as in the profile)",
+    )
+
+
 class StartRegistration(BaseModel):
-    surname: str = Field(max_length=200)
-    name: str = Field(max_length=200)
+    surname: str = _name_limit("Surname")
+    name: str = _name_limit("First name")
     phone: str | None = Field(default=None, max_length=40, examples=["+79123456789"])
     email: str | None = Field(default=None, max_length=320)
 

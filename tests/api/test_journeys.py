@@ -14,7 +14,7 @@ from simulators.control import SimulatorControl
 from simulators.esign import make_signed_request
 from tests.api.conftest import Tokens
 from tests.citizens import PASSWORD, Citizen, bearer, within_one_window
-from tests.data import ADDRESS, BANK_IDENTITY, PROFILE
+from tests.data import ADDRESS, BANK_IDENTITY, PROFILE, new_phone
 
 
 @pytest.fixture
@@ -172,6 +172,31 @@ async def test_routing_errors_are_problem_details_too(http: httpx.AsyncClient) -
     wrong_method = await http.delete("/v1/registrations")
     assert_error(wrong_method, 405, "method_not_allowed")
     assert "POST" in wrong_method.headers["Allow"]
+
+
+async def test_a_password_mismatch_names_the_repeated_field(citizen: Citizen) -> None:
+    await citizen.start()
+    await citizen.confirm_contact()
+    response = await citizen.call(
+        "PUT", "/password", {"password": PASSWORD, "password_repeated": PASSWORD + "!"}
+    )
+    body = assert_error(response, 422, "invalid_input")
+    assert body["field"] == "password_repeated"
+    assert [e["field"] for e in body["errors"]] == ["password_repeated"]
+
+
+@pytest.mark.parametrize("length", [101, 201])
+async def test_a_long_surname_at_the_start_is_refused_as_in_the_profile(
+    http: httpx.AsyncClient, tokens: Tokens, length: int
+) -> None:
+    response = await http.post(
+        "/v1/registrations",
+        json={"surname": "Ж" * length, "name": "Мария", "phone": new_phone()},
+        headers=bearer(tokens.portal),
+    )
+    body = assert_error(response, 422, "invalid_input")
+    assert (body["field"], body["message"]) == ("surname", "Surname must be at most 100 characters")
+    assert body["errors"][0]["code"] == "person_name.too_long"
 
 
 async def test_starting_twice_joins_the_same_registration_with_a_new_session(
