@@ -27,7 +27,7 @@ import requests
 import schemathesis
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from schemathesis import APIOperation, BaseSchema, Case, GenerationMode
 
@@ -51,6 +51,10 @@ CHECKS = [
 # Ids no registration has and that must not reach the store or Temporal unchecked: a NUL byte
 # (PostgreSQL refuses it in text), more than Temporal's 1000-byte id limit, non-ASCII.
 HOSTILE_IDS = ["reg-\x00", "\x00", "r" * 1001, "reg-é", "reg- x"]
+# How the body is framed is the HTTP server's business: it refuses a malformed framing header
+# (`content-length: Pt`) with a bare 400 before the request reaches the API, so no document of
+# the API can promise that answer. Generated cases that set one are not the API's.
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
 
 Operation = APIOperation[Any, Any, Any, Any]
 
@@ -208,6 +212,7 @@ def fuzz(operation: Operation, live: Live, headers: dict[str, str]) -> None:
         )
         @given(case=strategy(operation, live))
         def every_answer_is_documented(case: Case[Any]) -> None:
+            assume(not FRAMING_HEADERS & {name.lower() for name in case.headers or {}})
             # Negative cases that target the security scheme go without the token on purpose
             # (schemathesis drops it): their answer is the documented 401.
             case.call_and_validate(
