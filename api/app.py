@@ -43,6 +43,35 @@ async def prune_hourly(engine: AsyncEngine, settings: Settings) -> None:
         await asyncio.sleep(3600)
 
 
+TAGS = [
+    {
+        "name": "portal",
+        "description": "The portal backend, acting for a citizen: start, confirm the contact, "
+        "set the password and profile, choose and complete the identity confirmation. Every "
+        "step after the start presents the citizen's session (`X-Registration-Session`).",
+    },
+    {
+        "name": "clerks",
+        "description": "Service-center clerks: find who waits to be confirmed in person and "
+        "confirm them, in the name of the clerk's own center (from the token).",
+    },
+    {
+        "name": "partners",
+        "description": "The bank integration and the qualified e-signature service confirm "
+        "identities.",
+    },
+    {
+        "name": "support",
+        "description": "Support staff: stuck registrations, the audit trail, and actions that "
+        "unblock a registration (audited with the token's id).",
+    },
+    {
+        "name": "health",
+        "description": "Liveness and readiness (Temporal and PostgreSQL); no token needed.",
+    },
+]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,9 +101,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         description=(
             "Registration on the state e-services portal, from phone number to confirmed "
-            "identity. Every step answers with the registration workflow's verdict. Errors "
-            "share one shape (`ErrorBody`)."
+            "identity. Every step answers with the registration workflow's verdict. Every "
+            "error is RFC 9457 Problem Details (`application/problem+json`, schema `Problem`): "
+            "`type` is `https://gosreg.example/problems/<code>`, an identifier per stable "
+            "`code`; `detail` (also in `message`) says what happened; invalid input names the "
+            "`field` and lists every broken rule in `errors`. 429 and 503 say in `Retry-After` "
+            "when to try again. Lists in pages answer with `next_cursor`: send it back as "
+            "`cursor` for the next page."
         ),
+        openapi_tags=TAGS,
         lifespan=lifespan,
     )
     errors.install(app)

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Path, Request
+from fastapi import Depends, Header, HTTPException, Path, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -23,11 +23,11 @@ from api.errors import ApiError
 from registration.callers import Principal, Role
 from registration.errors import InvalidInput, StepRefused
 from service.limits import Caller, citizen_network
-from service.registrations import RegistrationNotFound, Registrations
+from service.registrations import Registrations
 from settings import Settings
 from store import access, idempotency
 from store.idempotency import KeyUse
-from store.repository import SessionRecord
+from store.repository import RegistrationNotFound, SessionRecord
 
 
 @dataclass
@@ -70,15 +70,18 @@ async def caller(
     return principal
 
 
-def role(*allowed: Role) -> object:
-    """A dependency admitting only callers with one of the `allowed` roles."""
+def role(*allowed: Role) -> params.Depends:
+    """A dependency admitting only callers with one of the `allowed` roles: in a router's
+    `dependencies` when its routes need no more, in a parameter (`SupportCaller`, …) when a
+    route needs the principal too. Both use the same one, so it runs once per request."""
 
     async def check(principal: Annotated[Principal, Depends(caller)]) -> Principal:
         if principal.role not in allowed:
             raise ApiError(403, "forbidden", f"A {principal.role} token may not call this endpoint")
         return principal
 
-    return Depends(check)
+    dependency: params.Depends = Depends(check)
+    return dependency
 
 
 RegistrationId = Annotated[
@@ -171,11 +174,16 @@ def _body_fingerprint(pepper: bytes, body: bytes) -> str:
 
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
 
-PortalCaller = Annotated[Principal, role(Role.PORTAL)]
-CurrentClerk = Annotated[Principal, role(Role.CLERK)]
-BankCaller = Annotated[Principal, role(Role.BANK)]
-ESignatureCaller = Annotated[Principal, role(Role.ESIGNATURE)]
-SupportCaller = Annotated[Principal, role(Role.SUPPORT)]
+portal_role = role(Role.PORTAL)
+clerk_role = role(Role.CLERK)
+bank_role = role(Role.BANK)
+esignature_role = role(Role.ESIGNATURE)
+support_role = role(Role.SUPPORT)
+
+PortalCaller = Annotated[Principal, portal_role]
+CurrentClerk = Annotated[Principal, clerk_role]
+BankCaller = Annotated[Principal, bank_role]
+SupportCaller = Annotated[Principal, support_role]
 
 
 # --- citizens ---------------------------------------------------------------------------------

@@ -5,8 +5,8 @@ cap an unauthenticated caller could make the API hold any body in memory just to
 `RequestLimits` wraps the whole app: headers over `max_header_bytes` are answered 431, a
 declared Content-Length over `max_body_bytes` 413 without reading a byte of the body, and a
 body of unknown length (chunked) is counted as it streams in and answered 413 the moment it
-passes the limit. Both answers are `ErrorBody`s and close the connection, so the rest of an
-oversized body is never read.
+passes the limit. Both answers are Problem Details (`api.errors.Problem`) and close the
+connection, so the rest of an oversized body is never read.
 
 The server cuts header blocks that keep growing on its own (`server_header_limit`), before
 the request reaches any ASGI code.
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import ErrorBody
+from api.errors import PROBLEM_JSON, problem
 from settings import Settings, load_settings
 
 
@@ -106,13 +106,13 @@ class RequestLimits:
 
     @staticmethod
     async def _refuse(send: Send, status: int, code: str, message: str) -> None:
-        body = ErrorBody(code=code, message=message).model_dump_json().encode()
+        body = problem(status, code, message).model_dump_json().encode()
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
                 "headers": [
-                    (b"content-type", b"application/json"),
+                    (b"content-type", PROBLEM_JSON.encode()),
                     (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close"),  # the rest of the request is not read
                 ],

@@ -67,7 +67,7 @@ from service.limits import Caller, Limits, rate_limited
 from service.sessions import looks_like_session, new_session, session_hash
 from store import idempotency, repository
 from store.passwords import hash_password
-from store.repository import AuditRecord, SessionRecord
+from store.repository import AuditRecord, RegistrationNotFound, SessionRecord
 from workflows import RegistrationWorkflow
 
 RPC_TIMEOUT = timedelta(seconds=10)
@@ -111,12 +111,6 @@ STATIC_DETAILS = (
     "(`gosreg audit <id>`) says who did what. Payloads are encrypted: decode them through the "
     "codec server with a support token (README, Support runbook)."
 )
-
-
-class RegistrationNotFound(Exception):
-    def __init__(self, registration_id: str) -> None:
-        super().__init__(f"No registration {registration_id}")
-        self.registration_id = registration_id
 
 
 @dataclass(frozen=True)
@@ -404,7 +398,7 @@ class Registrations:
         registration = await repository.get_registration(self._engine, registration_id)
         if registration is None:
             raise RegistrationNotFound(registration_id)
-        validate_password_confirmation(password, repeated)
+        validate_password_confirmation(password, repeated, field="password_repeated")
         validate_password(
             password,
             contact=registration.contact,
@@ -591,10 +585,16 @@ class Registrations:
             step_id=step_id,
         )
 
-    async def audit_trail(self, registration_id: str) -> list[AuditRecord]:
-        """Everything that happened to the registration, as the store recorded it."""
-        trail = await repository.list_audit(self._engine, registration_id)
-        if not trail:
+    async def audit_trail(
+        self, registration_id: str, *, after_seq: int = 0, limit: int | None = None
+    ) -> list[AuditRecord]:
+        """What happened to the registration, as the store recorded it, in order: the lines
+        after `after_seq`, at most `limit` of them (all when None). A registration with no
+        line at all is `RegistrationNotFound`; past the last line, the answer is empty."""
+        trail = await repository.list_audit(
+            self._engine, registration_id, after_seq=after_seq, limit=limit
+        )
+        if not trail and after_seq == 0:
             raise RegistrationNotFound(registration_id)
         return trail
 

@@ -2,7 +2,8 @@
 one look says where (stage, agency), and the ready-made filters for the Temporal UI.
 
 Visibility holds only our search attributes (`workflows.search_attributes`), so nothing here
-reads or shows personal data. One code path serves `gosreg stuck` and `GET /v1/support/stuck`.
+reads or shows personal data. One code path (`stuck_page`) serves `gosreg stuck` and
+`GET /v1/support/stuck`.
 """
 
 from __future__ import annotations
@@ -101,20 +102,39 @@ class StuckRegistration:
     """The agency activity's retries in plain words: attempt, next retry, last failure."""
 
 
-async def find_stuck(
+@dataclass(frozen=True)
+class StuckPage:
+    registrations: list[StuckRegistration]
+    """Oldest first within the page."""
+    next_page_token: bytes | None
+    """Where the next page starts (Temporal's visibility token); None after the last one."""
+
+
+async def stuck_page(
     client: Client,
-    now: datetime | None = None,
+    now: datetime,
     *,
     older_than: timedelta | None = None,
     stage: Stage | None = None,
     limit: int = 200,
+    page_token: bytes | None = None,
     task_queue: str | None = None,
-) -> list[StuckRegistration]:
-    """The stuck registrations, oldest first, with their agency retries described. One whose
-    search attributes are not ours (a stage we do not know) is skipped and logged."""
-    query = stuck_query(now or datetime.now(UTC), older_than, stage, task_queue)
+) -> StuckPage:
+    """One page of at most `limit` stuck registrations, in visibility's order, sorted oldest
+    first within the page, with their agency retries described. The next page is asked for
+    with the same `now`, `older_than` and `stage` and the `next_page_token` of this one (only
+    ever one Temporal gave: it takes a forged token for a fault). Only registrations on
+    `task_queue`, when given; one whose search attributes are not ours (a stage we do not
+    know) is skipped and logged."""
+    listing = client.list_workflows(
+        stuck_query(now, older_than, stage, task_queue),
+        page_size=limit,
+        next_page_token=page_token,
+        rpc_timeout=RPC_TIMEOUT,
+    )
+    await listing.fetch_next_page()
     found: list[StuckRegistration] = []
-    async for execution in client.list_workflows(query, limit=limit, rpc_timeout=RPC_TIMEOUT):
+    for execution in listing.current_page or []:
         attributes = execution.typed_search_attributes
         current, entered = attributes.get(search.STAGE), attributes.get(search.STAGE_SINCE)
         if current is None or entered is None:
@@ -141,7 +161,29 @@ async def find_stuck(
         dataclasses.replace(item, waiting=next(described)) if item.pending_agencies else item
         for item in found
     ]
-    return sorted(found, key=lambda item: item.pending_since or item.stage_since)
+    ordered = sorted(found, key=lambda item: item.pending_since or item.stage_since)
+    return StuckPage(ordered, listing.next_page_token)
+
+
+async def find_stuck(
+    client: Client,
+    now: datetime | None = None,
+    *,
+    older_than: timedelta | None = None,
+    stage: Stage | None = None,
+    limit: int = 200,
+    task_queue: str | None = None,
+) -> list[StuckRegistration]:
+    """The first `limit` stuck registrations (`stuck_page`), oldest first."""
+    page = await stuck_page(
+        client,
+        now or datetime.now(UTC),
+        older_than=older_than,
+        stage=stage,
+        limit=limit,
+        task_queue=task_queue,
+    )
+    return page.registrations
 
 
 async def retries(client: Client, registration_id: str) -> str | None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from types import TracebackType
 from typing import NoReturn
 
+import temporalio.bridge.client
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, TLSConfig
@@ -46,6 +48,22 @@ async def connect(settings: Settings, *, lazy: bool = False, worker: bool = Fals
         data_converter=data_converter(settings.keyring, worker=worker),
         interceptors=[AttestingClient(attestation_key(settings.code_secret_bytes))],
         lazy=lazy,
+    )
+
+
+def is_connect_failure(error: BaseException) -> bool:
+    """Whether `error` is the SDK failing to connect to Temporal (`Client.connect`, or the
+    first call of a `lazy` client): nothing was sent. The SDK's bridge reports it as a bare
+    `RuntimeError`, so it is told apart by where it was raised, never by its text; once
+    connected, an unreachable server is an `RPCError` (`UNAVAILABLE`) instead."""
+    if type(error) is not RuntimeError:
+        return False
+    innermost: TracebackType | None = error.__traceback__
+    while innermost is not None and innermost.tb_next is not None:
+        innermost = innermost.tb_next
+    return (
+        innermost is not None
+        and innermost.tb_frame.f_code is temporalio.bridge.client.Client.connect.__code__
     )
 
 

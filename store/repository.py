@@ -63,7 +63,12 @@ class PasswordNotStaged(StoreError):
 
 
 class RegistrationNotFound(StoreError):
-    """No registration has this id."""
+    """No registration has this id (the service raises it too, for one Temporal does not
+    know or a session that is not the caller's)."""
+
+    def __init__(self, registration_id: str) -> None:
+        super().__init__(f"No registration {registration_id}")
+        self.registration_id = registration_id
 
 
 class PasswordStepOver(StoreError):
@@ -567,14 +572,20 @@ async def open_registrations_sharing_a_contact(engine: AsyncEngine) -> list[list
         return [sorted(group) for group in groups]
 
 
-async def list_audit(engine: AsyncEngine, registration_id: str) -> list[AuditRecord]:
-    """The registration's audit trail, in `seq` order."""
+async def list_audit(
+    engine: AsyncEngine, registration_id: str, *, after_seq: int = 0, limit: int | None = None
+) -> list[AuditRecord]:
+    """The registration's audit trail, in `seq` order: the lines after `after_seq`, at most
+    `limit` of them (all when None)."""
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.registration_id == registration_id, AuditEvent.seq > after_seq)
+        .order_by(AuditEvent.seq)
+    )
+    if limit is not None:
+        query = query.limit(limit)
     async with AsyncSession(engine) as session:
-        events = await session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.registration_id == registration_id)
-            .order_by(AuditEvent.seq)
-        )
+        events = await session.scalars(query)
         return [_audit_record(event) for event in events]
 
 
@@ -614,7 +625,7 @@ async def _begin_open_step(session: AsyncSession, entry: AuditEntry) -> Registra
 async def _lock_registration(session: AsyncSession, registration_id: str) -> Registration:
     registration = await session.get(Registration, registration_id, with_for_update=True)
     if registration is None:
-        raise RegistrationNotFound(f"registration {registration_id}")
+        raise RegistrationNotFound(registration_id)
     return registration
 
 

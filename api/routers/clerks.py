@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
-from api.deps import CurrentClerk, IdempotencyKey, RegistrationId, RegistrationsDep
-from api.errors import STEP_RESPONSES, ApiError
+from api import examples
+from api.deps import CurrentClerk, IdempotencyKey, RegistrationId, RegistrationsDep, clerk_role
+from api.errors import GUARDED, ApiError, problems
 from registration.contact import normalize_phone
 from registration.documents import normalize_snils
 from registration.errors import InvalidInput
 from registration.messages import ClerkConfirmation, ConfirmationVerdict
 
-router = APIRouter(prefix="/v1/clerk", tags=["clerks"], responses=STEP_RESPONSES)
+router = APIRouter(prefix="/v1/clerk", tags=["clerks"], dependencies=[clerk_role])
 
 
 class Awaiting(BaseModel):
@@ -35,9 +38,26 @@ class DocumentsSeen(BaseModel):
     snils: str = Field(max_length=20)
 
 
-@router.post("/registrations/search", response_model=Awaiting)
+@router.post(
+    "/registrations/search",
+    response_model=Awaiting,
+    operation_id="findAwaitingRegistrations",
+    responses={
+        **examples.answers(found={"registration_ids": [examples.REGISTRATION_ID]}),
+        **problems(*GUARDED),
+    },
+)
 async def find_awaiting(
-    body: PersonLookup, registrations: RegistrationsDep, clerk: CurrentClerk
+    body: Annotated[
+        PersonLookup,
+        Body(
+            openapi_examples=examples.bodies(
+                snils=("By SNILS", {"snils": "112-233-445 95"}),
+                phone=("By phone", {"phone": "+79161234567"}),
+            )
+        ),
+    ],
+    registrations: RegistrationsDep,
 ) -> Awaiting:
     """Registrations awaiting identity confirmation for the person with this SNILS or phone."""
     snils, phone = body.snils, body.phone
@@ -54,11 +74,31 @@ async def find_awaiting(
 
 
 @router.post(
-    "/registrations/{registration_id}/in-person-confirmation", response_model=ConfirmationVerdict
+    "/registrations/{registration_id}/in-person-confirmation",
+    response_model=ConfirmationVerdict,
+    operation_id="confirmInPerson",
+    responses={
+        **examples.answers(confirmed=examples.CONFIRMED, differ=examples.DOCUMENTS_DIFFER),
+        **problems(*GUARDED, 404, 409, 429),
+    },
 )
 async def confirm_in_person(
     registration_id: RegistrationId,
-    body: DocumentsSeen,
+    body: Annotated[
+        DocumentsSeen,
+        Body(
+            openapi_examples=examples.bodies(
+                documents=(
+                    "As read from the passport and the SNILS card",
+                    {
+                        "passport_series": "4512",
+                        "passport_number": "345678",
+                        "snils": "11223344595",
+                    },
+                )
+            )
+        ),
+    ],
     registrations: RegistrationsDep,
     clerk: CurrentClerk,
     idempotency_key: IdempotencyKey = None,
@@ -66,7 +106,14 @@ async def confirm_in_person(
     """Confirm the identity in person. The clerk and their service center come from the token,
     never from the body: a clerk can only confirm in their own center's name. A refusal names
     the documents that differ; after too many refusals confirmation is locked (429)."""
-    assert clerk.service_center_id is not None
+    if clerk.service_center_id is None:
+        # Every clerk token is made with its center (`gosreg tokens create --service-center`);
+        # one without could confirm in nobody's name.
+        raise ApiError(
+            403,
+            "forbidden",
+            "This clerk token is bound to no service center: ask for a new one",
+        )
     seen = ClerkConfirmation(
         clerk_id=clerk.client_id,
         service_center_id=clerk.service_center_id,

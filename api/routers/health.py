@@ -9,7 +9,9 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from api import examples
 from api.deps import ServicesDep
+from api.errors import LIMITS, RETRY_AFTER_HEADER, problems
 
 router = APIRouter(prefix="/health", tags=["health"])
 log = logging.getLogger(__name__)
@@ -23,7 +25,12 @@ class Health(BaseModel):
     database: str | None = None
 
 
-@router.get("/live", response_model=Health)
+@router.get(
+    "/live",
+    response_model=Health,
+    operation_id="checkLiveness",
+    responses={**examples.answers(live={"status": "ok"}), **problems(*LIMITS)},
+)
 async def live() -> Health:
     return Health(status="ok")
 
@@ -31,7 +38,25 @@ async def live() -> Health:
 @router.get(
     "/ready",
     response_model=Health,
-    responses={503: {"model": Health, "description": "Temporal or PostgreSQL is unreachable"}},
+    operation_id="checkReadiness",
+    responses={
+        **examples.answers(ready={"status": "ok", "temporal": "ok", "database": "ok"}),
+        503: {
+            "model": Health,
+            "description": "Temporal or PostgreSQL is unreachable",
+            "headers": {"Retry-After": RETRY_AFTER_HEADER["Retry-After"]},
+            "content": {
+                "application/json": {
+                    "example": {
+                        "status": "unavailable",
+                        "temporal": "unreachable",
+                        "database": "ok",
+                    }
+                }
+            },
+        },
+        **problems(*LIMITS),
+    },
 )
 async def ready(services: ServicesDep, response: Response) -> Health:
     temporal, database = await asyncio.gather(_temporal(services), _database(services))

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
-from api.deps import BankCaller, ESignatureCaller, IdempotencyKey, RegistrationId, RegistrationsDep
-from api.errors import STEP_RESPONSES
+from api import examples
+from api.deps import (
+    BankCaller,
+    IdempotencyKey,
+    RegistrationId,
+    RegistrationsDep,
+    esignature_role,
+)
+from api.errors import GUARDED, problems
+from registration.errors import NOT_CONFIRMED
 from registration.messages import BankConfirmation, ConfirmationVerdict
 
-router = APIRouter(prefix="/v1/partners", tags=["partners"], responses=STEP_RESPONSES)
+# Two roles share the router, so each route checks its own: the bank's by the principal it
+# needs anyway, the e-signature service's in `dependencies`.
+router = APIRouter(prefix="/v1/partners", tags=["partners"])
+
+CONFIRMATION_ERRORS = problems(*GUARDED, 404, 409, 429)
 
 
 class BankIdentity(BaseModel):
@@ -31,30 +44,74 @@ class SignedConfirmation(BaseModel):
 
 
 @router.post(
-    "/bank/registrations/{registration_id}/confirmation", response_model=ConfirmationVerdict
+    "/bank/registrations/{registration_id}/confirmation",
+    response_model=ConfirmationVerdict,
+    operation_id="confirmByBank",
+    responses={
+        **examples.answers(
+            confirmed=examples.CONFIRMED,
+            refused={
+                "confirmed": False,
+                "reason": NOT_CONFIRMED,
+                "stage": "identity_confirmation",
+                "locked_until": None,
+            },
+        ),
+        **CONFIRMATION_ERRORS,
+    },
 )
 async def bank_confirms(
     registration_id: RegistrationId,
-    body: BankIdentity,
+    body: Annotated[
+        BankIdentity,
+        Body(
+            openapi_examples=examples.bodies(
+                identity=(
+                    "The identity the bank verified",
+                    {
+                        "surname": "Иванова",
+                        "name": "Мария",
+                        "patronymic": "Петровна",
+                        "birth_date": "1990-05-15",
+                        "snils": "112-233-445 95",
+                        "passport_series": "4512",
+                        "passport_number": "345678",
+                    },
+                )
+            )
+        ),
+    ],
     registrations: RegistrationsDep,
-    bank: BankCaller,
+    caller: BankCaller,
     idempotency_key: IdempotencyKey = None,
 ) -> ConfirmationVerdict:
     """The bank vouches for the identity. A refusal does not say what differs; after too many
     refusals confirmation is locked (429)."""
-    vouched = BankConfirmation(bank_id=bank.client_id, **body.model_dump())
+    vouched = BankConfirmation(bank_id=caller.client_id, **body.model_dump())
     return await registrations.bank_confirmation(registration_id, vouched, step_id=idempotency_key)
 
 
 @router.post(
     "/esignature/registrations/{registration_id}/confirmation",
     response_model=ConfirmationVerdict,
+    operation_id="confirmByESignature",
+    dependencies=[esignature_role],
+    responses={**examples.answers(confirmed=examples.CONFIRMED), **CONFIRMATION_ERRORS},
 )
 async def signature_confirms(
     registration_id: RegistrationId,
-    body: SignedConfirmation,
+    body: Annotated[
+        SignedConfirmation,
+        Body(
+            openapi_examples=examples.bodies(
+                signed=(
+                    "The registration's `signature_challenge`, signed",
+                    {"signed_request": "eyJjaGFsbGVuZ2UiOiAiLi4uIn0"},
+                )
+            )
+        ),
+    ],
     registrations: RegistrationsDep,
-    service: ESignatureCaller,
     idempotency_key: IdempotencyKey = None,
 ) -> ConfirmationVerdict:
     """A confirmation request signed with the citizen's qualified e-signature."""

@@ -8,10 +8,13 @@ the limits count by (service.limits).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, status
 from pydantic import BaseModel, Field
 
-from api.bodies import Reason
+from api import examples
+from api.bodies import REASON_EXAMPLES, Reason
 from api.deps import (
     CitizenCaller,
     CitizenSession,
@@ -19,8 +22,9 @@ from api.deps import (
     OwnerSession,
     RegistrationId,
     RegistrationsDep,
+    portal_role,
 )
-from api.errors import STEP_RESPONSES
+from api.errors import GUARDED, problems
 from registration.address import PostalAddress
 from registration.journey import ConfirmationMethod
 from registration.messages import (
@@ -30,14 +34,28 @@ from registration.messages import (
     RegistrationView,
     StepDone,
 )
-from registration.person import Profile
+from registration.person import NAME_MAX, Profile
 
-router = APIRouter(prefix="/v1/registrations", tags=["portal"], responses=STEP_RESPONSES)
+router = APIRouter(prefix="/v1/registrations", tags=["portal"], dependencies=[portal_role])
+
+# What every step of a citizen's registration may answer besides its own: an unknown
+# registration or session (404), a step that does not fit the stage or a finished
+# registration (409).
+STEP = (*GUARDED, 404, 409)
+
+
+def _name_limit(label: str) -> Any:
+    """A name's length is checked by the domain's rule, as in the profile: one limit and one
+    message (`person_name.too_long`) wherever a name is entered. The schema only states it."""
+    return Field(
+        json_schema_extra={"maxLength": NAME_MAX},
+        description=f"{label}, at most {NAME_MAX} characters (as in the profile)",
+    )
 
 
 class StartRegistration(BaseModel):
-    surname: str = Field(max_length=200)
-    name: str = Field(max_length=200)
+    surname: str = _name_limit("Surname")
+    name: str = _name_limit("First name")
     phone: str | None = Field(default=None, max_length=40, examples=["+79123456789"])
     email: str | None = Field(default=None, max_length=320)
 
@@ -65,9 +83,41 @@ class MethodChoice(BaseModel):
     address: PostalAddress | None = None
 
 
-@router.post("", response_model=Started, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=Started,
+    status_code=status.HTTP_201_CREATED,
+    operation_id="startRegistration",
+    responses={
+        **examples.answers(
+            201,
+            started={
+                "registration_id": examples.REGISTRATION_ID,
+                "session": "grs_" + "Q" * 43,
+                "state": examples.dumped(examples.JUST_STARTED),
+            },
+        ),
+        **problems(*GUARDED, 409, 429),
+    },
+)
 async def start_registration(
-    body: StartRegistration, registrations: RegistrationsDep, caller: CitizenCaller
+    body: Annotated[
+        StartRegistration,
+        Body(
+            openapi_examples=examples.bodies(
+                phone=(
+                    "By phone: the code goes by SMS",
+                    {"surname": "Иванова", "name": "Мария", "phone": "+79161234567"},
+                ),
+                email=(
+                    "By e-mail: a code and a link go to the mailbox",
+                    {"surname": "Иванова", "name": "Мария", "email": "maria@example.org"},
+                ),
+            )
+        ),
+    ],
+    registrations: RegistrationsDep,
+    caller: CitizenCaller,
 ) -> Started:
     """Start a registration with a new session; a code is sent to the contact. When the
     contact's registration is running already, the answer looks the same: the new session
@@ -81,7 +131,15 @@ async def start_registration(
     )
 
 
-@router.get("/{registration_id}", response_model=RegistrationView)
+@router.get(
+    "/{registration_id}",
+    response_model=RegistrationView,
+    operation_id="getRegistration",
+    responses={
+        **examples.answers(verification=examples.IN_VERIFICATION, identity=examples.AT_IDENTITY),
+        **problems(*STEP),
+    },
+)
 async def registration_state(
     registration_id: RegistrationId, registrations: RegistrationsDep, session: CitizenSession
 ) -> RegistrationView:
@@ -89,10 +147,23 @@ async def registration_state(
     return await registrations.state(registration_id, session_id=session.id)
 
 
-@router.post("/{registration_id}/contact-code", response_model=CodeVerdict)
+CODE_ENTRY = Body(
+    openapi_examples=examples.bodies(code=("The code as the citizen typed it", {"code": "123456"}))
+)
+
+
+@router.post(
+    "/{registration_id}/contact-code",
+    response_model=CodeVerdict,
+    operation_id="submitContactCode",
+    responses={
+        **examples.answers(accepted=examples.CODE_ACCEPTED, wrong=examples.CODE_WRONG),
+        **problems(*STEP, 429),
+    },
+)
 async def submit_contact_code(
     registration_id: RegistrationId,
-    body: CodeEntry,
+    body: Annotated[CodeEntry, CODE_ENTRY],
     registrations: RegistrationsDep,
     caller: CitizenCaller,
     session: CitizenSession,
@@ -117,10 +188,31 @@ class EmailLinkAnswer(BaseModel):
     )
 
 
-@router.post("/{registration_id}/email-link", response_model=EmailLinkAnswer)
+@router.post(
+    "/{registration_id}/email-link",
+    response_model=EmailLinkAnswer,
+    operation_id="confirmEmailLink",
+    responses={
+        **examples.answers(
+            accepted={
+                "verdict": examples.dumped(examples.CODE_ACCEPTED),
+                "session": "grs_" + "Z" * 43,
+            },
+            wrong={"verdict": examples.dumped(examples.CODE_WRONG), "session": None},
+        ),
+        **problems(*STEP, 429),
+    },
+)
 async def confirm_email_link(
     registration_id: RegistrationId,
-    body: EmailLink,
+    body: Annotated[
+        EmailLink,
+        Body(
+            openapi_examples=examples.bodies(
+                link=("The token of the link", {"token": "K7MWQ2XR9TBD4HZNP3VJ8YC6EA"})
+            )
+        ),
+    ],
     registrations: RegistrationsDep,
     caller: CitizenCaller,
 ) -> EmailLinkAnswer:
@@ -131,7 +223,12 @@ async def confirm_email_link(
     return EmailLinkAnswer(verdict=confirmed.verdict, session=confirmed.session)
 
 
-@router.post("/{registration_id}/contact-code/resend", response_model=CodeSentView)
+@router.post(
+    "/{registration_id}/contact-code/resend",
+    response_model=CodeSentView,
+    operation_id="resendContactCode",
+    responses={**examples.answers(sent=examples.CODE_SENT), **problems(*STEP, 429)},
+)
 async def request_new_code(
     registration_id: RegistrationId,
     registrations: RegistrationsDep,
@@ -143,10 +240,25 @@ async def request_new_code(
     )
 
 
-@router.put("/{registration_id}/password", response_model=StepDone)
+@router.put(
+    "/{registration_id}/password",
+    response_model=StepDone,
+    operation_id="setPassword",
+    responses={**examples.answers(set=examples.PASSWORD_SET), **problems(*STEP)},
+)
 async def set_password(
     registration_id: RegistrationId,
-    body: PasswordEntry,
+    body: Annotated[
+        PasswordEntry,
+        Body(
+            openapi_examples=examples.bodies(
+                password=(
+                    "The password, typed twice",
+                    {"password": "Zvezda#Polar7", "password_repeated": "Zvezda#Polar7"},
+                )
+            )
+        ),
+    ],
     registrations: RegistrationsDep,
     session: OwnerSession,
     idempotency_key: IdempotencyKey = None,
@@ -161,10 +273,22 @@ async def set_password(
     )
 
 
-@router.put("/{registration_id}/profile", response_model=StepDone)
+@router.put(
+    "/{registration_id}/profile",
+    response_model=StepDone,
+    operation_id="submitProfile",
+    responses={**examples.answers(checking=examples.PROFILE_TAKEN), **problems(*STEP)},
+)
 async def submit_profile(
     registration_id: RegistrationId,
-    body: Profile,
+    body: Annotated[
+        Profile,
+        Body(
+            openapi_examples=examples.bodies(
+                profile=("The profile as the passport shows it", examples.PROFILE)
+            )
+        ),
+    ],
     registrations: RegistrationsDep,
     session: OwnerSession,
     idempotency_key: IdempotencyKey = None,
@@ -175,10 +299,32 @@ async def submit_profile(
     )
 
 
-@router.put("/{registration_id}/confirmation-method", response_model=MethodChosen)
+@router.put(
+    "/{registration_id}/confirmation-method",
+    response_model=MethodChosen,
+    operation_id="chooseConfirmationMethod",
+    responses={
+        **examples.answers(
+            letter=examples.LETTER_CHOSEN,
+            in_person={"method": ConfirmationMethod.IN_PERSON.value, "letter": None},
+        ),
+        **problems(*STEP, 429),
+    },
+)
 async def choose_method(
     registration_id: RegistrationId,
-    body: MethodChoice,
+    body: Annotated[
+        MethodChoice,
+        Body(
+            openapi_examples=examples.bodies(
+                letter=(
+                    "A registered letter with a code",
+                    {"method": "letter", "address": examples.dumped(examples.ADDRESS)},
+                ),
+                in_person=("In person at a service center", {"method": "in_person"}),
+            )
+        ),
+    ],
     registrations: RegistrationsDep,
     session: OwnerSession,
     idempotency_key: IdempotencyKey = None,
@@ -189,10 +335,25 @@ async def choose_method(
     )
 
 
-@router.post("/{registration_id}/letter-code", response_model=CodeVerdict)
+@router.post(
+    "/{registration_id}/letter-code",
+    response_model=CodeVerdict,
+    operation_id="submitLetterCode",
+    responses={
+        **examples.answers(accepted=examples.LETTER_CODE_ACCEPTED),
+        **problems(*STEP, 429),
+    },
+)
 async def submit_letter_code(
     registration_id: RegistrationId,
-    body: CodeEntry,
+    body: Annotated[
+        CodeEntry,
+        Body(
+            openapi_examples=examples.bodies(
+                code=("The code printed in the letter", {"code": "7K2M9-QX4TB"})
+            )
+        ),
+    ],
     registrations: RegistrationsDep,
     caller: CitizenCaller,
     session: OwnerSession,
@@ -203,10 +364,15 @@ async def submit_letter_code(
     )
 
 
-@router.post("/{registration_id}/cancel", response_model=StepDone)
+@router.post(
+    "/{registration_id}/cancel",
+    response_model=StepDone,
+    operation_id="cancelRegistration",
+    responses={**examples.answers(cancelled=examples.CANCELLED), **problems(*STEP)},
+)
 async def cancel(
     registration_id: RegistrationId,
-    body: Reason,
+    body: Annotated[Reason, REASON_EXAMPLES],
     registrations: RegistrationsDep,
     session: OwnerSession,
     idempotency_key: IdempotencyKey = None,

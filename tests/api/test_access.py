@@ -116,7 +116,10 @@ async def test_temporal_down_is_503_with_retry_after(
             headers={"Authorization": f"Bearer {tokens.portal}"},
         )
         assert response.status_code == 503, response.text
+        assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["code"] == "unavailable"
+        assert response.json()["type"] == "https://gosreg.example/problems/unavailable"
+        assert "Temporal" in response.json()["detail"]
         assert response.headers["Retry-After"] == "5"
         ready = await http.get("/health/ready")
         assert ready.status_code == 503

@@ -15,6 +15,7 @@ test would freeze the worker and turn every step into a 503 at the RPC deadline.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ import requests
 import schemathesis
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from schemathesis import APIOperation, BaseSchema, Case, GenerationMode
 
@@ -50,6 +51,10 @@ CHECKS = [
 # Ids no registration has and that must not reach the store or Temporal unchecked: a NUL byte
 # (PostgreSQL refuses it in text), more than Temporal's 1000-byte id limit, non-ASCII.
 HOSTILE_IDS = ["reg-\x00", "\x00", "r" * 1001, "reg-é", "reg- x"]
+# How the body is framed is the HTTP server's business: it refuses a malformed framing header
+# (`content-length: Pt`) with a bare 400 before the request reaches the API, so no document of
+# the API can promise that answer. Generated cases that set one are not the API's.
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
 
 Operation = APIOperation[Any, Any, Any, Any]
 
@@ -207,6 +212,7 @@ def fuzz(operation: Operation, live: Live, headers: dict[str, str]) -> None:
         )
         @given(case=strategy(operation, live))
         def every_answer_is_documented(case: Case[Any]) -> None:
+            assume(not FRAMING_HEADERS & {name.lower() for name in case.headers or {}})
             # Negative cases that target the security scheme go without the token on purpose
             # (schemathesis drops it): their answer is the documented 401.
             case.call_and_validate(
@@ -259,13 +265,37 @@ async def test_every_route_is_documented_with_its_errors(http: httpx.AsyncClient
         guarded | open_routes
     )
 
-    assert {"code", "message"} <= set(document["components"]["schemas"]["ErrorBody"]["required"])
-    error_body = {"$ref": "#/components/schemas/ErrorBody"}
+    required = set(document["components"]["schemas"]["Problem"]["required"])
+    assert {"type", "title", "status", "detail", "code", "message"} <= required
+    problem = {"$ref": "#/components/schemas/Problem"}
     for method, path in guarded:
         responses = paths[path][method.lower()]["responses"]
-        for status in ("401", "403", "422", "503"):
+        for status in ("401", "403", "413", "422", "431", "503"):
             assert status in responses, f"{method} {path} does not document {status}"
         for status, response in responses.items():
             if status.startswith(("4", "5")):
-                schema = response["content"]["application/json"]["schema"]
-                assert schema == error_body, f"{method} {path} documents {status} as {schema}"
+                assert set(response["content"]) == {"application/problem+json"}, (method, path)
+                schema = response["content"]["application/problem+json"]["schema"]
+                assert schema == problem, f"{method} {path} documents {status} as {schema}"
+            if status in ("429", "503"):
+                assert "Retry-After" in response["headers"], f"{method} {path} {status}"
+
+
+async def test_every_operation_has_an_id_a_described_tag_and_examples(
+    http: httpx.AsyncClient,
+) -> None:
+    document: dict[str, Any] = (await http.get("/openapi.json")).json()
+    described = {tag["name"] for tag in document["tags"] if tag.get("description")}
+    ids = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            where = f"{method.upper()} {path}"
+            ids.append(operation["operationId"])
+            assert re.fullmatch(r"[a-z][A-Za-z]+", operation["operationId"]), where
+            assert set(operation["tags"]) <= described, where
+            if "requestBody" in operation:
+                assert operation["requestBody"]["content"]["application/json"]["examples"], where
+            for status, response in operation["responses"].items():
+                for media in response.get("content", {}).values():
+                    assert "example" in media or "examples" in media, f"{where} {status}"
+    assert len(ids) == len(set(ids))

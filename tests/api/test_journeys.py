@@ -15,7 +15,7 @@ from simulators.control import SimulatorControl
 from simulators.esign import make_signed_request
 from tests.api.conftest import Tokens
 from tests.citizens import PASSWORD, Citizen, bearer, within_one_window
-from tests.data import ADDRESS, BANK_IDENTITY, PROFILE
+from tests.data import ADDRESS, BANK_IDENTITY, PROFILE, new_phone
 
 
 @pytest.fixture
@@ -155,11 +155,49 @@ async def test_an_sms_registration_has_no_e_mail_link(citizen: Citizen) -> None:
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """An RFC 9457 Problem Details answer with this status and code (and the members clients
+    read before: `code`, `message`, `field`, `errors`, `details`)."""
     assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json", response.headers
     body: dict[str, Any] = response.json()
     assert body["code"] == code, body
-    assert body["message"]
+    assert body["type"] == f"https://gosreg.example/problems/{code}", body
+    assert body["status"] == status and body["title"], body
+    assert body["message"] and body["detail"] == body["message"], body
+    assert {"field", "errors", "details"} <= set(body), body
     return body
+
+
+async def test_routing_errors_are_problem_details_too(http: httpx.AsyncClient) -> None:
+    assert_error(await http.get("/v1/nothing-here"), 404, "not_found")
+    wrong_method = await http.delete("/v1/registrations")
+    assert_error(wrong_method, 405, "method_not_allowed")
+    assert "POST" in wrong_method.headers["Allow"]
+
+
+async def test_a_password_mismatch_names_the_repeated_field(citizen: Citizen) -> None:
+    await citizen.start()
+    await citizen.confirm_contact()
+    response = await citizen.call(
+        "PUT", "/password", {"password": PASSWORD, "password_repeated": PASSWORD + "!"}
+    )
+    body = assert_error(response, 422, "invalid_input")
+    assert body["field"] == "password_repeated"
+    assert [e["field"] for e in body["errors"]] == ["password_repeated"]
+
+
+@pytest.mark.parametrize("length", [101, 201])
+async def test_a_long_surname_at_the_start_is_refused_as_in_the_profile(
+    http: httpx.AsyncClient, tokens: Tokens, length: int
+) -> None:
+    response = await http.post(
+        "/v1/registrations",
+        json={"surname": "Ж" * length, "name": "Мария", "phone": new_phone()},
+        headers=bearer(tokens.portal),
+    )
+    body = assert_error(response, 422, "invalid_input")
+    assert (body["field"], body["message"]) == ("surname", "Surname must be at most 100 characters")
+    assert body["errors"][0]["code"] == "person_name.too_long"
 
 
 async def test_starting_twice_joins_the_same_registration_with_a_new_session(
@@ -325,11 +363,78 @@ async def test_support_extends_a_deadline_and_reads_the_audit_trail(
     assert too_long.status_code in (409, 422), too_long.text
     trail = await http.get(f"{path}/audit", headers=support)
     assert trail.status_code == 200, trail.text
-    events = [line["event"] for line in trail.json()]
+    events = [line["event"] for line in trail.json()["lines"]]
     assert events[0] == "registration_started" and "verified" in events
-    assert [line["seq"] for line in trail.json()] == list(range(1, len(events) + 1))
+    assert [line["seq"] for line in trail.json()["lines"]] == list(range(1, len(events) + 1))
+    assert trail.json()["next_cursor"] is None
     missing = await http.get("/v1/support/registrations/reg-nobody/audit", headers=support)
     assert_error(missing, 404, "not_found")
+
+
+async def test_the_audit_trail_comes_in_pages(
+    citizen: Citizen, http: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    await citizen.reach_identity_stage()
+    path = f"/v1/support/registrations/{citizen.id}/audit"
+    support = bearer(tokens.support)
+    whole = (await http.get(path, headers=support)).json()["lines"]
+    assert len(whole) > 3
+    paged: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 2}
+    for _ in range(len(whole)):
+        page = await http.get(path, params=params, headers=support)
+        assert page.status_code == 200, page.text
+        assert len(page.json()["lines"]) <= 2
+        paged += page.json()["lines"]
+        if page.json()["next_cursor"] is None:
+            break
+        params["cursor"] = page.json()["next_cursor"]
+    assert paged == whole
+    bad = await http.get(path, params={"cursor": "not-a-cursor"}, headers=support)
+    assert assert_error(bad, 422, "invalid_input")["field"] == "cursor"
+    too_many = await http.get(path, params={"limit": 501}, headers=support)
+    assert_error(too_many, 422, "invalid_input")
+
+
+async def test_the_stuck_list_comes_in_pages(
+    http: httpx.AsyncClient, tokens: Tokens, outbox: SimulatorControl
+) -> None:
+    started = set()
+    for _ in range(3):
+        citizen = Citizen(http, tokens.portal, outbox)
+        await citizen.start()
+        started.add(citizen.id)
+    support = bearer(tokens.support)
+    query: dict[str, Any] = {"hours": 0.0001, "stage": "contact_confirmation", "limit": 2}
+    seen: list[str] = []
+    for _ in range(50):  # visibility is eventually consistent
+        seen, params = [], dict[str, Any](query)
+        for _ in range(1000):
+            page = await http.get("/v1/support/stuck", params=params, headers=support)
+            assert page.status_code == 200, page.text
+            assert len(page.json()["registrations"]) <= 2
+            seen += [item["registration_id"] for item in page.json()["registrations"]]
+            if page.json()["next_cursor"] is None:
+                break
+            params["cursor"] = page.json()["next_cursor"]
+        if started <= set(seen):
+            break
+        await asyncio.sleep(0.1)
+    assert started <= set(seen)
+    assert len(seen) == len(set(seen)), "a registration was listed on two pages"
+    other = await http.get(
+        "/v1/support/stuck",
+        params={**query, "hours": 1, "cursor": params.get("cursor", "x")},
+        headers=support,
+    )
+    assert assert_error(other, 422, "invalid_input")["field"] == "cursor"
+    payload, _, mac = params["cursor"].partition(".")
+    forged = await http.get(
+        "/v1/support/stuck",
+        params={**query, "cursor": payload[:-2] + "xx." + mac},
+        headers=support,
+    )
+    assert assert_error(forged, 422, "invalid_input")["field"] == "cursor"
 
 
 async def test_health(http: httpx.AsyncClient) -> None:

@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from registration.errors import InvalidInput, Refusal, StepRefused
 from registration.journey import ConfirmationMethod, Level, Stage
 from registration.messages import ClerkConfirmation
-from service.registrations import RegistrationNotFound, Registrations
+from service.registrations import Registrations
 from simulators.control import SimulatorControl
 from store import repository
+from store.repository import RegistrationNotFound
 from tests.data import ADDRESS, PROFILE, new_phone
 from tests.journeys import age_code_sends, walk
 

@@ -74,7 +74,7 @@ async def test_a_plain_json_clerk_signal_does_not_confirm_an_identity(
     trail = await http.get(
         f"/v1/support/registrations/{citizen.id}/audit", headers=bearer(tokens.support)
     )
-    actors = {line["actor"] for line in trail.json()}
+    actors = {line["actor"] for line in trail.json()["lines"]}
     assert state["stage"] == "identity_confirmation", (
         f"a token-less plain-JSON signal confirmed the identity: {state['stage']}, "
         f"{state['identity_confirmed_by']}"

@@ -73,7 +73,8 @@ async def test_a_huge_body_is_refused_413_before_it_is_read(
     grew = (resident_kib("VmHWM") - before) // 1024
     assert response.status_code == 413, response.text
     answer = response.json()
-    assert answer["code"] == "body_too_large"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert (answer["code"], answer["status"]) == ("body_too_large", 413)
     assert f"{stack_settings.max_body_bytes} bytes" in answer["message"]
     assert response.headers["connection"] == "close"
     # The answer came while the client was still sending: only socket buffers' worth went out.

@@ -67,7 +67,7 @@ async def refusals_in_audit(
             f"/v1/support/registrations/{rid}/audit", headers=bearer(tokens.support)
         )
         assert trail.status_code == 200, trail.text
-        lines = [line for line in trail.json() if line["event"] == "confirmation_refused"]
+        lines = [line for line in trail.json()["lines"] if line["event"] == "confirmation_refused"]
         if len(lines) >= count:
             return lines
         await asyncio.sleep(0.1)
@@ -154,4 +154,4 @@ async def test_a_clerk_before_the_identity_stage_is_refused_and_writes_nothing(
     trail = await http.get(
         f"/v1/support/registrations/{citizen.id}/audit", headers=bearer(tokens.support)
     )
-    assert "confirmation_refused" not in {line["event"] for line in trail.json()}
+    assert "confirmation_refused" not in {line["event"] for line in trail.json()["lines"]}

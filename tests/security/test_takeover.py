@@ -133,7 +133,7 @@ async def take_over(
         f"/v1/support/registrations/{victim.id}/audit",
         headers={"Authorization": f"Bearer {tokens.support}"},
     )
-    events = [line["event"] for line in trail.json()]
+    events = [line["event"] for line in trail.json()["lines"]]
     assert events.count("session_bound") == 1 and events.count("session_taken_over") == 1
     assert "contact_reproof_requested" in events
 
