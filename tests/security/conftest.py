@@ -4,6 +4,7 @@ same stack configured otherwise, for the attacks on one setting."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -91,3 +92,30 @@ async def start_again(
             workflow_id_reuse_policy=WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
         )
     )
+
+
+async def audit_lines(
+    http: httpx.AsyncClient,
+    support_token: str,
+    registration_id: str,
+    event: str,
+    *,
+    more_than: int = 0,
+    looks: int = 30,
+) -> list[dict[str, Any]]:
+    """The registration's audit lines of `event`, looked at until there are more than
+    `more_than` of them or `looks` looks were made (the workflow writes its lines shortly
+    after a step): a test that counts a step applied twice waits for the second."""
+    lines: list[dict[str, Any]] = []
+    for _ in range(looks):
+        trail = await http.get(
+            f"/v1/support/registrations/{registration_id}/audit",
+            params={"limit": 500},
+            headers={"Authorization": f"Bearer {support_token}"},
+        )
+        assert trail.status_code == 200, trail.text
+        lines = [line for line in trail.json()["lines"] if line["event"] == event]
+        if len(lines) > more_than:
+            break
+        await asyncio.sleep(0.1)
+    return lines

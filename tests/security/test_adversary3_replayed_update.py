@@ -27,7 +27,6 @@ proof to the run id as well. Signals: bind a nonce the workflow remembers, or re
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import httpx
@@ -41,7 +40,7 @@ from simulators.control import SimulatorControl
 from tests.api.conftest import Tokens
 from tests.citizens import Citizen, bearer
 from tests.data import ADDRESS
-from tests.security.conftest import keyless_client
+from tests.security.conftest import audit_lines, keyless_client
 
 COPIES = 3
 
@@ -93,15 +92,7 @@ async def test_a_support_resend_letter_is_not_replayed_from_history(
         )
         outcomes.append(answer.outcome.WhichOneof("value"))
 
-    resends: list[dict[str, object]] = []
-    for _ in range(30):  # audit lines are written by the workflow shortly after
-        trail = await http.get(
-            f"/v1/support/registrations/{citizen.id}/audit", headers=bearer(tokens.support)
-        )
-        resends = [line for line in trail.json()["lines"] if line["event"] == "letter_resent"]
-        if len(resends) > COPIES:
-            break
-        await asyncio.sleep(0.1)
+    resends = await audit_lines(http, tokens.support, citizen.id, "letter_resent", more_than=COPIES)
     assert len(resends) == 1, (
         f"one support resend-letter, copied from history {COPIES} times without any key "
         f"(outcomes {outcomes}), ordered {len(resends)} letters, each in support's name: "

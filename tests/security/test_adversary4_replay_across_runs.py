@@ -44,7 +44,7 @@ from tests.api.conftest import Tokens
 from tests.citizens import Citizen, bearer
 from tests.conftest import FAST
 from tests.data import ADDRESS
-from tests.security.conftest import ApiWith, keyless_client
+from tests.security.conftest import ApiWith, audit_lines, keyless_client
 
 
 async def test_a_support_resend_letter_is_not_replayed_on_the_next_run(
@@ -113,15 +113,7 @@ async def test_a_support_resend_letter_is_not_replayed_on_the_next_run(
         )
         outcome = answer.outcome.WhichOneof("value")
 
-        resends: list[dict[str, object]] = []
-        for _ in range(30):  # audit lines are written by the workflow shortly after
-            trail = await http.get(
-                f"/v1/support/registrations/{citizen.id}/audit", headers=bearer(tokens.support)
-            )
-            resends = [line for line in trail.json()["lines"] if line["event"] == "letter_resent"]
-            if len(resends) > 1:
-                break
-            await asyncio.sleep(0.1)
+        resends = await audit_lines(http, tokens.support, citizen.id, "letter_resent", more_than=1)
         assert len(resends) == 1, (
             "one support resend-letter, copied from the previous run's history into the next "
             f"(outcome {outcome}), ordered {len(resends)} letters, each in support's name"

@@ -68,7 +68,7 @@ from tests.api.conftest import Tokens
 from tests.citizens import Citizen, bearer
 from tests.conftest import FAST
 from tests.data import ADDRESS
-from tests.security.conftest import ApiWith, keyless_client
+from tests.security.conftest import ApiWith, audit_lines, keyless_client
 from workflows import WORKFLOWS
 
 
@@ -117,14 +117,6 @@ def _worker(
         interceptors=interceptors,
         max_cached_workflows=0,
     )
-
-
-async def _letter_resends(http: Any, tokens: Tokens, registration_id: str) -> int:
-    trail = await http.get(
-        f"/v1/support/registrations/{registration_id}/audit", headers=bearer(tokens.support)
-    )
-    assert trail.status_code == 200, trail.text
-    return sum(1 for line in trail.json() if line["event"] == "letter_resent")
 
 
 async def test_a_copied_update_in_the_next_run_s_first_task_is_refused(
@@ -225,12 +217,10 @@ async def test_a_copied_update_in_the_next_run_s_first_task_is_refused(
                 outcome = str(answer.outcome.WhichOneof("value"))
             except Exception as error:  # a refusal may surface as an RPC error
                 outcome = f"refused ({type(error).__name__})"
-            resends = await _letter_resends(http, tokens, citizen.id)
-            for _ in range(30):  # audit lines are written shortly after
-                if resends > 1:
-                    break
-                await asyncio.sleep(0.1)
-                resends = await _letter_resends(http, tokens, citizen.id)
+            lines = await audit_lines(
+                http, tokens.support, citizen.id, "letter_resent", more_than=1
+            )
+            resends = len(lines)
 
     assert resends == 1, (
         "support's resend-letter, copied from an earlier run's history and delivered in the "

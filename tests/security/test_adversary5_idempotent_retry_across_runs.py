@@ -47,7 +47,7 @@ from tests.api.conftest import Tokens
 from tests.citizens import Citizen, bearer
 from tests.conftest import FAST
 from tests.data import ADDRESS
-from tests.security.conftest import ApiWith, keyless_client
+from tests.security.conftest import ApiWith, audit_lines, keyless_client
 
 
 def _registrations(
@@ -111,15 +111,8 @@ async def test_a_retried_step_is_not_applied_again_after_a_continue_as_new(
         now = _registrations(dev_server, stack_settings, store_engine, 0)
         await now.resend_letter(citizen.id, "support:alice", "the letter never came", step_id=step)
 
-        resends = 0
-        for _ in range(30):
-            trail = await http.get(
-                f"/v1/support/registrations/{citizen.id}/audit", headers=bearer(tokens.support)
-            )
-            resends = sum(1 for line in trail.json() if line["event"] == "letter_resent")
-            if resends > 1:
-                break
-            await asyncio.sleep(0.1)
+        lines = await audit_lines(http, tokens.support, citizen.id, "letter_resent", more_than=1)
+        resends = len(lines)
     assert resends == 1, (
         f"one support step retried under its Idempotency-Key ordered {resends} letters: the "
         "retry reached a run that had never heard of the key"

@@ -34,7 +34,6 @@ ones; refuse update ids (and Idempotency-Keys) with characters the proof uses as
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from temporalio.api.common.v1 import Payload, WorkflowExecution
@@ -48,7 +47,7 @@ from simulators.control import SimulatorControl
 from tests.api.conftest import Tokens
 from tests.citizens import Citizen, bearer
 from tests.data import ADDRESS
-from tests.security.conftest import ApiWith, keyless_client
+from tests.security.conftest import ApiWith, audit_lines, keyless_client
 
 
 async def test_an_untimed_proof_is_no_timed_proof_of_another_update_id(
@@ -106,15 +105,8 @@ async def test_an_untimed_proof_is_no_timed_proof_of_another_update_id(
         )
         outcome = answer.outcome.WhichOneof("value")
 
-        resends = 0
-        for _ in range(30):
-            trail = await http.get(
-                f"/v1/support/registrations/{citizen.id}/audit", headers=bearer(tokens.support)
-            )
-            resends = sum(1 for line in trail.json() if line["event"] == "letter_resent")
-            if resends > 1:
-                break
-            await asyncio.sleep(0.1)
+        lines = await audit_lines(http, tokens.support, citizen.id, "letter_resent", more_than=1)
+        resends = len(lines)
     assert resends == 1, (
         "the untimed proof of a copied update passed as the timed proof of another update id "
         f"(outcome {outcome}): {resends} letters ordered in support's name"
