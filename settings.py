@@ -7,6 +7,7 @@ matter of setting variables, never of changing code.
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -95,6 +96,10 @@ class Settings(BaseSettings):
     # How long an Idempotency-Key stays bound to the body it first came with (30 days): within
     # it, the key with another body is refused; after it, the key is forgotten (hourly).
     idempotency_key_ttl_hours: PositiveInt = 720
+    # Activities run only with the proof of the registration that scheduled them; set this to
+    # the moment workers requiring it were deployed, so that activities already in flight
+    # (scheduled before, without a proof) still run. Unset: every activity needs its proof.
+    activity_proofs_from: datetime | None = None
 
     # Codec server: decrypts payloads for the Temporal Web UI and CLI (support staff only).
     codec_host: str = "127.0.0.1"

@@ -34,7 +34,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             task_queue=settings.temporal_task_queue,
             workflows=WORKFLOWS,
             activities=activities,
-            interceptors=[VerifyingWorker(attestation_key(settings.code_secret_bytes))],
+            interceptors=[
+                VerifyingWorker(
+                    attestation_key(settings.code_secret_bytes),
+                    unproven_before=settings.activity_proofs_from,
+                )
+            ],
             # A redeploy lets running activities (an SMS, a store write) finish rather than
             # abandoning them to a retry after their timeout.
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,

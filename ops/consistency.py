@@ -292,10 +292,14 @@ def _view(
     executions: int,
 ) -> WorkflowView:
     stage, level = attributes.get(search.STAGE), attributes.get(search.LEVEL)
+    # Attributes someone else wrote (a workflow of our type that is none of ours) may be
+    # anything: a value we do not know reads as none.
+    known_stage = stage in Stage.__members__.values()
+    known_level = level in Level.__members__.values()
     return WorkflowView(
         status=status,
-        stage=Stage(stage) if stage else None,
-        level=Level(level) if level else None,
+        stage=Stage(stage) if stage and known_stage else None,
+        level=Level(level) if level and known_level else None,
         started_at=started_at,
         executions=executions,
     )

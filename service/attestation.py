@@ -37,24 +37,28 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from pydantic import BaseModel
-from temporalio import client, workflow
+from temporalio import activity, client, workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.client import WorkflowUpdateHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
+    ActivityInboundInterceptor,
     ContinueAsNewInput,
+    ExecuteActivityInput,
     ExecuteWorkflowInput,
     HandleSignalInput,
     HandleUpdateInput,
     Interceptor,
+    StartActivityInput,
     WorkflowInboundInterceptor,
     WorkflowInterceptorClassInput,
     WorkflowOutboundInterceptor,
 )
+from temporalio.workflow import ActivityHandle
 
 HEADER = "gosreg-proof"
 TIMED_HEADER = "gosreg-proof-timed"
@@ -104,6 +108,22 @@ def _proven(
 def _update_name(update: str, update_id: str) -> str:
     """What an update's proof names: the handler and the update id (applied once per run)."""
     return f"{update}#{update_id}"
+
+
+def proven_run(
+    key: bytes,
+    workflow_id: str,
+    workflow_type: str,
+    continued_run_id: str | None,
+    args: Sequence[Any],
+    headers: Mapping[str, Payload],
+) -> bool:
+    """Whether a run was started by our service (or continued by our workflow): its start
+    carries our proof over its input."""
+    spent = headers.get(SPENT_HEADER)
+    spent_ids = spent.data.decode(errors="replace") if spent is not None else None
+    name = _run_name(workflow_type, continued_run_id, spent_ids)
+    return _proven(key, workflow_id, name, args, headers)
 
 
 def _timed_key(key: bytes) -> bytes:
@@ -204,11 +224,23 @@ class VerifyingWorker(Interceptor):
     """Worker interceptor: a registration takes signals and updates only with a valid proof.
 
     `fresh_for` is `PROOF_TTL`; only a time-skipping test server, whose workflow clock runs
-    days ahead of its clients', needs None (no send-time check)."""
+    days ahead of its clients', needs None (no send-time check). Activities run only with the
+    proof of the run that scheduled them; those first scheduled before `unproven_before` (in
+    flight when workers that require it were deployed) run without."""
 
-    def __init__(self, key: bytes, *, fresh_for: timedelta | None = PROOF_TTL) -> None:
+    def __init__(
+        self,
+        key: bytes,
+        *,
+        fresh_for: timedelta | None = PROOF_TTL,
+        unproven_before: datetime | None = None,
+    ) -> None:
         self._key = key
         self._fresh_for = fresh_for
+        self._unproven_before = unproven_before
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _VerifyingActivity(next, self._key, self._unproven_before)
 
     def workflow_interceptor_class(
         self, input: WorkflowInterceptorClassInput
@@ -233,8 +265,14 @@ class VerifyingWorker(Interceptor):
                 info = workflow.info()
                 spent = input.headers.get(SPENT_HEADER)
                 spent_ids = spent.data.decode(errors="replace") if spent is not None else None
-                name = _run_name(info.workflow_type, info.continued_run_id, spent_ids)
-                proven = _proven(key, info.workflow_id, name, input.args, input.headers)
+                proven = proven_run(
+                    key,
+                    info.workflow_id,
+                    info.workflow_type,
+                    info.continued_run_id,
+                    input.args,
+                    input.headers,
+                )
                 if not proven and workflow.patched(ATTESTED_START):
                     raise ApplicationError(
                         "Only the registration service may start a registration",
@@ -287,8 +325,42 @@ class VerifyingWorker(Interceptor):
         return Verifying
 
 
+def _activity_name(activity_type: str, run_id: str) -> str:
+    """What an activity's proof names: its type, and the run that scheduled it."""
+    return f"activity:{activity_type}#{run_id}"
+
+
+class _VerifyingActivity(ActivityInboundInterceptor):
+    """An activity runs only for a registration of ours: the run that scheduled it proved its
+    type and arguments. Anyone who can write to the namespace can schedule activities on our
+    task queue from a workflow of their own; without the proof they do nothing."""
+
+    def __init__(
+        self, next: ActivityInboundInterceptor, key: bytes, unproven_before: datetime | None
+    ) -> None:
+        super().__init__(next)
+        self._key = key
+        self._unproven_before = unproven_before
+
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        info = activity.info()
+        name = _activity_name(info.activity_type, info.workflow_run_id or "")
+        proven = _proven(self._key, info.workflow_id or "", name, input.args, input.headers)
+        # Scheduled before proofs were required (in flight when the workers were upgraded).
+        grandfathered = (
+            self._unproven_before is not None and info.scheduled_time < self._unproven_before
+        )
+        if not proven and not grandfathered:
+            activity.logger.warning("activity %s without a valid proof refused", info.activity_type)
+            raise ApplicationError(
+                "Only a registration may run this activity", type=UNATTESTED, non_retryable=True
+            )
+        return await super().execute_activity(input)
+
+
 class _AttestingContinuation(WorkflowOutboundInterceptor):
-    """The workflow proves the state it hands to its next run."""
+    """The workflow proves the activities it schedules, and the state it hands to its next
+    run."""
 
     def __init__(
         self, next: WorkflowOutboundInterceptor, key: bytes, handled: dict[str, int]
@@ -296,6 +368,14 @@ class _AttestingContinuation(WorkflowOutboundInterceptor):
         super().__init__(next)
         self._key = key
         self._handled = handled
+
+    def start_activity(self, input: StartActivityInput) -> ActivityHandle[Any]:
+        info = workflow.info()
+        name = _activity_name(input.activity, info.run_id)
+        input.headers = _with_proof(
+            input.headers, proof(self._key, info.workflow_id, name, input.args)
+        )
+        return super().start_activity(input)
 
     def continue_as_new(self, input: ContinueAsNewInput) -> NoReturn:
         info = workflow.info()

@@ -63,6 +63,7 @@ from registration.messages import (
 from registration.password import validate_password, validate_password_confirmation
 from registration.person import Person, Profile, validate_registration_start
 from registration.policy import Policy
+from service.attestation import attestation_key, proven_run
 from service.limits import Caller, Limits, rate_limited
 from service.sessions import looks_like_session, new_session, session_hash
 from store import idempotency, repository
@@ -228,7 +229,7 @@ class Registrations:
                     if blocked is not None:
                         raise rate_limited(blocked)
                     break  # gone since the start was refused: look again
-                if await self._taken_by_another(registration_id, description):
+                if await self._taken_by_another(registration_id):
                     log.warning(
                         "registration id %s is held by a workflow we never started: skipped",
                         registration_id,
@@ -260,17 +261,31 @@ class Registrations:
             "The previous registration of this contact is still closing: try again shortly",
         )
 
-    async def _taken_by_another(
-        self, registration_id: str, description: WorkflowExecutionDescription
-    ) -> bool:
+    async def _taken_by_another(self, registration_id: str) -> bool:
         """Whether a workflow under our id is none of ours: the store never opened it (ours
-        do so first), and it is not running on our task queue (a run without our proof fails
-        at its first task). Someone with write access to Temporal can take a contact's next id;
-        the contact then skips it instead of being locked out."""
+        do so first) and its start carries no proof of ours. Someone with write access to
+        Temporal can take a contact's next id; the contact then skips it instead of being
+        locked out."""
         if await repository.is_known(self._engine, registration_id):
             return False
-        running = description.status is WorkflowExecutionStatus.RUNNING
-        return not running or description.task_queue != self._task_queue
+        handle = self._client.get_workflow_handle(registration_id)
+        async for event in handle.fetch_history_events(rpc_timeout=RPC_TIMEOUT):
+            started = event.workflow_execution_started_event_attributes
+            try:
+                args = await self._client.data_converter.decode(
+                    started.input.payloads, [RegistrationInput]
+                )
+            except Exception:  # input no key of ours can read: not ours
+                return True
+            return not proven_run(
+                attestation_key(self._secret),
+                registration_id,
+                started.workflow_type.name,
+                started.continued_execution_run_id or None,
+                args,
+                started.header.fields,
+            )
+        return True
 
     async def _describe(self, registration_id: str) -> WorkflowExecutionDescription | None:
         try:
