@@ -16,9 +16,15 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.esignature import SignatureActivities
     from activities.post import PostActivities
     from registration import confirmations, letters
-    from registration.activity_messages import OrderLetter, SignatureCheck, TrackLetter
+    from registration.activity_messages import (
+        OrderLetter,
+        SignatureCheck,
+        TrackLetter,
+        VerifySignature,
+    )
     from registration.address import PostalAddress, normalize_postal_address
     from registration.confirmations import Confirmation
     from registration.errors import NOT_CONFIRMED, ConfirmationRefusal, Refusal
@@ -183,6 +189,29 @@ class Identity:
         self._ledger.record("confirmation_refused", actor, reason=refusal, **details)
         self._ledger.flag(Attention.CONFIRMATION_REFUSED)
         return ConfirmationVerdict(confirmed=False, reason=told, stage=self._state.stage)
+
+    def confirm_by_letter(self) -> None:
+        """The right code from the letter: decided, naming the letter that carried it."""
+        tracking_number = self._state.letter.tracking_number or ""
+        self.decide(
+            Confirmation(
+                method=ConfirmationMethod.LETTER,
+                actor="citizen",
+                details={"tracking_number": tracking_number},
+            )
+        )
+
+    async def verify_signature(self, signed_request: str) -> SignatureCheck:
+        """What the e-signature service says of a signed request: refused, changing nothing,
+        if it does not answer."""
+        try:
+            return await workflow.execute_activity_method(
+                SignatureActivities.verify_signature,
+                VerifySignature(registration_id=self._id, signed_request=signed_request),
+                **INTERACTIVE,
+            )
+        except ActivityError:
+            refuse(Refusal.UNAVAILABLE, "The signature service did not answer: try again")
 
     def decide(self, confirmation: Confirmation) -> None:
         """Durable now: the main loop writes it down, and the registration is confirmed."""

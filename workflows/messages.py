@@ -10,13 +10,15 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.messaging import MessagingActivities
-    from registration import contact_code
+    from registration import contact_code, errors
     from registration.activity_messages import Notify, SendContactCode
     from registration.contact import Contact
+    from registration.errors import Refusal
     from registration.journey import Attention, Notice
     from registration.policy import Policy
     from workflows.ledger import Ledger
-    from workflows.options import BACKGROUND, ActivityOptions
+    from workflows.options import BACKGROUND, INTERACTIVE, ActivityOptions
+    from workflows.refusals import failure_type, refuse
     from workflows.state import RegistrationState
 
 
@@ -49,6 +51,26 @@ class Messages:
         contact_code.record_send(code, sequence, sent.code_hash, ttl, workflow.now(), policy)
         self._ledger.record("contact_code_sent", sequence=sequence)
         return workflow.now() + ttl
+
+    async def send_requested_code(self) -> datetime:
+        """`send_code` for a citizen who asked for it: refused, changing nothing, when the
+        contact's budget across registrations is spent (saying when the next code may go) or
+        the gateway did not take it."""
+        try:
+            return await self.send_code(INTERACTIVE)
+        except ActivityError as error:
+            if failure_type(error) == errors.CONTACT_SEND_LIMIT:
+                retry_at = errors.send_limit_retry_at(
+                    getattr(error.cause, "details", ()),
+                    fallback=workflow.now() + self._policy.resend_cooldown,
+                )
+                refuse(
+                    Refusal.RESEND_LIMIT,
+                    "Too many codes sent to this contact: a new one can be requested at "
+                    f"{retry_at:%Y-%m-%d %H:%M:%S} UTC",
+                    retry_at=retry_at.isoformat(),
+                )
+            refuse(Refusal.DELIVERY_FAILED, "The code could not be sent: try again shortly")
 
     async def notify(self, notice: Notice, key: str) -> None:
         """Tell the citizen, once per `key`; after a day of failures, ask support to look."""

@@ -22,11 +22,8 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.esignature import SignatureActivities
     from registration import access, confirmations, contact_code, deadlines, errors, letters
-    from registration.activity_messages import VerifySignature
     from registration.checks import validate_free_text
-    from registration.confirmations import Confirmation
     from registration.errors import Refusal
     from registration.journey import (
         Attention,
@@ -301,21 +298,7 @@ class RegistrationWorkflow:
         await workflow.wait_condition(lambda: self._opened)
         async with self._lock:
             self._check_new_code(request)  # again: the first send or another request came first
-            try:
-                expires_at = await self._messages.send_code(INTERACTIVE)
-            except ActivityError as error:
-                if failure_type(error) == errors.CONTACT_SEND_LIMIT:
-                    retry_at = errors.send_limit_retry_at(
-                        getattr(error.cause, "details", ()),
-                        fallback=workflow.now() + self._policy.resend_cooldown,
-                    )
-                    refuse(
-                        Refusal.RESEND_LIMIT,
-                        "Too many codes sent to this contact: a new one can be requested at "
-                        f"{retry_at:%Y-%m-%d %H:%M:%S} UTC",
-                        retry_at=retry_at.isoformat(),
-                    )
-                refuse(Refusal.DELIVERY_FAILED, "The code could not be sent: try again shortly")
+            expires_at = await self._messages.send_requested_code()
             state, now = self._state, workflow.now()
             if state.stage is not Stage.CONTACT:
                 self._ledger.record(
@@ -382,9 +365,8 @@ class RegistrationWorkflow:
         async with self._lock:
             self._check_method(request)
             if request.method is ConfirmationMethod.LETTER and request.address is not None:
-                await self._identity.order_letter(
-                    request.address
-                )  # refuses, recording nothing, if it fails
+                # Refused, recording nothing, if the post does not take the order.
+                await self._identity.order_letter(request.address)
             self._state.method = request.method
             self._ledger.record("method_chosen", method=request.method)
             self._ledger.publish_change()
@@ -408,14 +390,7 @@ class RegistrationWorkflow:
         letter = self._state.letter
         judged = letters.judge(letter, request.code_hash, workflow.now(), self._policy)
         if judged.accepted:
-            tracking_number = letter.tracking_number or ""
-            self._identity.decide(
-                Confirmation(
-                    method=ConfirmationMethod.LETTER,
-                    actor="citizen",
-                    details={"tracking_number": tracking_number},
-                )
-            )
+            self._identity.confirm_by_letter()
         elif judged.locked_until is not None:
             self._ledger.record("letter_code_locked", locked_until=judged.locked_until.isoformat())
         return CodeVerdict(
@@ -438,16 +413,7 @@ class RegistrationWorkflow:
         refused without saying why (the audit trail says it)."""
         async with self._lock:
             self._require_stage(Stage.IDENTITY)
-            try:
-                check = await workflow.execute_activity_method(
-                    SignatureActivities.verify_signature,
-                    VerifySignature(
-                        registration_id=self._id, signed_request=request.signed_request
-                    ),
-                    **INTERACTIVE,
-                )
-            except ActivityError:
-                refuse(Refusal.UNAVAILABLE, "The signature service did not answer: try again")
+            check = await self._identity.verify_signature(request.signed_request)
             self._require_confirmable()  # a clerk or bank may have decided meanwhile
             return self._identity.judge_signature(check)
 
