@@ -12,7 +12,7 @@ import httpx
 
 from registration.journey import Stage
 from simulators.control import SimulatorControl
-from tests.data import PROFILE, new_phone
+from tests.data import ADDRESS, PROFILE, new_phone
 from tests.waiting import wait_for
 
 PASSWORD = "Zvezda#Polar7"
@@ -91,6 +91,15 @@ class Citizen:
         profile = await self.call("PUT", "/profile", PROFILE.model_dump(mode="json"))
         assert profile.json()["stage"] == "verification", profile.json()
         await self.wait_for(Stage.IDENTITY)
+
+    async def choose_letter(self) -> dict[str, Any]:
+        """Choose the registered letter at the identity stage: the letter is ordered."""
+        chosen = await self.call(
+            "PUT", "/confirmation-method", {"method": "letter", "address": ADDRESS.model_dump()}
+        )
+        assert chosen.status_code == 200, chosen.text
+        answer: dict[str, Any] = chosen.json()
+        return answer
 
     async def wait_for(self, stage: Stage) -> dict[str, Any]:
         async def look() -> dict[str, Any]:

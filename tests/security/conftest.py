@@ -119,3 +119,21 @@ async def audit_lines(
             break
         await asyncio.sleep(0.1)
     return lines
+
+
+async def support_resends_letter(
+    http: httpx.AsyncClient, support_token: str, registration_id: str
+) -> None:
+    """Support re-sends the letter (the citizen called: it never came)."""
+    resent = await http.post(
+        f"/v1/support/registrations/{registration_id}/resend-letter",
+        json={"reason": "the citizen called: the letter never came"},
+        headers={"Authorization": f"Bearer {support_token}"},
+    )
+    assert resent.status_code == 200, resent.text
+
+
+def next_registration_id(registration_id: str) -> str:
+    """The id a contact's next registration is started under."""
+    prefix, _, attempt = registration_id.rpartition("-")
+    return f"{prefix}-{int(attempt) + 1}"

@@ -34,7 +34,6 @@ from simulators.control import SimulatorControl
 from tests.api.conftest import Tokens
 from tests.citizens import Citizen, bearer
 from tests.conftest import FAST
-from tests.data import ADDRESS
 from tests.security.conftest import ApiWith, keyless_client, start_again
 
 
@@ -51,11 +50,8 @@ async def test_a_cancelled_registration_is_not_revived_from_a_carried_state(
     async with api_with(policy=policy) as http:
         citizen = Citizen(http, fresh_portal, outbox)
         await citizen.reach_identity_stage()
-        chosen = await citizen.call(
-            "PUT", "/confirmation-method", {"method": "letter", "address": ADDRESS.model_dump()}
-        )
-        assert chosen.status_code == 200, chosen.text
-        letter_code = await outbox.letter_code(chosen.json()["letter"]["tracking_number"])
+        chosen = await citizen.choose_letter()
+        letter_code = await outbox.letter_code(chosen["letter"]["tracking_number"])
 
         client = await keyless_client(stack_settings)
         handle = client.get_workflow_handle(citizen.id)

@@ -38,9 +38,8 @@ from temporalio.api.workflowservice.v1 import UpdateWorkflowExecutionRequest
 from settings import Settings
 from simulators.control import SimulatorControl
 from tests.api.conftest import Tokens
-from tests.citizens import Citizen, bearer
-from tests.data import ADDRESS
-from tests.security.conftest import audit_lines, keyless_client
+from tests.citizens import Citizen
+from tests.security.conftest import audit_lines, keyless_client, support_resends_letter
 
 COPIES = 3
 
@@ -54,16 +53,8 @@ async def test_a_support_resend_letter_is_not_replayed_from_history(
 ) -> None:
     citizen = Citizen(http, fresh_portal, outbox)
     await citizen.reach_identity_stage()
-    chosen = await citizen.call(
-        "PUT", "/confirmation-method", {"method": "letter", "address": ADDRESS.model_dump()}
-    )
-    assert chosen.status_code == 200, chosen.text
-    resent = await http.post(
-        f"/v1/support/registrations/{citizen.id}/resend-letter",
-        json={"reason": "the citizen called: the letter never came"},
-        headers=bearer(tokens.support),
-    )
-    assert resent.status_code == 200, resent.text
+    await citizen.choose_letter()
+    await support_resends_letter(http, tokens.support, citizen.id)
 
     client = await keyless_client(stack_settings)
     history = await client.get_workflow_handle(citizen.id).fetch_history()

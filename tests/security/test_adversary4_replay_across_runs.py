@@ -43,8 +43,7 @@ from simulators.control import SimulatorControl
 from tests.api.conftest import Tokens
 from tests.citizens import Citizen, bearer
 from tests.conftest import FAST
-from tests.data import ADDRESS
-from tests.security.conftest import ApiWith, audit_lines, keyless_client
+from tests.security.conftest import ApiWith, audit_lines, keyless_client, support_resends_letter
 
 
 async def test_a_support_resend_letter_is_not_replayed_on_the_next_run(
@@ -60,16 +59,8 @@ async def test_a_support_resend_letter_is_not_replayed_on_the_next_run(
     async with api_with(policy=policy) as http:
         citizen = Citizen(http, fresh_portal, outbox)
         await citizen.reach_identity_stage()
-        chosen = await citizen.call(
-            "PUT", "/confirmation-method", {"method": "letter", "address": ADDRESS.model_dump()}
-        )
-        assert chosen.status_code == 200, chosen.text
-        resent = await http.post(
-            f"/v1/support/registrations/{citizen.id}/resend-letter",
-            json={"reason": "the citizen called: the letter never came"},
-            headers=bearer(tokens.support),
-        )
-        assert resent.status_code == 200, resent.text
+        await citizen.choose_letter()
+        await support_resends_letter(http, tokens.support, citizen.id)
 
         client = await keyless_client(stack_settings)
         handle = client.get_workflow_handle(citizen.id)

@@ -65,10 +65,9 @@ from service.attestation import AttestingClient, VerifyingWorker, attestation_ke
 from settings import Settings
 from simulators.control import SimulatorControl
 from tests.api.conftest import Tokens
-from tests.citizens import Citizen, bearer
+from tests.citizens import Citizen
 from tests.conftest import FAST
-from tests.data import ADDRESS
-from tests.security.conftest import ApiWith, audit_lines, keyless_client
+from tests.security.conftest import ApiWith, audit_lines, keyless_client, support_resends_letter
 from workflows import WORKFLOWS
 
 
@@ -144,16 +143,8 @@ async def test_a_copied_update_in_the_next_run_s_first_task_is_refused(
         try:
             citizen = Citizen(http, fresh_portal, outbox)
             await citizen.reach_identity_stage()
-            chosen = await citizen.call(
-                "PUT", "/confirmation-method", {"method": "letter", "address": ADDRESS.model_dump()}
-            )
-            assert chosen.status_code == 200, chosen.text
-            resent = await http.post(
-                f"/v1/support/registrations/{citizen.id}/resend-letter",
-                json={"reason": "the citizen called: the letter never came"},
-                headers=bearer(tokens.support),
-            )
-            assert resent.status_code == 200, resent.text
+            await citizen.choose_letter()
+            await support_resends_letter(http, tokens.support, citizen.id)
 
             # What the attacker lifts from history: the accepted request, headers and all.
             attacker = await keyless_client(settings)

@@ -46,7 +46,6 @@ from simulators.control import SimulatorControl
 from tests.api.conftest import Tokens
 from tests.citizens import Citizen, bearer
 from tests.conftest import FAST
-from tests.data import ADDRESS
 from tests.security.conftest import ApiWith, audit_lines, keyless_client
 
 
@@ -79,10 +78,7 @@ async def test_a_retried_step_is_not_applied_again_after_a_continue_as_new(
     async with api_with(policy=policy) as http:
         citizen = Citizen(http, fresh_portal, outbox)
         await citizen.reach_identity_stage()
-        chosen = await citizen.call(
-            "PUT", "/confirmation-method", {"method": "letter", "address": ADDRESS.model_dump()}
-        )
-        assert chosen.status_code == 200, chosen.text
+        await citizen.choose_letter()
 
         # Support's resend-letter under Idempotency-Key K, sent (almost) PROOF_TTL ago.
         step = "cl_support:resend-after-the-call"

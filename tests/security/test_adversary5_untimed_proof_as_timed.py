@@ -46,7 +46,6 @@ from settings import Settings
 from simulators.control import SimulatorControl
 from tests.api.conftest import Tokens
 from tests.citizens import Citizen, bearer
-from tests.data import ADDRESS
 from tests.security.conftest import ApiWith, audit_lines, keyless_client
 
 
@@ -60,10 +59,7 @@ async def test_an_untimed_proof_is_no_timed_proof_of_another_update_id(
     async with api_with() as http:
         citizen = Citizen(http, fresh_portal, outbox)
         await citizen.reach_identity_stage()
-        chosen = await citizen.call(
-            "PUT", "/confirmation-method", {"method": "letter", "address": ADDRESS.model_dump()}
-        )
-        assert chosen.status_code == 200, chosen.text
+        await citizen.choose_letter()
 
         moment = int(time.time()) + 30
         resent = await http.post(

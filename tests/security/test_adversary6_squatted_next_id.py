@@ -38,12 +38,7 @@ from settings import Settings
 from simulators.control import SimulatorControl
 from tests.citizens import Citizen
 from tests.journeys import age_code_sends
-from tests.security.conftest import keyless_client
-
-
-def next_id(registration_id: str) -> str:
-    prefix, _, attempt = registration_id.rpartition("-")
-    return f"{prefix}-{int(attempt) + 1}"
+from tests.security.conftest import keyless_client, next_registration_id
 
 
 async def test_a_squatted_next_registration_id_does_not_lock_the_contact_out(
@@ -65,7 +60,7 @@ async def test_a_squatted_next_registration_id_does_not_lock_the_contact_out(
     # The operator without keys saw `first` in the namespace and takes the next id: a run of
     # our workflow type without a proof, which fails at its first task.
     client = await keyless_client(stack_settings)
-    squatted = next_id(first)
+    squatted = next_registration_id(first)
     handle = await client.start_workflow(
         "Registration",
         {
@@ -114,7 +109,7 @@ async def test_a_next_id_squatted_by_a_run_nobody_serves_neither_hangs_nor_500s(
     await age_code_sends(store_engine, citizen.phone, timedelta(hours=1))
 
     client = await keyless_client(stack_settings)
-    squatted = next_id(first)
+    squatted = next_registration_id(first)
     handle = await client.start_workflow(
         "Registration",
         {"squat": True},

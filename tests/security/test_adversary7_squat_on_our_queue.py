@@ -28,12 +28,7 @@ from settings import Settings
 from simulators.control import SimulatorControl
 from tests.citizens import Citizen
 from tests.journeys import age_code_sends
-from tests.security.conftest import keyless_client
-
-
-def next_id(registration_id: str) -> str:
-    prefix, _, attempt = registration_id.rpartition("-")
-    return f"{prefix}-{int(attempt) + 1}"
+from tests.security.conftest import keyless_client, next_registration_id
 
 
 async def test_a_next_id_squatted_on_our_queue_with_an_unreadable_input_does_not_lock_out(
@@ -52,7 +47,7 @@ async def test_a_next_id_squatted_on_our_queue_with_an_unreadable_input_does_not
     await age_code_sends(store_engine, citizen.phone, timedelta(hours=1))
 
     client = await keyless_client(stack_settings)
-    squatted = next_id(first)
+    squatted = next_registration_id(first)
     handle = await client.start_workflow(
         "Registration",
         {"squat": True},  # not a RegistrationInput: the worker cannot even read it
