@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.api.enums.v1 import WorkflowIdReusePolicy
+from temporalio.api.enums.v1 import EventType, WorkflowIdReusePolicy
 from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes
+from temporalio.api.update.v1 import Request as UpdateRequest
 from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
 from temporalio.client import Client
 
@@ -137,3 +138,22 @@ def next_registration_id(registration_id: str) -> str:
     """The id a contact's next registration is started under."""
     prefix, _, attempt = registration_id.rpartition("-")
     return f"{prefix}-{int(attempt) + 1}"
+
+
+async def accepted_update(
+    client: Client, registration_id: str, update: str
+) -> tuple[str, UpdateRequest]:
+    """The run that accepted the registration's `update`, and the request as history keeps it
+    (what someone who can read the namespace lifts): the current run's, or an earlier one's
+    if the registration has continued as new since."""
+    run_id = (await client.get_workflow_handle(registration_id).describe()).run_id
+    while run_id:
+        history = await client.get_workflow_handle(registration_id, run_id=run_id).fetch_history()
+        for event in history.events:
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+                request = event.workflow_execution_update_accepted_event_attributes.accepted_request
+                if request.input.name == update:
+                    return run_id, request
+        started = history.events[0].workflow_execution_started_event_attributes
+        run_id = started.continued_execution_run_id
+    raise AssertionError(f"no run of {registration_id} accepted {update}")

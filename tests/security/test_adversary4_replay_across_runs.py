@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.enums.v1 import EventType, UpdateWorkflowExecutionLifecycleStage
+from temporalio.api.enums.v1 import UpdateWorkflowExecutionLifecycleStage
 from temporalio.api.update.v1 import Meta, Request, WaitPolicy
 from temporalio.api.workflowservice.v1 import UpdateWorkflowExecutionRequest
 
@@ -43,7 +43,13 @@ from simulators.control import SimulatorControl
 from tests.api.conftest import Tokens
 from tests.citizens import Citizen, bearer
 from tests.conftest import FAST
-from tests.security.conftest import ApiWith, audit_lines, keyless_client, support_resends_letter
+from tests.security.conftest import (
+    ApiWith,
+    accepted_update,
+    audit_lines,
+    keyless_client,
+    support_resends_letter,
+)
 
 
 async def test_a_support_resend_letter_is_not_replayed_on_the_next_run(
@@ -64,16 +70,9 @@ async def test_a_support_resend_letter_is_not_replayed_on_the_next_run(
 
         client = await keyless_client(stack_settings)
         handle = client.get_workflow_handle(citizen.id)
-        run_with_resend = (await handle.describe()).run_id
-        history = await client.get_workflow_handle(
-            citizen.id, run_id=run_with_resend
-        ).fetch_history()
-        accepted = [
-            event.workflow_execution_update_accepted_event_attributes.accepted_request
-            for event in history.events
-            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
-        ]
-        support_request = next(r for r in accepted if r.input.name == "resend_letter")
+        run_with_resend, support_request = await accepted_update(
+            client, citizen.id, "resend_letter"
+        )
 
         # Support's ordinary work grows the history until the registration continues as new
         # (production: after 10 000 events, e.g. a long letter wait).
