@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from enum import Enum
 from typing import TypeVar
 
 from temporalio import workflow
@@ -125,6 +126,41 @@ async def check_profile(
         check(AgencyActivities.check_passport, Agency.MVD),
     )
     return next((result for result in results if not result.matched), None)
+
+
+class Stopped(Enum):
+    STOPPED = "stopped"
+
+
+STOPPED = Stopped.STOPPED
+"""The checks were stopped before they answered (a cancel, support's retry)."""
+
+
+async def check_or_stop(
+    registration_id: str,
+    state: RegistrationState,
+    policy: Policy,
+    ledger: Ledger,
+    *,
+    stop: Callable[[], bool],
+) -> CheckResult | Stopped | None:
+    """`check_profile` until the verification deadline (read now: support may have extended
+    it), unless `stop` becomes true first: then the checks are cancelled, nothing is pending,
+    and the answer is `STOPPED`."""
+    deadline = state.verification_deadline or workflow.now()
+    checks = asyncio.ensure_future(check_profile(registration_id, state, policy, ledger, deadline))
+    stopped = asyncio.ensure_future(workflow.wait_condition(stop))
+    await workflow.wait([checks, stopped], return_when=asyncio.FIRST_COMPLETED)
+    if checks.done():
+        stopped.cancel()
+        return checks.result()
+    checks.cancel()
+    # It ends with the activities' "cancelled" failure, which is expected: retrieve it so
+    # that asyncio does not report it as an error.
+    checks.add_done_callback(lambda task: task.cancelled() or task.exception())
+    state.pending_checks = []
+    state.pending_since = None
+    return STOPPED
 
 
 async def lookup_inn(

@@ -173,30 +173,20 @@ class RegistrationWorkflow:
     async def _verify_profile(self) -> None:
         state = self._state
         while True:
-            # Re-read each round: support may have extended the deadline (extend_deadline).
-            deadline = state.verification_deadline or workflow.now()
-            checks = asyncio.ensure_future(
-                agencies.check_profile(self._id, state, self._policy, self._ledger, deadline)
+            mismatch = await agencies.check_or_stop(
+                self._id,
+                state,
+                self._policy,
+                self._ledger,
+                stop=lambda: self._cancel is not None or self._retry_checks,
             )
-            interrupted = asyncio.ensure_future(
-                workflow.wait_condition(lambda: self._cancel is not None or self._retry_checks)
-            )
-            await workflow.wait([checks, interrupted], return_when=asyncio.FIRST_COMPLETED)
-            if checks.done():
-                interrupted.cancel()
+            if mismatch is not agencies.STOPPED:
                 break
-            checks.cancel()
-            # It ends with the activities' "cancelled" failure, which is expected: retrieve it
-            # so that asyncio does not report it as an error.
-            checks.add_done_callback(lambda task: task.cancelled() or task.exception())
-            state.pending_checks = []
-            state.pending_since = None
             if self._cancel is not None:
                 return
             # Support asked to retry now: ask again at once instead of after the backoff.
             self._retry_checks = False
             await self._ledger.flush()
-        mismatch = checks.result()
         if mismatch is not None:
             code = mismatch.reason_code or RejectionCode.MISMATCH
             self._ledger.reject(code, mismatch.reason or "The agencies did not confirm the data")
