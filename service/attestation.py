@@ -31,6 +31,7 @@ defaults), so a new optional field does not invalidate the proofs of an older se
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -38,13 +39,13 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from pydantic import BaseModel
 from temporalio import activity, client, workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.client import WorkflowUpdateHandle
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ContinueAsNewInput,
@@ -325,6 +326,29 @@ class VerifyingWorker(Interceptor):
         return Verifying
 
 
+SIGNED_RESULTS = "signed-results-1"
+"""Patch: activities of the run sign their results, and the run takes only signed ones.
+Runs recorded before it (and their activities in flight) take results as they come."""
+SIGN_RESULT_HEADER = "gosreg-sign-result"
+"""Set by a run that takes only signed results: the activity signs its result."""
+
+
+class SignedResult(BaseModel):
+    """An activity's result (its JSON) with the proof of the activity that produced it."""
+
+    value: Any = None
+    proof: str
+
+
+def _result_name(activity_type: str, run_id: str, activity_id: str) -> str:
+    """What a result's proof names: the activity, by type and id, and its run."""
+    return f"result:{activity_type}#{run_id}#{activity_id}"
+
+
+def _jsonable(value: Any) -> Any:
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
 def _activity_name(activity_type: str, run_id: str) -> str:
     """What an activity's proof names: its type, and the run that scheduled it."""
     return f"activity:{activity_type}#{run_id}"
@@ -355,7 +379,14 @@ class _VerifyingActivity(ActivityInboundInterceptor):
             raise ApplicationError(
                 "Only a registration may run this activity", type=UNATTESTED, non_retryable=True
             )
-        return await super().execute_activity(input)
+        result = await super().execute_activity(input)
+        if SIGN_RESULT_HEADER not in input.headers:
+            return result  # a run from before signed results
+        value = _jsonable(result)
+        name = _result_name(info.activity_type, info.workflow_run_id or "", info.activity_id)
+        return SignedResult(
+            value=value, proof=proof(self._key, info.workflow_id or "", name, [value])
+        )
 
 
 class _AttestingContinuation(WorkflowOutboundInterceptor):
@@ -368,6 +399,8 @@ class _AttestingContinuation(WorkflowOutboundInterceptor):
         super().__init__(next)
         self._key = key
         self._handled = handled
+        self._activities = 0
+        """Activities this run scheduled under signed results (their ids, in order)."""
 
     def start_activity(self, input: StartActivityInput) -> ActivityHandle[Any]:
         info = workflow.info()
@@ -375,7 +408,52 @@ class _AttestingContinuation(WorkflowOutboundInterceptor):
         input.headers = _with_proof(
             input.headers, proof(self._key, info.workflow_id, name, input.args)
         )
-        return super().start_activity(input)
+        if not workflow.patched(SIGNED_RESULTS):
+            return super().start_activity(input)
+        # Anyone who can write to the namespace can complete a running activity by its id:
+        # the run takes only a result its own activity signed, under an id it chose.
+        self._activities += 1
+        activity_id = input.activity_id or f"signed-{self._activities}"
+        input.activity_id = activity_id
+        input.headers = _with_proof(input.headers, "1", SIGN_RESULT_HEADER)
+        ret_type, input.ret_type = input.ret_type, None  # read as JSON, then checked
+        handle = super().start_activity(input)
+        verified = asyncio.ensure_future(
+            self._verified(handle, ret_type, input.activity, activity_id)
+        )
+        return cast(ActivityHandle[Any], verified)
+
+    async def _verified(
+        self, handle: ActivityHandle[Any], ret_type: type | None, activity_type: str, id: str
+    ) -> Any:
+        raw = await handle
+        info = workflow.info()
+        name = _result_name(activity_type, info.run_id, id)
+        try:
+            signed = SignedResult.model_validate(raw)
+            expected = proof(self._key, info.workflow_id, name, [signed.value])
+            valid = hmac.compare_digest(signed.proof, expected)
+        except (ValueError, TypeError):
+            valid = False
+        if not valid:
+            workflow.logger.warning("a result of %s without a valid proof refused", activity_type)
+            refused = ActivityError(
+                "The activity's result is not its own",
+                scheduled_event_id=0,
+                started_event_id=0,
+                identity="",
+                activity_type=activity_type,
+                activity_id=id,
+                retry_state=RetryState.NON_RETRYABLE_FAILURE,
+            )
+            raise refused from ApplicationError(
+                "The activity's result is not its own", type=UNATTESTED, non_retryable=True
+            )
+        if ret_type is None or signed.value is None:
+            return signed.value
+        return workflow.payload_converter().from_payload(
+            workflow.payload_converter().to_payload(signed.value), ret_type
+        )
 
     def continue_as_new(self, input: ContinueAsNewInput) -> NoReturn:
         info = workflow.info()

@@ -169,7 +169,8 @@ async def test_a_namespace_writer_cannot_take_over_a_running_registration(
             )
         except RPCError:
             pass  # refused: nothing forged
-        assert (await resend).status_code == 200
+        # Refused (503, not applied) when the forged result is refused; else the real send.
+        assert (await resend).status_code in (200, 503)
     finally:
         await outbox.clear_faults("sms-gateway")
     verdict = await attacker.call("POST", "/contact-code", {"code": "000000"})
