@@ -340,9 +340,15 @@ class SignedResult(BaseModel):
     proof: str
 
 
-def _result_name(activity_type: str, run_id: str, activity_id: str) -> str:
-    """What a result's proof names: the activity, by type and id, and its run."""
-    return f"result:{activity_type}#{run_id}#{activity_id}"
+RESULTS = "activity-results"
+"""Where results' proofs are made: their activity ids are random and unique (a result is
+bound to its activity, wherever it ran), so no workflow id is named."""
+
+
+def _result_name(activity_type: str, activity_id: str) -> str:
+    """What a result's proof names: the activity, by type and by its id, which the run drew
+    from its deterministic randomness (unique across runs, the same on replay)."""
+    return f"result:{activity_type}#{activity_id}"
 
 
 def _jsonable(value: Any) -> Any:
@@ -383,10 +389,8 @@ class _VerifyingActivity(ActivityInboundInterceptor):
         if SIGN_RESULT_HEADER not in input.headers:
             return result  # a run from before signed results
         value = _jsonable(result)
-        name = _result_name(info.activity_type, info.workflow_run_id or "", info.activity_id)
-        return SignedResult(
-            value=value, proof=proof(self._key, info.workflow_id or "", name, [value])
-        )
+        name = _result_name(info.activity_type, info.activity_id)
+        return SignedResult(value=value, proof=proof(self._key, RESULTS, name, [value]))
 
 
 class _AttestingContinuation(WorkflowOutboundInterceptor):
@@ -399,8 +403,6 @@ class _AttestingContinuation(WorkflowOutboundInterceptor):
         super().__init__(next)
         self._key = key
         self._handled = handled
-        self._activities = 0
-        """Activities this run scheduled under signed results (their ids, in order)."""
 
     def start_activity(self, input: StartActivityInput) -> ActivityHandle[Any]:
         info = workflow.info()
@@ -412,8 +414,7 @@ class _AttestingContinuation(WorkflowOutboundInterceptor):
             return super().start_activity(input)
         # Anyone who can write to the namespace can complete a running activity by its id:
         # the run takes only a result its own activity signed, under an id it chose.
-        self._activities += 1
-        activity_id = input.activity_id or f"signed-{self._activities}"
+        activity_id = input.activity_id or f"signed-{workflow.uuid4().hex}"
         input.activity_id = activity_id
         input.headers = _with_proof(input.headers, "1", SIGN_RESULT_HEADER)
         ret_type, input.ret_type = input.ret_type, None  # read as JSON, then checked
@@ -427,11 +428,10 @@ class _AttestingContinuation(WorkflowOutboundInterceptor):
         self, handle: ActivityHandle[Any], ret_type: type | None, activity_type: str, id: str
     ) -> Any:
         raw = await handle
-        info = workflow.info()
-        name = _result_name(activity_type, info.run_id, id)
+        name = _result_name(activity_type, id)
         try:
             signed = SignedResult.model_validate(raw)
-            expected = proof(self._key, info.workflow_id, name, [signed.value])
+            expected = proof(self._key, RESULTS, name, [signed.value])
             valid = hmac.compare_digest(signed.proof, expected)
         except (ValueError, TypeError):
             valid = False
