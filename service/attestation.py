@@ -260,7 +260,7 @@ class VerifyingWorker(Interceptor):
             def init(self, outbound: WorkflowOutboundInterceptor) -> None:
                 self._handled: dict[str, int] = {}
                 """Update ids this run handled or was handed, with their send times."""
-                super().init(_AttestingContinuation(outbound, key, self._handled))
+                super().init(_AttestingWorkflow(outbound, key, self._handled))
 
             async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
                 info = workflow.info()
@@ -393,7 +393,7 @@ class _VerifyingActivity(ActivityInboundInterceptor):
         return SignedResult(value=value, proof=proof(self._key, RESULTS, name, [value]))
 
 
-class _AttestingContinuation(WorkflowOutboundInterceptor):
+class _AttestingWorkflow(WorkflowOutboundInterceptor):
     """The workflow proves the activities it schedules, and the state it hands to its next
     run."""
 

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.api.enums.v1 import EventType, WorkflowIdReusePolicy
+from temporalio.api.enums.v1 import EventType, PendingActivityState, WorkflowIdReusePolicy
 from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes
 from temporalio.api.update.v1 import Request as UpdateRequest
 from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
@@ -157,3 +157,19 @@ async def accepted_update(
         started = history.events[0].workflow_execution_started_event_attributes
         run_id = started.continued_execution_run_id
     raise AssertionError(f"no run of {registration_id} accepted {update}")
+
+
+async def running_activity(client: Client, workflow_id: str, activity_type: str) -> tuple[str, str]:
+    """The run id and activity id of the started `activity_type` of `workflow_id`, as anyone
+    who can read the namespace sees them (describe: pending activities); up to 30 s, since a
+    loaded machine starts activities late."""
+    for _ in range(600):
+        description = await client.get_workflow_handle(workflow_id).describe()
+        for pending in description.raw_description.pending_activities:
+            if (
+                pending.activity_type.name == activity_type
+                and pending.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+            ):
+                return description.run_id or "", pending.activity_id
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{activity_type} never ran for {workflow_id}")

@@ -39,7 +39,7 @@ import asyncio
 
 import httpx
 from temporalio.api.common.v1 import Payloads
-from temporalio.api.enums.v1 import EventType, PendingActivityState
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import RespondActivityTaskCompletedByIdRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -47,20 +47,7 @@ from temporalio.service import RPCError
 from settings import Settings
 from simulators.control import SimulatorControl
 from tests.citizens import Citizen
-from tests.security.conftest import keyless_client
-
-
-async def _started(writer: Client, workflow_id: str, activity_type: str) -> tuple[str, str]:
-    for _ in range(200):
-        description = await writer.get_workflow_handle(workflow_id).describe()
-        for pending in description.raw_description.pending_activities:
-            if (
-                pending.activity_type.name == activity_type
-                and pending.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
-            ):
-                return description.run_id or "", pending.activity_id
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{activity_type} never ran for {workflow_id}")
+from tests.security.conftest import keyless_client, running_activity
 
 
 async def _accepted_update_input(writer: Client, workflow_id: str) -> Payloads:
@@ -86,7 +73,7 @@ async def test_a_namespace_writer_cannot_make_a_typed_code_the_sent_one(
     await outbox.inject_fault("sms-gateway", "slow", delay_seconds=5)
     try:
         assert (await attacker.start()).status_code == 201
-        run_id, activity_id = await _started(writer, attacker.id, "send_contact_code")
+        run_id, activity_id = await running_activity(writer, attacker.id, "send_contact_code")
         entry = asyncio.create_task(attacker.call("POST", "/contact-code", {"code": "000000"}))
         typed = await _accepted_update_input(writer, attacker.id)
         assert typed.payloads[0].metadata.get("encoding") == b"binary/encrypted"
@@ -155,7 +142,7 @@ async def test_a_namespace_writer_cannot_take_over_a_running_registration(
     await outbox.inject_fault("sms-gateway", "slow", delay_seconds=5)
     try:
         resend = asyncio.create_task(attacker.call("POST", "/contact-code/resend"))
-        run_id, activity_id = await _started(writer, victim.id, "send_contact_code")
+        run_id, activity_id = await running_activity(writer, victim.id, "send_contact_code")
         try:
             await writer.workflow_service.respond_activity_task_completed_by_id(
                 RespondActivityTaskCompletedByIdRequest(

@@ -38,8 +38,6 @@ import contextlib
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.api.enums.v1 import PendingActivityState
-from temporalio.client import Client
 from temporalio.service import RPCError
 
 from registration.journey import Level
@@ -50,24 +48,7 @@ from store import repository
 from tests.api.conftest import Tokens
 from tests.citizens import Citizen, bearer
 from tests.data import PROFILE
-from tests.security.conftest import keyless_client
-
-
-async def _running_activity(
-    client: Client, workflow_id: str, activity_type: str
-) -> tuple[str, str]:
-    """The run id and activity id of the started `activity_type` of `workflow_id`, as any
-    namespace reader sees it (describe: pending activities)."""
-    for _ in range(100):
-        description = await client.get_workflow_handle(workflow_id).describe()
-        for pending in description.raw_description.pending_activities:
-            if (
-                pending.activity_type.name == activity_type
-                and pending.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
-            ):
-                return description.run_id or "", pending.activity_id
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{activity_type} never ran for {workflow_id}")
+from tests.security.conftest import keyless_client, running_activity
 
 
 async def test_a_namespace_writer_cannot_forge_an_e_signature_verdict(
@@ -97,7 +78,7 @@ async def test_a_namespace_writer_cannot_forge_an_e_signature_verdict(
                 headers=bearer(tokens.esignature),
             )
         )
-        run_id, activity_id = await _running_activity(writer, citizen.id, "verify_signature")
+        run_id, activity_id = await running_activity(writer, citizen.id, "verify_signature")
         forged = {
             "valid": True,
             "snils": PROFILE.snils,
