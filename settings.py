@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     starts_per_contact_per_day: PositiveInt = 30
     starts_per_ip_per_hour: PositiveInt = 20
     starts_per_client_per_minute: PositiveInt = 60
+    # Steps that are applied every time, per registration: each profile asks three agencies
+    # again; each method change writes a line and an upsert.
+    profiles_per_registration_per_day: PositiveInt = 10
+    method_changes_per_registration_per_hour: PositiveInt = 10
     client_start_budgets: dict[str, PositiveInt] = {}
     """Starts per minute for named clients (`{"cl_…": 3000}`): the real portal's budget."""
     citizen_ip_header: str = "X-Citizen-IP"

@@ -120,6 +120,22 @@ class Limits:
             timedelta(minutes=1),
         )
 
+    async def on_profile(self, registration_id: str) -> None:
+        """Count a profile submitted: each one asks the Pension Fund, MVD and FNS again."""
+        await self._hit(
+            f"profile:registration:{registration_id}",
+            self._settings.profiles_per_registration_per_day,
+            timedelta(days=1),
+        )
+
+    async def on_method(self, registration_id: str) -> None:
+        """Count a confirmation method chosen (a letter has its own order limits too)."""
+        await self._hit(
+            f"method:registration:{registration_id}",
+            self._settings.method_changes_per_registration_per_hour,
+            timedelta(hours=1),
+        )
+
     async def _hit(self, key: str, limit: int, window: timedelta) -> None:
         decision = await access.hit_rate_limit(self._engine, key, limit, window)
         if decision.allowed:

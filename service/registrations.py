@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast, get_type_hints
 
 from pydantic import BaseModel
+from pydantic_core import PydanticSerializationError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import (
@@ -36,7 +37,7 @@ from temporalio.workflow import UpdateMethodMultiParam
 from registration.address import PostalAddress
 from registration.codes import Purpose, contact_key, hash_code, validate_code_input
 from registration.contact import Channel, Contact
-from registration.errors import FieldError, Refusal, StepRefused
+from registration.errors import FieldError, InvalidInput, Refusal, StepRefused
 from registration.journey import ConfirmationMethod, Deadline
 from registration.messages import (
     BankConfirmation,
@@ -76,6 +77,7 @@ RPC_TIMEOUT = timedelta(seconds=10)
 UPDATE_TIMEOUT = timedelta(seconds=40)
 
 log = logging.getLogger(__name__)
+UNENCODABLE = "Text must be valid Unicode (no lone surrogate characters)"
 R = TypeVar("R")
 Arg = TypeVar("Arg")
 
@@ -444,6 +446,8 @@ class Registrations:
         step_id: str | None = None,
         session_id: str | None = None,
     ) -> StepDone:
+        if self._limits is not None:
+            await self._limits.on_profile(registration_id)
         return await self._update(
             registration_id,
             RegistrationWorkflow.submit_profile,
@@ -460,6 +464,8 @@ class Registrations:
         step_id: str | None = None,
         session_id: str | None = None,
     ) -> MethodChosen:
+        if self._limits is not None:
+            await self._limits.on_method(registration_id)
         return await self._update(
             registration_id,
             RegistrationWorkflow.choose_method,
@@ -660,6 +666,11 @@ class Registrations:
             raise refusal_of(error) from error
         except RPCError as error:
             raise await self._translate(registration_id, error) from error
+        except PydanticSerializationError:
+            # Text with a lone surrogate: no JSON, no UTF-8, so nothing that can be sent.
+            raise InvalidInput(
+                [FieldError(field="body", code="text.invalid", message=UNENCODABLE)]
+            ) from None
         if step is not None and isinstance(result, BaseModel):
             try:
                 answer = result.model_dump(mode="json")
