@@ -69,7 +69,7 @@ async def test_a_namespace_writer_cannot_forge_an_e_signature_verdict(
         snils="12345678964", surname="Сидоров", name="Пётр", challenge=challenge
     )
     writer = await keyless_client(stack_settings)
-    await outbox.inject_fault("esignature", "slow", delay_seconds=4)
+    await outbox.inject_fault("esignature", "slow", count=10, delay_seconds=4)
     try:
         submitted = asyncio.create_task(
             http.post(
