@@ -60,7 +60,11 @@ async def build_activities(
 
 
 ACTIVITIES: dict[type, tuple[Callable[..., Any], ...]] = {
-    MessagingActivities: (MessagingActivities.send_contact_code, MessagingActivities.notify_user),
+    MessagingActivities: (
+        MessagingActivities.send_contact_code,
+        MessagingActivities.notify_user,
+        MessagingActivities.send_password_link,
+    ),
     AgencyActivities: (
         AgencyActivities.check_pension_fund,
         AgencyActivities.check_passport,
@@ -72,6 +76,7 @@ ACTIVITIES: dict[type, tuple[Callable[..., Any], ...]] = {
         StoreActivities.open_registration,
         StoreActivities.record_audit,
         StoreActivities.activate_password,
+        StoreActivities.open_counter_account,
         StoreActivities.bind_session,
         StoreActivities.save_verified_profile,
         StoreActivities.confirm_identity,

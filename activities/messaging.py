@@ -12,6 +12,7 @@ message goes out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,11 +23,12 @@ from temporalio.exceptions import ApplicationError
 from activities.email import EmailClient
 from activities.sms import SmsClient
 from activities.store import _database_fault
-from registration.activity_messages import Notify, SendContactCode, SentCode
+from registration.activity_messages import Notify, SendContactCode, SendPasswordLink, SentCode
 from registration.codes import Purpose, contact_key, derive_code, hash_code, range_key
 from registration.contact import Channel, Contact
 from registration.errors import CONTACT_SEND_LIMIT
 from registration.journey import Notice
+from store.password_links import save_link
 from store.sends import SendLimits, claim_send
 
 
@@ -39,6 +41,17 @@ class Text:
 
 def sms_code_text(code: str) -> str:
     return f"Госуслуги: код подтверждения {code}. Никому не сообщайте его."
+
+
+def password_link_text(link: str, valid_for: timedelta) -> Text:
+    hours = int(valid_for.total_seconds() // 3600)
+    return Text(
+        subject="Учётная запись подтверждена: задайте пароль",
+        body=(
+            "Госуслуги: ваша учётная запись подтверждена в центре обслуживания. "
+            f"Задайте пароль по ссылке (действует {hours} ч): {link}"
+        ),
+    )
 
 
 def email_confirmation(link: str) -> Text:
@@ -130,6 +143,31 @@ class MessagingActivities:
         await self._send(notify.contact, NOTICES[notify.notice], notify.key)
         activity.logger.info(
             "Sent notice %s of registration %s", notify.notice, notify.registration_id
+        )
+
+    @activity.defn(name="send_password_link")
+    async def send_password_link(self, request: SendPasswordLink) -> None:
+        """Send link number `sequence` to set the password of an account made at a counter.
+        The link's token is derived, like a code, and only its keyed hash is stored; a retry
+        stores nothing new and sends the same message (same idempotency key)."""
+        registration_id, purpose = request.registration_id, Purpose.PASSWORD
+        token = derive_code(self._secret, registration_id, purpose, request.sequence)
+        try:
+            await save_link(
+                self._engine,
+                registration_id,
+                request.sequence,
+                hash_code(self._secret, registration_id, purpose, token),
+                request.valid_for,
+            )
+        except SQLAlchemyError as error:
+            raise _database_fault(error) from None
+        query = urlencode({"registration": registration_id, "token": token})
+        text = password_link_text(f"{self._portal_url}/set-password?{query}", request.valid_for)
+        key = f"{registration_id}:password-link:{request.sequence}"
+        await self._send(request.contact, text, key)
+        activity.logger.info(
+            "Sent password link %s of registration %s", request.sequence, registration_id
         )
 
     async def _claim(self, request: SendContactCode) -> None:

@@ -22,6 +22,7 @@ from registration.activity_messages import (
     BindSession,
     CloseRegistration,
     ConfirmIdentity,
+    OpenCounterAccount,
     OpenRegistration,
     SaveVerifiedProfile,
 )
@@ -70,6 +71,11 @@ class StoreActivities:
     async def activate_password(self, step: ActivatePassword) -> None:
         """Fails with `PasswordNotStaged` or `ContactAlreadyRegistered` (non-retryable)."""
         await self._apply(repository.activate_password, step, step.audit)
+
+    @activity.defn(name="open_counter_account")
+    async def open_counter_account(self, step: OpenCounterAccount) -> None:
+        """Fails with `ContactAlreadyRegistered` (non-retryable)."""
+        await self._apply(repository.open_counter_account, step, step.audit)
 
     @activity.defn(name="bind_session")
     async def bind_session(self, step: BindSession) -> None:

@@ -66,6 +66,9 @@ TITLES: dict[str, str] = {
     Refusal.CONTACT_NOT_PROVEN: "Contact not confirmed",
     Refusal.SESSION_REVOKED: "Session revoked",
     Refusal.RATE_LIMITED: "Too many requests",
+    Refusal.AT_SERVICE_CENTER: "Registration is being made at a service center",
+    Refusal.REGISTRATION_IN_PROGRESS: "A registration of this contact is in progress",
+    Refusal.LINK_INVALID: "Link not valid",
 }
 
 
@@ -139,6 +142,9 @@ class ApiError(Exception):
 REFUSAL_STATUS: dict[Refusal, int] = {
     Refusal.INVALID_INPUT: 422,
     Refusal.WRONG_STAGE: 409,
+    Refusal.AT_SERVICE_CENTER: 409,
+    Refusal.REGISTRATION_IN_PROGRESS: 409,
+    Refusal.LINK_INVALID: 410,
     Refusal.ALREADY_FINISHED: 409,
     Refusal.NO_ACTIVE_CODE: 409,
     Refusal.CODE_EXPIRED: 409,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import Field
@@ -11,6 +11,7 @@ from registration.address import PostalAddress
 from registration.base import Model
 from registration.contact import Contact
 from registration.journey import Agency, ConfirmationMethod, Notice, Stage
+from registration.messages import CounterClerk
 from registration.person import Person, Profile
 
 
@@ -25,6 +26,16 @@ class SendContactCode(Model):
 
 class SentCode(Model):
     code_hash: str
+
+
+class SendPasswordLink(Model):
+    """Send link number `sequence` to set the password of a registration made at a counter,
+    valid for `valid_for`; the same (registration, sequence) is the same link and message."""
+
+    registration_id: str
+    contact: Contact
+    sequence: int
+    valid_for: timedelta
 
 
 class Notify(Model):
@@ -106,6 +117,16 @@ class OpenRegistration(Model):
     registration_id: str
     contact: Contact
     person: Person
+    audit: AuditEntry
+    counter: CounterClerk | None = None
+    """The clerk registering the person at a counter; None for a portal registration."""
+
+
+class OpenCounterAccount(Model):
+    """Create the account of a registration made at a counter, without a password (the
+    citizen sets it through a link)."""
+
+    registration_id: str
     audit: AuditEntry
 
 

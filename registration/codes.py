@@ -30,6 +30,8 @@ class Purpose(StrEnum):
     SMS = "sms"
     EMAIL = "email"
     LETTER = "letter"
+    PASSWORD = "password"
+    """The token of a one-time link to set the password (registrations made at a counter)."""
 
 
 def _mac(secret: bytes, *parts: str) -> bytes:
@@ -42,7 +44,7 @@ def derive_code(secret: bytes, registration_id: str, purpose: Purpose, sequence:
     number = int.from_bytes(digest, "big")
     if purpose is Purpose.SMS:
         return str(number % 10**SMS_CODE_DIGITS).zfill(SMS_CODE_DIGITS)
-    length = EMAIL_TOKEN_CHARS if purpose is Purpose.EMAIL else LETTER_CODE_CHARS
+    length = LETTER_CODE_CHARS if purpose is Purpose.LETTER else EMAIL_TOKEN_CHARS
     chars = []
     for _ in range(length):
         number, index = divmod(number, 32)
@@ -91,6 +93,7 @@ _CODE_LABELS = {
     Purpose.SMS: ("the SMS code", SMS_CODE_DIGITS, "digits"),
     Purpose.EMAIL: ("the e-mail confirmation code", EMAIL_TOKEN_CHARS, "characters"),
     Purpose.LETTER: ("the code from the letter", LETTER_CODE_CHARS, "characters"),
+    Purpose.PASSWORD: ("the link's token", EMAIL_TOKEN_CHARS, "characters"),
 }
 
 
@@ -123,6 +126,6 @@ def _code(problems: Problems, purpose: Purpose, raw: str, field: str) -> str:
 
 def validate_code_input(purpose: Purpose, code: str, field: str = "code") -> str:
     """A code as the citizen typed it, normalised for hashing: an SMS code is exactly 6 digits
-    (surrounding spaces trimmed); e-mail tokens (26) and letter codes (10) are Crockford base32,
-    forgiving case, spaces, hyphens and I/L/O (see `registration.codes.normalize_code`)."""
+    (surrounding spaces trimmed); e-mail and password-link tokens (26) and letter codes (10)
+    are Crockford base32, forgiving case, spaces, hyphens and I/L/O (see `normalize_code`)."""
     return strictly(_code, purpose, code, field)

@@ -31,6 +31,12 @@ class Refusal(StrEnum):
     CONTACT_NOT_PROVEN = "contact_not_proven"
     SESSION_REVOKED = "session_revoked"
     RATE_LIMITED = "rate_limited"
+    AT_SERVICE_CENTER = "at_service_center"
+    """A registration made at a service-center counter takes its steps there only."""
+    REGISTRATION_IN_PROGRESS = "registration_in_progress"
+    """The contact has a registration running already (a counter start joins none)."""
+    LINK_INVALID = "link_invalid"
+    """A password link that is unknown, used, or out of date (which one is not said)."""
 
 
 class ConfirmationRefusal(StrEnum):

@@ -25,6 +25,14 @@ class Stage(StrEnum):
 FINAL_STAGES = frozenset({Stage.CONFIRMED, Stage.CANCELLED, Stage.EXPIRED, Stage.REFUSED})
 
 
+class Origin(StrEnum):
+    """Where a registration began: online through the portal, or at a service-center counter
+    (a clerk enters everything but the password, which the citizen sets later by a link)."""
+
+    PORTAL = "portal"
+    SERVICE_CENTER = "service_center"
+
+
 class Level(StrEnum):
     NONE = "none"
     SIMPLIFIED = "simplified"
@@ -37,6 +45,9 @@ class ConfirmationMethod(StrEnum):
     IN_PERSON = "in_person"
     ESIGNATURE = "esignature"
     BANK = "bank"
+    SERVICE_CENTER = "service_center"
+    """Registered from scratch at a service-center counter: the clerk saw the documents, so
+    the account is confirmed once the agencies agree, with no identity stage."""
 
 
 class Agency(StrEnum):

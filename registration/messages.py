@@ -16,19 +16,49 @@ from pydantic import Field
 from registration.address import PostalAddress
 from registration.base import Model
 from registration.contact import Channel, Contact
-from registration.journey import Agency, Attention, ConfirmationMethod, Deadline, Level, Stage
+from registration.journey import (
+    Agency,
+    Attention,
+    ConfirmationMethod,
+    Deadline,
+    Level,
+    Origin,
+    Stage,
+)
 from registration.person import Person, Profile
 from registration.policy import Policy
 
 
+class CounterClerk(Model):
+    """The clerk who takes a step of a registration made at a service-center counter, and
+    their center: any clerk of the registering center may continue it, no one else."""
+
+    clerk_id: str
+    service_center_id: str
+
+
+class CounterStart(Model):
+    """A registration from scratch at a counter: who registers the person, and the whole
+    profile as the clerk entered it from the passport and SNILS in front of them."""
+
+    clerk: CounterClerk
+    profile: Profile
+
+
 class RegistrationInput(Model):
-    """Start of a registration. `carried` is set only by continue-as-new."""
+    """Start of a registration. `carried` is set only by continue-as-new; `counter` only for
+    a registration made at a service-center counter (`origin`)."""
 
     registration_id: str
     person: Person
     contact: Contact
     policy: Policy = Field(default_factory=lambda: Policy())
     carried: dict[str, Any] | None = None
+    counter: CounterStart | None = None
+
+    @property
+    def origin(self) -> Origin:
+        return Origin.PORTAL if self.counter is None else Origin.SERVICE_CENTER
 
 
 class RegistrationResult(Model):
@@ -98,7 +128,14 @@ class SessionBound(Model):
     session_id: str | None = None
 
 
-class SubmitCode(SessionBound):
+class CounterBound(SessionBound):
+    """A step that a registration made at a counter takes there: `counter` names the clerk,
+    and no citizen session may take it. Portal registrations refuse a `counter`."""
+
+    counter: CounterClerk | None = None
+
+
+class SubmitCode(CounterBound):
     """A code the citizen typed, already turned into its keyed hash by the caller
     (`registration.codes.hash_code`): the code itself never enters Temporal. The session
     that enters the right contact code becomes the registration's owner."""
@@ -114,7 +151,7 @@ class CodeVerdict(Model):
     stage: Stage
 
 
-class RequestNewCode(SessionBound):
+class RequestNewCode(CounterBound):
     """From a session that is not the owner once the contact is confirmed, this asks for a
     code that proves the contact again (a takeover by the contact's holder)."""
 
@@ -138,7 +175,7 @@ class StepDone(Model):
     level: Level
 
 
-class SubmitProfile(SessionBound):
+class SubmitProfile(CounterBound):
     profile: Profile
 
 

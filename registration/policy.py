@@ -51,5 +51,8 @@ class Policy(BaseModel):
     confirmation_attempts: int = 5
     confirmation_lock: timedelta = timedelta(hours=24)
 
+    # Registration at a counter: the citizen sets the password through a one-time link.
+    password_link_ttl: timedelta = timedelta(hours=72)
+
     # History stays bounded: continue-as-new when the server suggests it or at this length.
     max_history_events: int = 10_000

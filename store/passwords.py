@@ -17,9 +17,12 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(password_hash: str, password: str) -> bool:
-    """Whether `password` matches `password_hash`. A malformed hash raises
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether `password` matches `password_hash`; no password matches an account without
+    one (made at a counter, its link not used yet). A malformed hash raises
     `argon2.exceptions.InvalidHashError`: that is corrupt data, not a wrong password."""
+    if password_hash is None:
+        return False
     try:
         return _hasher.verify(password_hash, password)
     except VerifyMismatchError:

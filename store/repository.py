@@ -29,11 +29,12 @@ from registration.activity_messages import (
     BindSession,
     CloseRegistration,
     ConfirmIdentity,
+    OpenCounterAccount,
     OpenRegistration,
     SaveVerifiedProfile,
 )
 from registration.contact import Channel, Contact
-from registration.journey import ConfirmationMethod, Level, Stage
+from registration.journey import ConfirmationMethod, Level, Origin, Stage
 from store.schema import (
     Account,
     AuditEvent,
@@ -104,6 +105,9 @@ class RegistrationRecord:
     status: RegistrationStatus
     stage: Stage
     password_staged: bool
+    origin: Origin
+    service_center_id: str | None
+    clerk_id: str | None
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
@@ -117,7 +121,8 @@ class AccountRecord:
     email: str | None = field(repr=False)
     surname: str = field(repr=False)
     name: str = field(repr=False)
-    password_hash: str = field(repr=False)
+    password_hash: str | None = field(repr=False)
+    """None until the citizen of a counter registration sets it through the link."""
     profile: dict[str, Any] | None = field(repr=False)
     snils: str | None = field(repr=False)
     inn: str | None = field(repr=False)
@@ -166,6 +171,7 @@ async def open_registration(engine: AsyncEngine, step: OpenRegistration) -> bool
     when an account has this contact, `RegistrationClosed` when this registration was closed
     already (a run started again with its first input). Returns False when the step had been
     applied before."""
+    counter = step.counter
     async with _transaction(engine) as session:
         # The row goes in first because the audit line refers to it; a retry finds both.
         await session.execute(
@@ -178,6 +184,9 @@ async def open_registration(engine: AsyncEngine, step: OpenRegistration) -> bool
                 name=step.person.name,
                 status=RegistrationStatus.OPEN.value,
                 stage=step.audit.stage.value,
+                origin=(Origin.PORTAL if counter is None else Origin.SERVICE_CENTER).value,
+                service_center_id=None if counter is None else counter.service_center_id,
+                clerk_id=None if counter is None else counter.clerk_id,
             )
             .on_conflict_do_nothing(index_elements=[Registration.registration_id])
         )
@@ -245,6 +254,29 @@ async def activate_password(engine: AsyncEngine, step: ActivatePassword) -> bool
         registration.account_id = account_id
         registration.pending_password_hash = None
         registration.pending_password_id = None
+        return True
+
+
+async def open_counter_account(engine: AsyncEngine, step: OpenCounterAccount) -> bool:
+    """Create the account (level simplified) of a registration made at a counter, without a
+    password: the citizen sets it later through a one-time link. Raises
+    `RegistrationNotFound`, or `ContactAlreadyRegistered` when another registration's account
+    took the contact meanwhile. Returns False when the step had been applied before."""
+    async with _transaction(engine) as session:
+        registration = await _begin_open_step(session, step.audit)
+        if registration is None or registration.account_id is not None:
+            return False
+        contact = Contact(channel=Channel(registration.channel), address=registration.contact)
+        account_id = await _insert_account(
+            session,
+            contact=contact,
+            surname=registration.surname,
+            name=registration.name,
+            password_hash=None,
+        )
+        if account_id is None:
+            raise ContactAlreadyRegistered(f"registration {step.registration_id}")
+        registration.account_id = account_id
         return True
 
 
@@ -658,7 +690,12 @@ async def _append_audit(session: AsyncSession, entry: AuditEntry) -> bool:
 
 
 async def _insert_account(
-    session: AsyncSession, *, contact: Contact, surname: str, name: str, password_hash: str
+    session: AsyncSession,
+    *,
+    contact: Contact,
+    surname: str,
+    name: str,
+    password_hash: str | None,
 ) -> uuid.UUID | None:
     """Insert a simplified account; None when the contact belongs to an account already. The
     unique indexes decide, so two registrations racing for one contact cannot both win."""
@@ -719,6 +756,9 @@ def _registration_record(row: Registration) -> RegistrationRecord:
         status=RegistrationStatus(row.status),
         stage=Stage(row.stage),
         password_staged=row.pending_password_hash is not None,
+        origin=Origin(row.origin),
+        service_center_id=row.service_center_id,
+        clerk_id=row.clerk_id,
         created_at=row.created_at,
         updated_at=row.updated_at,
         closed_at=row.closed_at,

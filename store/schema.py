@@ -35,7 +35,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from registration.contact import Channel
-from registration.journey import Level
+from registration.journey import Level, Origin
 
 
 class RegistrationStatus(StrEnum):
@@ -93,7 +93,9 @@ class Account(Base):
     email: Mapped[str | None]
     surname: Mapped[str]
     name: Mapped[str]
-    password_hash: Mapped[str]
+    # None until set: an account made at a service-center counter gets its password later,
+    # from the citizen, through a one-time link (`password_links`).
+    password_hash: Mapped[str | None]
     profile: Mapped[dict[str, Any] | None]
     # Not unique: what to do with a second account for one SNILS is a product decision.
     snils: Mapped[str | None] = mapped_column(index=True)
@@ -111,7 +113,10 @@ class Registration(Base):
     __table_args__ = (
         CheckConstraint(_one_of("status", RegistrationStatus), name="status"),
         CheckConstraint(_one_of("channel", Channel), name="channel"),
+        CheckConstraint(_one_of("origin", Origin), name="origin"),
         Index("ix_registrations_contact_status", "contact", "status"),
+        # A service center's registrations of the day (the clerk console).
+        Index("ix_registrations_service_center_created", "service_center_id", "created_at"),
     )
 
     registration_id: Mapped[str] = mapped_column(primary_key=True)
@@ -128,9 +133,29 @@ class Registration(Base):
     # Which staging the hash is: the workflow activates only the one its update names, so of
     # racing submissions the one the workflow accepts is the one stored.
     pending_password_id: Mapped[str | None]
+    origin: Mapped[str] = mapped_column(server_default=Origin.PORTAL.value)
+    # For a registration made at a counter: the center and the clerk who registered the person.
+    service_center_id: Mapped[str | None]
+    clerk_id: Mapped[str | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
     closed_at: Mapped[datetime | None]
+
+
+class PasswordLink(Base):
+    """A one-time link to set the password of an account made at a counter. Only the token's
+    keyed hash is kept (`registration.codes.hash_code`, purpose `password`); the token is
+    derived again from the secret when a retried activity sends the same link."""
+
+    __tablename__ = "password_links"
+    __table_args__ = (UniqueConstraint("registration_id", "sequence"),)
+
+    token_hash: Mapped[str] = mapped_column(primary_key=True)
+    registration_id: Mapped[str] = mapped_column(ForeignKey("registrations.registration_id"))
+    sequence: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
 
 class AuditEvent(Base):

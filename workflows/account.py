@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         CloseRegistration,
         ConfirmIdentity,
         InnResult,
+        OpenCounterAccount,
         OpenRegistration,
         SaveVerifiedProfile,
     )
@@ -50,8 +51,34 @@ class Account:
                     contact=self._input.contact,
                     person=self._input.person,
                     audit=self._ledger.entry(
-                        "registration_started", channel=self._input.contact.channel
+                        "registration_started",
+                        self._opened_by,
+                        channel=self._input.contact.channel,
+                        origin=self._input.origin,
                     ),
+                    counter=None if self._input.counter is None else self._input.counter.clerk,
+                ),
+                **STORE,
+            )
+        except ActivityError as error:
+            if failure_type(error) != errors.CONTACT_ALREADY_REGISTERED:
+                raise
+            return False
+        return True
+
+    @property
+    def _opened_by(self) -> str:
+        counter = self._input.counter
+        return "system" if counter is None else f"clerk:{counter.clerk.clerk_id}"
+
+    async def open_at_counter(self) -> bool:
+        """Create the account of a registration made at a counter, without a password; False
+        if an account has the contact already (made meanwhile by another registration)."""
+        try:
+            await workflow.execute_activity_method(
+                StoreActivities.open_counter_account,
+                OpenCounterAccount(
+                    registration_id=self._id, audit=self._ledger.entry("account_opened")
                 ),
                 **STORE,
             )

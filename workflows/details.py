@@ -26,6 +26,7 @@ METHOD_NAMES = {
     ConfirmationMethod.IN_PERSON: "in person at a service center",
     ConfirmationMethod.ESIGNATURE: "qualified e-signature",
     ConfirmationMethod.BANK: "bank",
+    ConfirmationMethod.SERVICE_CENTER: "registration at a service center",
 }
 ATTENTION_HINTS = {
     Attention.VERIFICATION_TIMEOUT: (

@@ -11,7 +11,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.messaging import MessagingActivities
     from registration import contact_code, errors
-    from registration.activity_messages import Notify, SendContactCode
+    from registration.activity_messages import Notify, SendContactCode, SendPasswordLink
     from registration.contact import Contact
     from registration.errors import Refusal
     from registration.journey import Attention, Notice
@@ -71,6 +71,28 @@ class Messages:
                     retry_at=retry_at.isoformat(),
                 )
             refuse(Refusal.DELIVERY_FAILED, "The code could not be sent: try again shortly")
+
+    async def send_password_link(self) -> None:
+        """Send the citizen of a registration made at a counter a one-time link to set their
+        password (its token never enters Temporal); after a day of failures, ask support."""
+        state = self._state
+        state.password_links += 1
+        try:
+            await workflow.execute_activity_method(
+                MessagingActivities.send_password_link,
+                SendPasswordLink(
+                    registration_id=self._id,
+                    contact=self._contact,
+                    sequence=state.password_links,
+                    valid_for=self._policy.password_link_ttl,
+                ),
+                **BACKGROUND,
+            )
+        except ActivityError:
+            workflow.logger.warning("password link not delivered", extra={"stage": state.stage})
+            self._ledger.flag(Attention.NOTIFICATION_FAILED)
+            return
+        self._ledger.record("password_link_sent", sequence=state.password_links)
 
     async def notify(self, notice: Notice, key: str) -> None:
         """Tell the citizen, once per `key`; after a day of failures, ask support to look."""

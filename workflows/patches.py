@@ -24,6 +24,12 @@ SIGNATURE_CHALLENGE = "signature-challenge-1"
 on entering the identity stage). Histories recorded before it accept any signature of the right
 person."""
 
+COUNTER = "counter-1"
+"""A registration made at a service-center counter (`RegistrationInput.counter`): the proven
+contact leads straight to the clerk's profile being verified, and agreeing agencies confirm
+the account at once (`open_counter_account`, then `send_password_link`). Portal registrations,
+and every history recorded before it, never take this path."""
+
 EXACT_DEADLINE = "exact-deadline-1"
 """When Temporal stops retrying an agency early (the next backoff would pass the deadline), a
 durable timer waits for one last attempt that ends at the deadline itself. Histories recorded

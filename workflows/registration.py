@@ -22,8 +22,17 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from registration import access, confirmations, contact_code, deadlines, errors, letters
+    from registration import (
+        access,
+        confirmations,
+        contact_code,
+        counter,
+        deadlines,
+        errors,
+        letters,
+    )
     from registration.checks import validate_free_text
+    from registration.confirmations import Confirmation
     from registration.errors import Refusal
     from registration.journey import (
         Attention,
@@ -42,6 +51,8 @@ with workflow.unsafe.imports_passed_through():
         CodeSentView,
         CodeVerdict,
         ConfirmationVerdict,
+        CounterClerk,
+        CounterStart,
         DeadlineExtended,
         ExtendDeadline,
         MethodChosen,
@@ -56,14 +67,14 @@ with workflow.unsafe.imports_passed_through():
         SubmitSignature,
         SupportAction,
     )
-    from registration.person import validate_profile
+    from registration.person import Profile, validate_profile
     from workflows import agencies, waiting
     from workflows.account import Account
     from workflows.identity import Identity
     from workflows.ledger import Ledger
     from workflows.messages import Messages
     from workflows.options import INTERACTIVE
-    from workflows.patches import CONFIRMATION_LIMITS, SESSIONS
+    from workflows.patches import CONFIRMATION_LIMITS, COUNTER, SESSIONS
     from workflows.refusals import as_update_failure, failure_type, refuse
     from workflows.state import RegistrationState
     from workflows.views import claim_view, full_view
@@ -202,10 +213,23 @@ class RegistrationWorkflow:
             )
             return
         inn = await agencies.lookup_inn(self._id, state, self._policy, self._ledger)
+        started = self._at_counter()
+        if started is not None and not await self._account.open_at_counter():
+            self._ledger.reject(
+                RejectionCode.CONTACT_ALREADY_REGISTERED, "An account with this contact exists"
+            )
+            await self._finish(Stage.REFUSED, "contact_already_registered")
+            return
         await self._account.save_verified(self._identity.profile(), inn)
         state.inn_found = inn.found
-        state.level = Level.STANDARD
         state.last_rejection = None
+        if started is not None:
+            # The clerk saw the documents the agencies just agreed with: no identity stage.
+            await self._confirm(counter.confirmation(started), notice=None)
+            await self._messages.send_password_link()
+            await self._ledger.flush()
+            return
+        state.level = Level.STANDARD
         state.signature_challenge = self._identity.new_challenge()
         self._ledger.enter(Stage.IDENTITY)
         await self._messages.notify(Notice.STANDARD_GRANTED, "standard-granted")
@@ -219,13 +243,25 @@ class RegistrationWorkflow:
             if wake is Wake.TIMEOUT and event is not None:
                 await self._identity.letter_event(event)
         confirmation = self._state.confirmations.decided
-        if confirmation is None:
-            return
+        if confirmation is not None:
+            await self._confirm(confirmation)
+
+    async def _confirm(
+        self, confirmation: Confirmation, notice: Notice | None = Notice.CONFIRMED
+    ) -> None:
         await self._account.confirm(confirmation)
         self._state.method = confirmation.method
         self._state.level = Level.CONFIRMED
         self._ledger.enter(Stage.CONFIRMED)
-        await self._messages.notify(Notice.CONFIRMED, "confirmed")
+        if notice is not None:
+            await self._messages.notify(notice, "confirmed")
+
+    def _at_counter(self) -> CounterStart | None:
+        """The counter start of a registration made at a service center (patch `COUNTER`);
+        None for a portal registration. Not for validators, which issue no command: they
+        read `self._input.counter`."""
+        started = self._input.counter
+        return started if started is not None and workflow.patched(COUNTER) else None
 
     def _decided_or_letter_moved(self, due: datetime | None) -> Callable[[], bool]:
         """Wake the identity stage: a confirmation was decided, or the letter's next event
@@ -261,7 +297,11 @@ class RegistrationWorkflow:
             if request.session_id is not None:
                 state.owner_session = request.session_id
             if state.stage is Stage.CONTACT:
-                self._ledger.enter(Stage.PASSWORD, "contact_confirmed")
+                started = self._at_counter()
+                if started is None:
+                    self._ledger.enter(Stage.PASSWORD, "contact_confirmed")
+                else:  # the clerk entered the profile at the start: verify it now
+                    self._take_profile(started.profile, "contact_confirmed")
             return CodeVerdict(accepted=True, attempts_left=judged.attempts_left, stage=state.stage)
         if judged.locked_until is not None:
             self._ledger.record("contact_locked", locked_until=judged.locked_until.isoformat())
@@ -276,6 +316,7 @@ class RegistrationWorkflow:
 
     @submit_contact_code.validator
     def _check_contact_code(self, request: SubmitCode) -> None:
+        self._require_counter(request.counter)
         self._require_contact_proof(request.session_id)
         with as_update_failure():
             contact_code.check_entry(
@@ -305,6 +346,7 @@ class RegistrationWorkflow:
 
     @request_new_code.validator
     def _check_new_code(self, request: RequestNewCode) -> None:
+        self._require_counter(request.counter)
         self._require_contact_proof(request.session_id)
         state, now = self._state, workflow.now()
         with as_update_failure():
@@ -333,15 +375,19 @@ class RegistrationWorkflow:
     @workflow.update
     def submit_profile(self, request: SubmitProfile) -> StepDone:
         """Accept a (corrected) profile and start the automatic verification."""
+        self._take_profile(request.profile, "profile_submitted")
+        return StepDone(stage=self._state.stage, level=self._state.level)
+
+    def _take_profile(self, profile: Profile, event: str) -> None:
         state = self._state
-        state.profile = validate_profile(request.profile, workflow.now().date())
+        state.profile = validate_profile(profile, workflow.now().date())
         state.profile_version += 1
         state.verification_deadline = workflow.now() + self._policy.verification_deadline
-        self._ledger.enter(Stage.VERIFICATION, "profile_submitted", version=state.profile_version)
-        return StepDone(stage=state.stage, level=state.level)
+        self._ledger.enter(Stage.VERIFICATION, event, version=state.profile_version)
 
     @submit_profile.validator
     def _check_profile(self, request: SubmitProfile) -> None:
+        self._require_counter(request.counter)
         self._require_owner(request.session_id)
         self._require_stage(Stage.PROFILE)
         with as_update_failure():
@@ -606,6 +652,12 @@ class RegistrationWorkflow:
             access.require_contact_proof(
                 state.stage, state.owner_session, session_id, cancelling=self._cancelling
             )
+
+    def _require_counter(self, clerk: CounterClerk | None) -> None:
+        """A registration made at a counter takes its steps from a clerk of its center only;
+        a portal registration from no clerk (`registration.counter`)."""
+        with as_update_failure():
+            counter.require_counter(self._input.counter, clerk)
 
     def _require_owner(self, session_id: str | None) -> None:
         with as_update_failure():

@@ -59,6 +59,8 @@ class RegistrationState(Model):
     signature_challenge: str | None = None
     """What an e-signature must be over to confirm this registration (`SIGNATURE_CHALLENGE`)."""
     service_center_id: str | None = None
+    password_links: int = 0
+    """Links sent to set the password (registrations made at a counter)."""
     attention: Attention | None = None
     runs: int = 1
 

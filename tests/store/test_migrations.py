@@ -37,6 +37,7 @@ TABLES = {
     "staff_sessions",
     "registration_sessions",
     "step_outcomes",
+    "password_links",
 }
 
 

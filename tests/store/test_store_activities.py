@@ -97,6 +97,7 @@ def test_activities_keep_their_registered_names(store_activities: StoreActivitie
             "open_registration",
             "record_audit",
             "activate_password",
+            "open_counter_account",
             "bind_session",
             "save_verified_profile",
             "confirm_identity",

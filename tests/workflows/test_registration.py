@@ -37,6 +37,7 @@ from registration.messages import (
     ClerkConfirmation,
     CodeVerdict,
     ConfirmationVerdict,
+    CounterStart,
     ExtendDeadline,
     PasswordSet,
     RegistrationInput,
@@ -199,6 +200,7 @@ async def start(
     task_queue: str,
     policy: Policy | None = None,
     contact: Contact | None = None,
+    counter: CounterStart | None = None,
 ) -> Journey:
     registration_id = f"reg-{uuid.uuid4().hex}"
     client = attesting(env.client)
@@ -209,6 +211,7 @@ async def start(
             person=Person(surname="Иванова", name="Мария"),
             contact=contact or Contact(channel="sms", address="+79123456789"),
             policy=policy or Policy(),
+            counter=counter,
         ),
         id=registration_id,
         task_queue=task_queue,

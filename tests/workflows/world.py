@@ -29,10 +29,12 @@ from registration.activity_messages import (
     LetterOrdered,
     LetterStatus,
     Notify,
+    OpenCounterAccount,
     OpenRegistration,
     OrderLetter,
     SaveVerifiedProfile,
     SendContactCode,
+    SendPasswordLink,
     SentCode,
     SignatureCheck,
     TrackLetter,
@@ -76,6 +78,7 @@ class World:
     audit: list[AuditEntry] = field(default_factory=list)
     store: list[tuple[str, Any]] = field(default_factory=list)
     notices: list[Notify] = field(default_factory=list)
+    password_links: list[SendPasswordLink] = field(default_factory=list)
     letters: list[OrderLetter] = field(default_factory=list)
     taken_contacts: set[str] = field(default_factory=set)
     started: list[str] = field(default_factory=list)
@@ -119,6 +122,11 @@ class World:
     @activity.defn(name="notify_user")
     async def notify_user(self, request: Notify) -> None:
         self.notices.append(request)
+
+    @activity.defn(name="send_password_link")
+    async def send_password_link(self, request: SendPasswordLink) -> None:
+        if request not in self.password_links:
+            self.password_links.append(request)
 
     # --- agencies ---------------------------------------------------------------------
 
@@ -206,6 +214,14 @@ class World:
                 "no password", type=errors.PASSWORD_NOT_STAGED, non_retryable=True
             )
         self._write("activate_password", request, request.audit)
+
+    @activity.defn(name="open_counter_account")
+    async def open_counter_account(self, request: OpenCounterAccount) -> None:
+        if "counter" in self.taken_contacts:
+            raise ApplicationError(
+                "taken", type=errors.CONTACT_ALREADY_REGISTERED, non_retryable=True
+            )
+        self._write("open_counter_account", request, request.audit)
 
     @activity.defn(name="bind_session")
     async def bind_session(self, request: BindSession) -> None:
