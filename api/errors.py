@@ -327,6 +327,12 @@ _STATUSES: dict[int, tuple[str, str, str, dict[str, Any]]] = {
         "This step is not possible at the current stage",
         {},
     ),
+    410: (
+        "The link is not valid: used, out of date or mistyped (which one is not said)",
+        "link_invalid",
+        "This link is not valid: it was used already, is out of date or is mistyped",
+        {},
+    ),
     413: (
         "The body is over the size limit; the connection is closed",
         "body_too_large",

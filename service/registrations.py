@@ -14,7 +14,7 @@ import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast, get_type_hints
 
 from pydantic import BaseModel
@@ -38,7 +38,7 @@ from registration.address import PostalAddress
 from registration.codes import Purpose, contact_key, hash_code, validate_code_input
 from registration.contact import Channel, Contact
 from registration.errors import FieldError, InvalidInput, Refusal, StepRefused
-from registration.journey import ConfirmationMethod, Deadline
+from registration.journey import ConfirmationMethod, Deadline, Origin, Stage
 from registration.messages import (
     BankConfirmation,
     Cancel,
@@ -47,6 +47,8 @@ from registration.messages import (
     CodeSentView,
     CodeVerdict,
     ConfirmationVerdict,
+    CounterClerk,
+    CounterStart,
     DeadlineExtended,
     ExtendDeadline,
     MethodChosen,
@@ -62,12 +64,12 @@ from registration.messages import (
     SupportAction,
 )
 from registration.password import validate_password, validate_password_confirmation
-from registration.person import Person, Profile, validate_registration_start
+from registration.person import Person, Profile, validate_profile, validate_registration_start
 from registration.policy import Policy
 from service.attestation import attestation_key, proven_run
 from service.limits import Caller, Limits, rate_limited
 from service.sessions import looks_like_session, new_session, session_hash
-from store import idempotency, repository
+from store import idempotency, password_links, repository
 from store.passwords import hash_password
 from store.repository import AuditRecord, RegistrationNotFound, SessionRecord
 from workflows import RegistrationWorkflow
@@ -128,6 +130,13 @@ class Started:
     created: bool
     """False when the contact's running registration was joined instead (never told to the
     caller: both answers look alike)."""
+
+
+@dataclass(frozen=True)
+class CounterStarted:
+    registration_id: str
+    created: bool
+    """False when this center's running registration of the contact was taken up again."""
 
 
 @dataclass(frozen=True)
@@ -209,8 +218,56 @@ class Registrations:
             created=created,
         )
 
+    async def register_at_counter(
+        self,
+        clerk: CounterClerk,
+        profile: Profile,
+        *,
+        phone: str | None = None,
+        email: str | None = None,
+        caller: Caller | None = None,
+    ) -> CounterStarted:
+        """Start a registration from scratch at a service-center counter: the clerk entered
+        the profile from the documents in front of them, and a code goes to the contact for
+        the citizen to read out (`submit_contact_code` with `counter`). A contact with an
+        account, or with a registration running elsewhere (online, or at another center), is
+        refused; one running at this clerk's center is taken up again."""
+        checked = validate_profile(profile, datetime.now(UTC).date())
+        person, contact = validate_registration_start(checked.surname, checked.name, phone, email)
+        if self._limits is not None and caller is not None:
+            await self._limits.on_start(caller, contact_digest(self._secret, contact))
+        if await repository.find_account_by_contact(self._engine, contact) is not None:
+            raise StepRefused(
+                Refusal.ALREADY_FINISHED,
+                "An account with this phone or e-mail exists already: the citizen can log in",
+            )
+        blocked = await self._limits.next_code_at(contact) if self._limits is not None else None
+        if blocked is not None:
+            raise rate_limited(blocked)
+        started = CounterStart(clerk=clerk, profile=checked)
+        registration_id, created = await self._start_or_join(person, contact, None, started)
+        if not created:
+            running = await repository.get_registration(self._engine, registration_id)
+            if running is None or running.service_center_id != clerk.service_center_id:
+                where = (
+                    "online"
+                    if running is None or running.origin is Origin.PORTAL
+                    else "at another service center"
+                )
+                raise StepRefused(
+                    Refusal.REGISTRATION_IN_PROGRESS,
+                    f"This contact has a registration in progress {where}: it is finished or "
+                    "cancelled first (one awaiting identity confirmation is confirmed in person)",
+                    details={"stage": Stage.CONTACT if running is None else running.stage},
+                )
+        return CounterStarted(registration_id=registration_id, created=created)
+
     async def _start_or_join(
-        self, person: Person, contact: Contact, blocked: datetime | None
+        self,
+        person: Person,
+        contact: Contact,
+        blocked: datetime | None,
+        counter: CounterStart | None = None,
     ) -> tuple[str, bool]:
         """The contact's registration to act on, and whether this call started it: a new one,
         unless one is running; one that is being closed is waited for, then followed by a new
@@ -222,7 +279,7 @@ class Registrations:
                 registration_id = registration_id_for(self._secret, contact, attempt)
                 if blocked is None:
                     try:
-                        await self._start(registration_id, person, contact)
+                        await self._start(registration_id, person, contact, counter)
                         return registration_id, True
                     except WorkflowAlreadyStartedError:
                         pass
@@ -297,15 +354,26 @@ class Registrations:
                 return None
             raise
 
-    async def _start(self, registration_id: str, person: Person, contact: Contact) -> None:
+    async def _start(
+        self,
+        registration_id: str,
+        person: Person,
+        contact: Contact,
+        counter: CounterStart | None = None,
+    ) -> None:
+        where = "" if counter is None else " at a service center"
         await self._client.start_workflow(
             RegistrationWorkflow.run,
             RegistrationInput(
-                registration_id=registration_id, person=person, contact=contact, policy=self._policy
+                registration_id=registration_id,
+                person=person,
+                contact=contact,
+                policy=self._policy,
+                counter=counter,
             ),
             id=registration_id,
             task_queue=self._task_queue,
-            static_summary=f"Citizen registration by {contact.channel.value}",
+            static_summary=f"Citizen registration{where} by {contact.channel.value}",
             static_details=STATIC_DETAILS,
             # Exactly one of any number of racing starts is told it created the registration.
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
@@ -352,14 +420,18 @@ class Registrations:
         step_id: str | None = None,
         session_id: str | None = None,
         caller: Caller | None = None,
+        counter: CounterClerk | None = None,
     ) -> CodeVerdict:
+        """Judge a contact code typed by the citizen (`session_id`), or read out to a clerk
+        of the registering center (`counter`)."""
         await self._count_code_entry(registration_id, caller)
         channel = (await self.state(registration_id)).channel
         purpose = Purpose.SMS if channel is Channel.SMS else Purpose.EMAIL
+        entered = self._hashed(registration_id, purpose, code, session_id)
         return await self._update(
             registration_id,
             RegistrationWorkflow.submit_contact_code,
-            self._hashed(registration_id, purpose, code, session_id),
+            entered.model_copy(update={"counter": counter}),
             step_id=step_id,
         )
 
@@ -391,12 +463,17 @@ class Registrations:
         return LinkConfirmed(verdict=verdict, session=session if accepted else None)
 
     async def request_new_code(
-        self, registration_id: str, *, step_id: str | None = None, session_id: str | None = None
+        self,
+        registration_id: str,
+        *,
+        step_id: str | None = None,
+        session_id: str | None = None,
+        counter: CounterClerk | None = None,
     ) -> CodeSentView:
         return await self._update(
             registration_id,
             RegistrationWorkflow.request_new_code,
-            RequestNewCode(session_id=session_id),
+            RequestNewCode(session_id=session_id, counter=counter),
             step_id=step_id,
         )
 
@@ -445,15 +522,53 @@ class Registrations:
         *,
         step_id: str | None = None,
         session_id: str | None = None,
+        counter: CounterClerk | None = None,
     ) -> StepDone:
+        """A (corrected) profile from the citizen (`session_id`), or from a clerk of the
+        center that registers the person (`counter`)."""
         if self._limits is not None:
             await self._limits.on_profile(registration_id)
         return await self._update(
             registration_id,
             RegistrationWorkflow.submit_profile,
-            SubmitProfile(profile=profile, session_id=session_id),
+            SubmitProfile(profile=profile, session_id=session_id, counter=counter),
             step_id=step_id,
         )
+
+    async def set_password_by_link(
+        self, registration_id: str, token: str, password: str, repeated: str
+    ) -> None:
+        """The citizen of a registration made at a counter sets their password through the
+        one-time link sent when the account was confirmed. A link that is malformed, unknown,
+        used or out of date is refused alike (`LINK_INVALID`)."""
+        invalid = StepRefused(
+            Refusal.LINK_INVALID,
+            "This link is not valid: it was used already, is out of date or is mistyped. "
+            "Ask the service center for a new one",
+        )
+        try:
+            typed = validate_code_input(Purpose.PASSWORD, token, field="token")
+        except InvalidInput:
+            raise invalid from None
+        registration = await repository.get_registration(self._engine, registration_id)
+        if registration is None:
+            raise invalid
+        validate_password_confirmation(password, repeated, field="password_repeated")
+        validate_password(
+            password,
+            contact=registration.contact,
+            surname=registration.surname,
+            name=registration.name,
+        )
+        password_hash = await asyncio.to_thread(hash_password, password)
+        token_hash = hash_code(self._secret, registration_id, Purpose.PASSWORD, typed)
+        try:
+            await password_links.set_password(
+                self._engine, registration_id, token_hash, password_hash
+            )
+        except password_links.LinkInvalid:
+            raise invalid from None
+        log.info("password set through its link for registration %s", registration_id)
 
     async def choose_method(
         self,

@@ -124,6 +124,15 @@ class SimulatorControl:
             raise LookupError("the newest e-mail carries no confirmation link")
         return found.group(1)
 
+    async def password_link(self, phone: str, *, seconds: float = 10.0) -> str:
+        """The link to set a password in the newest SMS to `phone` (an account made at a
+        service center)."""
+        message = await _newest(lambda: self.messages(to=phone, kind="sms"), seconds)
+        found = PASSWORD_LINK.search(message.text or "")
+        if found is None:
+            raise LookupError("the newest SMS carries no password link")
+        return found.group(0)
+
     async def letter_code(self, tracking_number: str, *, seconds: float = 10.0) -> str:
         """The code printed in the registered letter `tracking_number`."""
         letter = await _newest(lambda: self.letters(tracking_number=tracking_number), seconds)
@@ -135,6 +144,7 @@ class SimulatorControl:
 
 SMS_CODE = re.compile(r"\b[0-9]{6}\b")
 EMAIL_TOKEN = re.compile(r"[?&]token=([0-9A-Z]+)")
+PASSWORD_LINK = re.compile(r"https?://\S+/set-password\?\S+")
 LETTER_CODE = re.compile(r"\b[0-9A-Z]{5}-[0-9A-Z]{5}\b")
 T = TypeVar("T")
 

@@ -78,6 +78,10 @@ class PasswordEntry(BaseModel):
     password_repeated: str = Field(max_length=256)
 
 
+class LinkPasswordEntry(PasswordEntry):
+    token: str = Field(max_length=64, description="The token of the link the citizen opened")
+
+
 class MethodChoice(BaseModel):
     method: ConfirmationMethod
     address: PostalAddress | None = None
@@ -270,6 +274,39 @@ async def set_password(
         body.password_repeated,
         step_id=idempotency_key,
         session_id=session.id,
+    )
+
+
+@router.post(
+    "/{registration_id}/password-link",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="setPasswordByLink",
+    responses=problems(*GUARDED, 410),
+)
+async def set_password_by_link(
+    registration_id: RegistrationId,
+    body: Annotated[
+        LinkPasswordEntry,
+        Body(
+            openapi_examples=examples.bodies(
+                link=(
+                    "The token from the link, and the password typed twice",
+                    {
+                        "token": "7K3M9QX2VBN8T4HJ6WRC1PZ5DA",
+                        "password": "Zvezda#Polar7",
+                        "password_repeated": "Zvezda#Polar7",
+                    },
+                )
+            )
+        ),
+    ],
+    registrations: RegistrationsDep,
+) -> None:
+    """A registration made at a service center: the citizen sets their password through the
+    one-time link sent to their contact when the account was confirmed (no session: the link
+    is the proof). The first use of a valid link sets it; the link then stops working."""
+    await registrations.set_password_by_link(
+        registration_id, body.token, body.password, body.password_repeated
     )
 
 
