@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"created in {settings.data_dir}: {', '.join(created)}" if created else "ready")
     elif args.command == "tokens":
         tokens.run(args)
-    elif args.command in ("stuck", "audit", "keys"):
+    elif args.command in ("stuck", "explain", "audit", "keys"):
         support.run(args)
     elif args.command == "check":
         exit_without_finalization(asyncio.run(consistency.run(args)))

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from codec.keys import Keyring, change_keyring_file
 from registration.journey import Stage
+from service import explain as explaining
 from service.support import find_stuck, render_report, ui_filters
 from service.temporal import connect
 from settings import load_settings
@@ -38,6 +39,13 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     stuck.add_argument(
         "--filters", action="store_true", help="print the Temporal UI filters instead"
     )
+    explain = commands.add_parser(
+        "explain", help="tell a registration's whole life in plain words, from its history"
+    )
+    explain.add_argument("registration_id")
+    explain.add_argument(
+        "--reveal", action="store_true", help="name the person (name, contact); audited"
+    )
     audit = commands.add_parser("audit", help="print a registration's audit trail")
     audit.add_argument("registration_id")
     keys = commands.add_parser("keys", help="payload encryption keys of the local data dir")
@@ -48,6 +56,8 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 def run(args: argparse.Namespace) -> None:
     if args.command == "stuck":
         asyncio.run(stuck(args.hours, args.stage, args.filters))
+    elif args.command == "explain":
+        asyncio.run(explain(args.registration_id, args.reveal))
     elif args.command == "audit":
         asyncio.run(audit(args.registration_id))
     elif args.command == "keys":
@@ -68,6 +78,14 @@ async def stuck(hours: float | None, stage: Stage | None, filters: bool) -> None
     )
     base = f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows"
     print(render_report(found, base, now))
+
+
+async def explain(registration_id: str, reveal: bool) -> None:
+    settings = load_settings()
+    story = await explaining.explain(await connect(settings), registration_id, reveal=reveal)
+    if story is None:
+        raise SystemExit(f"Temporal knows no registration {registration_id}")
+    print(story.render(datetime.now(UTC)), end="")
 
 
 async def audit(registration_id: str) -> None:

@@ -66,6 +66,7 @@ from registration.messages import (
 from registration.password import validate_password, validate_password_confirmation
 from registration.person import Person, Profile, validate_profile, validate_registration_start
 from registration.policy import Policy
+from service import explain as explaining
 from service.attestation import attestation_key, proven_run
 from service.limits import Caller, Limits, rate_limited
 from service.sessions import looks_like_session, new_session, session_hash
@@ -720,6 +721,16 @@ class Registrations:
             ExtendDeadline(actor=actor, reason=reason, deadline=deadline, days=days),
             step_id=step_id,
         )
+
+    async def explain(
+        self, registration_id: str, *, actor: str, reveal: bool = False
+    ) -> explaining.Story:
+        """The registration's life in plain words (`service.explain`), for `actor` (support).
+        `RegistrationNotFound` when Temporal knows no such registration."""
+        story = await explaining.explain(self._client, registration_id, reveal=reveal)
+        if story is None:
+            raise RegistrationNotFound(registration_id)
+        return story
 
     async def audit_trail(
         self, registration_id: str, *, after_seq: int = 0, limit: int | None = None

@@ -230,6 +230,42 @@ async def audit_trail(
     )
 
 
+class Explained(BaseModel):
+    registration_id: str
+    story: str = Field(
+        description="The registration's life in plain words: stages with when and how long, "
+        "agencies' requests and answers, letters, who did what, refused steps, and what it "
+        "waits for now"
+    )
+    revealed: bool = Field(description="Whether the story names the person (audited)")
+
+
+@router.get(
+    "/registrations/{registration_id}/explain",
+    response_model=Explained,
+    operation_id="explainRegistration",
+    responses=problems(*GUARDED, 404),
+)
+async def explain_registration(
+    registration_id: RegistrationId,
+    registrations: RegistrationsDep,
+    support: SupportCaller,
+    reveal: bool = Query(
+        default=False,
+        description="Name the person (name and contact); the request is audited with the "
+        "support token's id",
+    ),
+) -> Explained:
+    """A registration's whole life, read from its workflow history across every run. Personal
+    data is masked unless `reveal` is asked for."""
+    story = await registrations.explain(registration_id, actor=support.actor, reveal=reveal)
+    return Explained(
+        registration_id=registration_id,
+        story=story.render(datetime.now(UTC)),
+        revealed=reveal,
+    )
+
+
 @router.post(
     "/registrations/{registration_id}/extend-deadline",
     response_model=DeadlineExtended,

@@ -199,6 +199,21 @@ async def test_support_runbook_on_the_running_stack(
         retry_line = next(line for line in trail.splitlines() if "checks_retried" in line)
         assert f"support:{tokens['support_id']}" in retry_line and "PFR is back" in retry_line
 
+        # 6. The whole story in plain words, from the history: no personal data unasked.
+        story = stack.gosreg("explain", rid)
+        assert "verification" in story and "identity_confirmation" in story, story
+        assert "Pension Fund (profile v1): asked" in story and "confirmed the data" in story
+        assert f"support:{tokens['support_id']}" in story and "checks_retried" in story
+        assert "Now" in story, "a running registration says what it waits for"
+        assert person.surname not in story and person.phone not in story
+        explained = await api.get(
+            f"/v1/support/registrations/{rid}/explain",
+            headers={"Authorization": f"Bearer {tokens['support']}"},
+        )
+        assert explained.status_code == 200, explained.text
+        assert "Pension Fund (profile v1)" in explained.json()["story"]
+        assert person.surname not in explained.text
+
         # The journey ends at a service center (so the logs cover a whole registration).
         clerk = {"Authorization": f"Bearer {tokens['clerk']}"}
         seen = {
@@ -211,7 +226,7 @@ async def test_support_runbook_on_the_running_stack(
         )
         assert verdict.json()["confirmed"] is True, verdict.text
 
-    # 6. Temporal's database file: ciphertext only. The control proves the scan would see
+    # 7. Temporal's database file: ciphertext only. The control proves the scan would see
     #    plaintext: a payload sent without the codec is found in the file as it was sent.
     control = unique_word()
     plain = await Client.connect(stack.temporal, namespace="registrations")
@@ -226,7 +241,7 @@ async def test_support_runbook_on_the_running_stack(
     assert json.dumps(control).encode() in stored and rid.encode() in stored
     assert leaks(stored, needles) == [], "personal data in Temporal's database"
 
-    # 7. The logs of the whole journey: ids and stages, nothing personal, no secrets.
+    # 8. The logs of the whole journey: ids and stages, nothing personal, no secrets.
     logs = (stack.data_dir / "stack.log").read_bytes()
     assert rid.encode() in logs, "the worker's lines about this registration are captured"
     secrets = {
