@@ -16,6 +16,7 @@ from activities import build_activities
 from service.attestation import VerifyingWorker, attestation_key
 from service.logs import configure_logging
 from service.temporal import connect, exit_without_finalization
+from service.tracing import Tracing
 from settings import Settings, load_settings
 from store.db import make_engine
 from store.embedded import database_url
@@ -26,9 +27,12 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set (or forever); clean shutdown lets running activities finish."""
-    client = await connect(settings, worker=True)
+    tracing = Tracing.from_environment("gosreg-worker")
+    client = await connect(settings, worker=True, tracing=tracing)
     engine = make_engine(database_url(settings))
-    async with build_activities(settings, engine) as activities:
+    async with build_activities(
+        settings, engine, instrument_http=tracing.instrument_http
+    ) as activities:
         worker = Worker(
             client,
             task_queue=settings.temporal_task_queue,
@@ -50,6 +54,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             )
             await (stop or asyncio.Event()).wait()
     await engine.dispose()
+    tracing.shutdown()
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from types import MethodType
 from typing import Any
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activities.agencies import AgencyActivities
@@ -30,10 +31,14 @@ from store.sends import SendLimits
 
 @asynccontextmanager
 async def build_activities(
-    settings: Settings, engine: AsyncEngine
+    settings: Settings,
+    engine: AsyncEngine,
+    *,
+    instrument_http: Callable[[httpx.AsyncClient], None] | None = None,
 ) -> AsyncIterator[list[Callable[..., Any]]]:
-    """All activities, wired to the configured parties and store; HTTP pool closed on exit."""
-    async with HttpClient(settings.http_timeout_seconds) as http:
+    """All activities, wired to the configured parties and store; HTTP pool closed on exit.
+    `instrument_http` (tracing) is applied to the one HTTP client every party shares."""
+    async with HttpClient(settings.http_timeout_seconds, instrument=instrument_http) as http:
         url = settings.party_url
         yield [
             *bound(

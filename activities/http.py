@@ -14,7 +14,7 @@ they end up in workflow histories, which must hold no personal data.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
@@ -35,10 +35,16 @@ class HttpClient:
     (connecting, sending and reading together), else it is a TRANSIENT_FAULT."""
 
     def __init__(
-        self, timeout_seconds: float, *, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        timeout_seconds: float,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        instrument: Callable[[httpx.AsyncClient], None] | None = None,
     ) -> None:
         self._timeout = timeout_seconds
         self._client = httpx.AsyncClient(timeout=timeout_seconds, transport=transport)
+        if instrument is not None:  # tracing, from the process that runs the activities
+            instrument(self._client)
 
     async def request(
         self,

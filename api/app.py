@@ -23,6 +23,7 @@ from api.routers import clerks, health, partners, portal, support
 from service.limits import Limits
 from service.registrations import Registrations
 from service.temporal import connect
+from service.tracing import NO_NATIVE_TELEMETRY, Tracing
 from settings import Settings, load_settings
 from store import access, idempotency
 from store.db import make_engine
@@ -72,13 +73,16 @@ TAGS = [
 ]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, tracing: Tracing | None = None) -> FastAPI:
+    """The API. `tracing` defaults to what the standard OTEL_* variables configure."""
+    traced = tracing if tracing is not None else Tracing.from_environment("gosreg-api")
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configured = settings or load_settings()
         configured.check_secrets()  # refuse to start without them, not on a first request
         engine = make_engine(database_url(configured))
-        client = await connect(configured, lazy=True)
+        client = await connect(configured, lazy=True, tracing=traced)
         app.state.services = Services(
             settings=configured,
             engine=engine,
@@ -95,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         pruning.cancel()
         await engine.dispose()
+        traced.shutdown()
 
     app = FastAPI(
         title="Citizen registration API",
@@ -111,7 +116,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         openapi_tags=TAGS,
         lifespan=lifespan,
+        telemetry=NO_NATIVE_TELEMETRY,
     )
+    traced.instrument_app(app)
     errors.install(app)
     app.add_middleware(limits.RequestLimits, settings=settings)  # before anything reads
     for router in (portal.router, clerks.router, partners.router, support.router, health.router):

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.errors import ApiError
 from registration.callers import Principal, Role
 from registration.errors import InvalidInput, StepRefused
+from service import logs
 from service.limits import Caller, citizen_network
 from service.registrations import Registrations
 from settings import Settings
@@ -57,6 +58,7 @@ bearer = HTTPBearer(auto_error=False, description="A token made by `gosreg token
 
 
 async def caller(
+    request: Request,
     found: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
@@ -67,6 +69,10 @@ async def caller(
     )
     if principal is None:
         raise ApiError(401, "unauthenticated", "The token is unknown, expired or revoked")
+    # Every line logged for this request names the client and the registration.
+    logs.bind(
+        client_id=principal.client_id, registration_id=request.path_params.get("registration_id")
+    )
     return principal
 
 

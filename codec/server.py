@@ -44,6 +44,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 
 from codec.encryption import DecryptionError, EncryptionCodec
 from registration.callers import Principal, Role, looks_like_token, token_hash
+from service.tracing import NO_NATIVE_TELEMETRY
 from settings import Settings, load_settings
 from store import access, staff_sessions
 from store.db import make_engine
@@ -308,6 +309,7 @@ def create_codec_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="gosreg codec server",
         lifespan=lifespan,
+        telemetry=NO_NATIVE_TELEMETRY,
         docs_url=None,
         redoc_url=None,
         openapi_url=None,

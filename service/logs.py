@@ -14,16 +14,26 @@ from __future__ import annotations
 import json
 import logging
 import traceback
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import activity, workflow
 
+from service.tracing import current_ids
+
 # Fields taken from the Temporal SDK's `extra` (its workflow and activity logger adapters).
 _WORKFLOW_FIELDS = ("workflow_id", "run_id", "workflow_type", "attempt", "update_name")
 _ACTIVITY_FIELDS = ("workflow_id", "activity_type", "activity_id", "attempt")
-# Ours, passed as `extra={...}`.
+# Ours, passed as `extra={...}` or bound for a whole request (`bind`).
 _OWN_FIELDS = ("stage", "registration_id", "client_id", "agency")
+_BOUND: ContextVar[dict[str, str]] = ContextVar("gosreg_log_fields", default={})  # noqa: B039 - never mutated
+
+
+def bind(**fields: str | None) -> None:
+    """Put `fields` (ids only: the registration, the calling client) on every line logged from
+    here on in this request's task."""
+    _BOUND.set({**_BOUND.get(), **{k: v for k, v in fields.items() if v is not None}})
 
 
 class JsonFormatter(logging.Formatter):
@@ -47,10 +57,14 @@ class JsonFormatter(logging.Formatter):
         for field in _ACTIVITY_FIELDS:
             if field in temporal_activity:
                 line[field] = temporal_activity[field]
+        bound = _BOUND.get()
         for field in _OWN_FIELDS:
             value = getattr(record, field, None)
+            if value is None:
+                value = bound.get(field)
             if value is not None:
                 line[field] = str(value)
+        line.update(current_ids())
         if record.exc_info and record.exc_info[0] is not None:
             error_type, _, trace = record.exc_info
             line["error"] = f"{error_type.__module__}.{error_type.__qualname__}"

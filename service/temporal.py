@@ -16,6 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from codec import data_converter
 from service.attestation import AttestingClient, attestation_key
+from service.tracing import Tracing
 from settings import Settings
 from workflows import search_attributes as search
 
@@ -34,11 +35,14 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
     )
 
 
-async def connect(settings: Settings, *, lazy: bool = False, worker: bool = False) -> Client:
+async def connect(
+    settings: Settings, *, lazy: bool = False, worker: bool = False, tracing: Tracing | None = None
+) -> Client:
     """A client with the project's data converter, which encrypts every payload with the
     configured keyring, and that proves every signal and update it sends (`attestation`); API
     key and TLS when configured. A `lazy` client connects on first use, so a service can start
-    while Temporal is down; a `worker`'s converter refuses payloads it cannot decrypt."""
+    while Temporal is down; a `worker`'s converter refuses payloads it cannot decrypt. With
+    `tracing`, the trace goes on into workflows and activities (a worker takes it too)."""
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.temporal_address,
@@ -47,6 +51,7 @@ async def connect(settings: Settings, *, lazy: bool = False, worker: bool = Fals
         tls=tls_config(settings) if api_key is None else (tls_config(settings) or True),
         data_converter=data_converter(settings.keyring, worker=worker),
         interceptors=[AttestingClient(attestation_key(settings.code_secret_bytes))],
+        plugins=tracing.plugins() if tracing is not None else [],
         lazy=lazy,
     )
 

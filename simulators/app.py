@@ -57,6 +57,9 @@ def create_app(config: SimulatorConfig | None = None) -> FastAPI:
     app = FastAPI(
         title="Outside-world simulators",
         summary="SMS and e-mail gateways, Pension Fund, MVD, FNS, Russian Post, e-signature",
+        # Stand-ins for outside parties: they trace nothing of their own, even in a process
+        # where ours trace (FastAPI traces natively whenever a global provider is set).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.simulators = SimulatorState(config or SimulatorConfig())
     app.add_middleware(FaultInjection, state=app.state.simulators)
