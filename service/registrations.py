@@ -426,7 +426,7 @@ class Registrations:
         """Judge a contact code typed by the citizen (`session_id`), or read out to a clerk
         of the registering center (`counter`)."""
         await self._count_code_entry(registration_id, caller)
-        channel = (await self.state(registration_id)).channel
+        channel = await self._channel(registration_id)
         purpose = Purpose.SMS if channel is Channel.SMS else Purpose.EMAIL
         entered = self._hashed(registration_id, purpose, code, session_id)
         return await self._update(
@@ -442,7 +442,7 @@ class Registrations:
         """The e-mail confirmation link, opened wherever the citizen reads their mail (often
         not the browser that started): the link's token is entered through a new session,
         which becomes the owner when the token is right. The session is shown once."""
-        if (await self.state(registration_id)).channel is not Channel.EMAIL:
+        if await self._channel(registration_id) is not Channel.EMAIL:
             raise StepRefused(
                 Refusal.INVALID_INPUT,
                 "This registration confirms its contact by SMS code, not by e-mail link",
@@ -645,6 +645,14 @@ class Registrations:
             )
         except RPCError as error:
             raise await self._translate(registration_id, error) from error
+
+    async def _channel(self, registration_id: str) -> Channel:
+        """The registration's contact channel: from its store row (one read by key, no
+        workflow task), or from the workflow before it has written the row."""
+        record = await repository.get_registration(self._engine, registration_id)
+        if record is not None:
+            return record.channel
+        return (await self.state(registration_id)).channel
 
     async def _count_code_entry(self, registration_id: str, caller: Caller | None) -> None:
         if self._limits is not None and caller is not None:
