@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import NonNegativeInt, PositiveInt, SecretStr
+from pydantic import NonNegativeFloat, NonNegativeInt, PositiveInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from codec.keys import Keyring, load_keyring
@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     # How long an Idempotency-Key stays bound to the body it first came with (30 days): within
     # it, the key with another body is refused; after it, the key is forgotten (hourly).
     idempotency_key_ttl_hours: PositiveInt = 720
+    # How long an API instance answers a token from memory (service.token_verdicts); a revoked
+    # or rotated token is refused at once all the same (PostgreSQL NOTIFY). 0 turns it off.
+    token_cache_seconds: NonNegativeFloat = 30
     # Activities run only with the proof of the registration that scheduled them; set this to
     # the moment workers requiring it were deployed, so that activities already in flight
     # (scheduled before, without a proof) still run. Unset: every activity needs its proof.

@@ -23,6 +23,7 @@ from api.routers import clerks, health, partners, portal, support
 from service.limits import Limits
 from service.registrations import Registrations
 from service.temporal import connect
+from service.token_verdicts import TokenVerdicts
 from service.tracing import NO_NATIVE_TELEMETRY, Tracing
 from settings import Settings, load_settings
 from store import access, idempotency
@@ -81,11 +82,20 @@ def create_app(settings: Settings | None = None, tracing: Tracing | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configured = settings or load_settings()
         configured.check_secrets()  # refuse to start without them, not on a first request
-        engine = make_engine(database_url(configured))
+        url = database_url(configured)
+        engine = make_engine(url)
         client = await connect(configured, lazy=True, tracing=traced)
+        tokens = TokenVerdicts(
+            engine,
+            configured.token_pepper_bytes,
+            url,
+            ttl=timedelta(seconds=configured.token_cache_seconds),
+        )
+        await tokens.start()
         app.state.services = Services(
             settings=configured,
             engine=engine,
+            tokens=tokens,
             registrations=Registrations(
                 client,
                 engine,
@@ -98,6 +108,7 @@ def create_app(settings: Settings | None = None, tracing: Tracing | None = None)
         pruning = asyncio.create_task(prune_hourly(engine, configured))
         yield
         pruning.cancel()
+        await tokens.stop()
         await engine.dispose()
         traced.shutdown()
 

@@ -25,8 +25,9 @@ from registration.errors import InvalidInput, StepRefused
 from service import logs
 from service.limits import Caller, citizen_network
 from service.registrations import Registrations
+from service.token_verdicts import TokenVerdicts
 from settings import Settings
-from store import access, idempotency
+from store import idempotency
 from store.idempotency import KeyUse
 from store.repository import RegistrationNotFound, SessionRecord
 
@@ -38,6 +39,7 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     registrations: Registrations
+    tokens: TokenVerdicts
 
 
 def services(request: Request) -> Services:
@@ -64,9 +66,7 @@ async def caller(
 ) -> Principal:
     if credentials is None:
         raise ApiError(401, "unauthenticated", "Send a token: Authorization: Bearer <token>")
-    principal = await access.authenticate(
-        found.engine, found.settings.token_pepper_bytes, credentials.credentials
-    )
+    principal = await found.tokens.authenticate(credentials.credentials)
     if principal is None:
         raise ApiError(401, "unauthenticated", "The token is unknown, expired or revoked")
     # Every line logged for this request names the client and the registration.

@@ -33,7 +33,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registration.callers import Principal, Role, looks_like_token, new_token, token_hash
@@ -213,14 +213,32 @@ async def rotate_client(
                 )
             )
         ).one()
+        await announce_change(connection, client_id)
     return as_principal(row), token
+
+
+TOKEN_CHANGES = "gosreg_token_changes"
+"""The PostgreSQL NOTIFY channel on which a revoked or rotated client's id is announced (at
+commit): every API instance drops what it remembers of that client's token at once."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    principal: Principal
+    expires_at: datetime | None
+    """When the token stops being accepted by itself; None for a token without expiry."""
 
 
 async def authenticate(engine: AsyncEngine, pepper: bytes, token: str) -> Principal | None:
     """The principal holding `token`, or None when the token is malformed, unknown, revoked
-    or expired (all alike, so a caller learns nothing from the difference). One indexed
-    query; notes the use in `last_used_at` when the last note is older than
-    `LAST_USED_RESOLUTION`."""
+    or expired (all alike, so a caller learns nothing from the difference)."""
+    verdict = await token_verdict(engine, pepper, token)
+    return None if verdict is None else verdict.principal
+
+
+async def token_verdict(engine: AsyncEngine, pepper: bytes, token: str) -> Verdict | None:
+    """`authenticate`, with the token's expiry. One indexed query; notes the use in
+    `last_used_at` when the last note is older than `LAST_USED_RESOLUTION`."""
     if not looks_like_token(token):
         return None
     stale = or_(
@@ -235,6 +253,7 @@ async def authenticate(engine: AsyncEngine, pepper: bytes, token: str) -> Princi
                     ApiClient.role,
                     ApiClient.name,
                     ApiClient.service_center_id,
+                    ApiClient.expires_at,
                     stale.label("stale"),
                 ).where(ApiClient.token_hash == token_hash(pepper, token), usable_client())
             )
@@ -248,7 +267,7 @@ async def authenticate(engine: AsyncEngine, pepper: bytes, token: str) -> Princi
                 .where(ApiClient.id == row.id, stale)
                 .values(last_used_at=func.now())
             )
-    return as_principal(row)
+    return Verdict(as_principal(row), row.expires_at)
 
 
 def usable_client() -> ColumnElement[bool]:
@@ -279,7 +298,16 @@ async def revoke_client(engine: AsyncEngine, client_id: str) -> bool:
             .values(revoked_at=func.now())
             .returning(ApiClient.id)
         )
+        if revoked is not None:
+            await announce_change(connection, client_id)
     return revoked is not None
+
+
+async def announce_change(connection: AsyncConnection, client_id: str) -> None:
+    """NOTIFY `TOKEN_CHANGES` with the client's id, delivered when the transaction commits.
+    Whatever changes whether a client's token is accepted announces it, or API instances keep
+    accepting it for up to `Settings.token_cache_seconds` (an expiry moved by hand, too)."""
+    await connection.execute(select(func.pg_notify(TOKEN_CHANGES, client_id)))
 
 
 async def list_clients(engine: AsyncEngine) -> list[ClientRecord]:

@@ -63,6 +63,8 @@ async def expire_token(engine: AsyncEngine, client_id: str) -> None:
             .where(ApiClient.id == client_id)
             .values(expires_at=ApiClient.created_at - timedelta(seconds=1))
         )
+        # Changed by hand, announced as store.access does, so instances forget the token.
+        await access.announce_change(connection, client_id)
 
 
 # --- tokens ---------------------------------------------------------------------------------
