@@ -22,7 +22,6 @@ Errors are `{"code": ..., "message": ...}` and never quote a payload or a token.
 
 from __future__ import annotations
 
-import hmac
 import html
 import logging
 import secrets
@@ -42,8 +41,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.common.v1 import Payload, Payloads
 
+import browser
 from codec.encryption import DecryptionError, EncryptionCodec
-from registration.callers import Principal, Role, looks_like_token, token_hash
+from registration.callers import Principal, Role, looks_like_token
 from settings import Settings, load_settings
 from store import access, staff_sessions
 from store.db import make_engine
@@ -56,6 +56,7 @@ MAX_FORM_BYTES = 4096
 SESSION_COOKIE = "gosreg_codec_session"
 CSRF_COOKIE = "gosreg_codec_csrf"
 CSRF_FIELD = "csrf"
+CSRF_PURPOSE = "codec-login-csrf"
 CSRF_SECONDS = 3600  # how long a sign-in form stays usable
 _NAMESPACE_IN_LOGS = 100  # characters; the header is the caller's to fill
 
@@ -208,8 +209,7 @@ def check_origin(request: Request, settings: Settings) -> None:
     """Refuse a form posted from anywhere but this server's own pages: the `Origin` header
     must be `settings.codec_origin`, else this request's own scheme and host. Browsers send
     it with every POST; a request without it is refused too."""
-    own = settings.codec_origin or f"{request.url.scheme}://{request.headers.get('host', '')}"
-    if request.headers.get("origin", "").lower() != own.rstrip("/").lower():
+    if not browser.from_own_origin(request, settings.codec_origin):
         raise Refused(
             403,
             "foreign_origin",
@@ -219,15 +219,14 @@ def check_origin(request: Request, settings: Settings) -> None:
 
 
 def csrf_proof(pepper: bytes, nonce: str) -> str:
-    """What the form's hidden field must hold for the nonce in the CSRF cookie. Keyed, so a
-    cookie planted by a neighbouring site cannot be matched without the pepper."""
-    return token_hash(pepper, f"codec-login-csrf:{nonce}")
+    """What the form's hidden field must hold for the nonce in the CSRF cookie."""
+    return browser.csrf_proof(pepper, CSRF_PURPOSE, nonce)
 
 
 def check_csrf(request: Request, pepper: bytes, form: dict[str, list[str]]) -> None:
     nonce = request.cookies.get(CSRF_COOKIE, "")
     proof = form.get(CSRF_FIELD, [""])[0]
-    if not (nonce and hmac.compare_digest(proof.encode(), csrf_proof(pepper, nonce).encode())):
+    if not browser.csrf_matches(pepper, CSRF_PURPOSE, nonce, proof):
         raise Refused(
             403,
             "csrf_failed",
@@ -237,21 +236,9 @@ def check_csrf(request: Request, pepper: bytes, form: dict[str, list[str]]) -> N
 
 
 def set_cookie(request: Request, answer: Response, name: str, value: str, seconds: int) -> None:
-    """Set an HttpOnly, SameSite=Strict cookie (Secure over https). Strict still reaches the
+    """An HttpOnly, SameSite=Strict cookie (Secure over https). Strict still reaches the
     UI's fetches: the UI and this server are the same site (same host, another port)."""
-    answer.set_cookie(
-        name,
-        value,
-        max_age=seconds,
-        path="/",
-        secure=request.url.scheme == "https",
-        httponly=True,
-        samesite="strict",
-    )
-
-
-def delete_cookie(answer: Response, name: str) -> None:
-    answer.delete_cookie(name, path="/", httponly=True, samesite="strict")
+    browser.set_cookie(request, answer, name, value, seconds)
 
 
 def sign_in_page(request: Request, pepper: bytes, status: int, message: str) -> HTMLResponse:
@@ -381,7 +368,7 @@ def create_codec_app(settings: Settings | None = None) -> FastAPI:
         )
         seconds = int(found.session_lifetime.total_seconds())
         set_cookie(request, answer, SESSION_COOKIE, session_id, seconds)
-        delete_cookie(answer, CSRF_COOKIE)
+        browser.delete_cookie(answer, CSRF_COOKIE)
         return answer
 
     @app.post("/logout", response_class=HTMLResponse)
@@ -395,7 +382,7 @@ def create_codec_app(settings: Settings | None = None) -> FastAPI:
             if closed is not None:
                 log.info("codec sign-out by %s", closed)
         answer = sign_in_page(request, found.pepper, 200, "Signed out.")
-        delete_cookie(answer, SESSION_COOKIE)
+        browser.delete_cookie(answer, SESSION_COOKIE)
         return answer
 
     @app.get("/health")

@@ -12,7 +12,10 @@ ROOT = Path(__file__).parents[1]
 
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("domain", ("registration",)),
-    ("infrastructure", ("settings", "serving", "codec", "codec.keys", "codec.encryption")),
+    (
+        "infrastructure",
+        ("settings", "serving", "browser", "codec", "codec.keys", "codec.encryption"),
+    ),
     ("stand-ins", ("simulators",)),
     ("store and activities", ("store", "activities")),
     ("workflows", ("workflows",)),
@@ -56,7 +59,7 @@ def imports(path: Path) -> list[tuple[int, str]]:
 
 
 def project_modules() -> list[Path]:
-    sources = [ROOT / "settings.py", ROOT / "serving.py", ROOT / "worker.py"]
+    sources = [ROOT / "settings.py", ROOT / "serving.py", ROOT / "browser.py", ROOT / "worker.py"]
     for _, prefixes in LAYERS:
         for prefix in prefixes:
             folder = ROOT / prefix
