@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from ops import consistency, support, tokens
+from ops import clerks, consistency, support, tokens
 from service.temporal import exit_without_finalization
 
 # Commands that hold a Temporal client until the process ends (see exit_without_finalization).
@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> None:
         help="create development secrets in the data directory (those not configured)",
     )
     tokens.add_parser(commands)
+    clerks.add_parser(commands)
     support.add_parsers(commands)
     consistency.add_parser(commands)
     args = parser.parse_args(argv)
@@ -63,6 +64,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"created in {settings.data_dir}: {', '.join(created)}" if created else "ready")
     elif args.command == "tokens":
         tokens.run(args)
+    elif args.command == "clerks":
+        clerks.run(args)
     elif args.command in ("stuck", "audit", "keys"):
         support.run(args)
     elif args.command == "check":
