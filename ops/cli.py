@@ -18,7 +18,14 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser(
         "stack", help="run Temporal, PostgreSQL, simulators and worker (Ctrl-C stops)"
     )
-    commands.add_parser("demo", help="walk one registration to `confirmed` on the running stack")
+    demo = commands.add_parser(
+        "demo", help="walk one registration to `confirmed` on the running stack"
+    )
+    demo.add_argument(
+        "--until",
+        choices=["identity"],
+        help="stop when it awaits identity confirmation (for a clerk at the console)",
+    )
     commands.add_parser("worker", help="run only the worker")
     commands.add_parser("migrate", help="bring the account store's schema up to date")
     commands.add_parser(
@@ -43,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "demo":
         from ops.demo import run_demo
 
-        asyncio.run(run_demo())
+        asyncio.run(run_demo(until_identity=args.until == "identity"))
     elif args.command == "worker":
         import worker
 
