@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_FORM_BYTES = 4096
+# Both cookies are HttpOnly and SameSite=Strict (`browser.set_cookie`). Strict still reaches
+# the UI's fetches: the UI and this server are the same site (same host, another port).
 SESSION_COOKIE = "gosreg_codec_session"
 CSRF_COOKIE = "gosreg_codec_csrf"
 CSRF_FIELD = "csrf"
@@ -235,12 +237,6 @@ def check_csrf(request: Request, pepper: bytes, form: dict[str, list[str]]) -> N
         )
 
 
-def set_cookie(request: Request, answer: Response, name: str, value: str, seconds: int) -> None:
-    """An HttpOnly, SameSite=Strict cookie (Secure over https). Strict still reaches the
-    UI's fetches: the UI and this server are the same site (same host, another port)."""
-    browser.set_cookie(request, answer, name, value, seconds)
-
-
 def sign_in_page(request: Request, pepper: bytes, status: int, message: str) -> HTMLResponse:
     """The sign-in form with a fresh CSRF nonce (cookie) and its proof (hidden field)."""
     nonce = secrets.token_urlsafe(32)
@@ -251,7 +247,7 @@ def sign_in_page(request: Request, pepper: bytes, status: int, message: str) -> 
         'size="50" required autofocus></label> <button>Sign in</button></form>'
     )
     answer = page(status, message, form)
-    set_cookie(request, answer, CSRF_COOKIE, nonce, CSRF_SECONDS)
+    browser.set_cookie(request, answer, CSRF_COOKIE, nonce, CSRF_SECONDS)
     return answer
 
 
@@ -367,7 +363,7 @@ def create_codec_app(settings: Settings | None = None) -> FastAPI:
             '<form method="post" action="logout"><button>Sign out</button></form>',
         )
         seconds = int(found.session_lifetime.total_seconds())
-        set_cookie(request, answer, SESSION_COOKIE, session_id, seconds)
+        browser.set_cookie(request, answer, SESSION_COOKIE, session_id, seconds)
         browser.delete_cookie(answer, CSRF_COOKIE)
         return answer
 

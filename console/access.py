@@ -49,7 +49,7 @@ CSRF_FIELD = "csrf"
 SIGN_IN_PURPOSE = "console-sign-in"
 SESSION_PURPOSE = "console-session"
 CSRF_SECONDS = 3600  # how long a sign-in form stays usable
-MAX_FIELD = 200  # characters of any form field the console reads
+MAX_FIELDS = 20  # a console form has a handful (the body's size is `api.limits`')
 
 
 @dataclass
@@ -128,8 +128,8 @@ async def posted(request: Request, found: ConsoleServices) -> dict[str, str]:
     """The fields of a form posted from the console's own pages (else a 403 page)."""
     if not browser.from_own_origin(request, found.settings.console_origin):
         raise PageRefused(403, "page.forbidden", "page.csrf")
-    form = await request.form()
-    return {name: value[:MAX_FIELD] for name, value in form.multi_items() if isinstance(value, str)}
+    form = await request.form(max_files=0, max_fields=MAX_FIELDS)
+    return {name: value for name, value in form.multi_items() if isinstance(value, str)}
 
 
 async def session_form(request: Request, found: ConsoleDep, signed: SignedDep) -> dict[str, str]:

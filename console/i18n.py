@@ -1,7 +1,7 @@
 """Every word the console shows, in one catalog per language; templates and code look them up
 by key (`text`). Russian is the clerks' language and the only one so far: another language is
-another dictionary with the same keys (`tests/console/test_catalog.py` checks that every key
-the templates and the code use exists).
+another dictionary with the same keys (`tests/console/test_console_catalog.py` checks that
+every key the templates and the code use exists).
 
 Values are `str.format` templates: `{name}` is filled from the lookup's arguments.
 """

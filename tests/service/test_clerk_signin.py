@@ -344,3 +344,50 @@ async def test_the_clerks_trail_cannot_be_changed(clerk: Clerk, store_engine: As
     with pytest.raises(DBAPIError, match="append-only"):
         async with store_engine.begin() as connection:
             await connection.execute(text("DELETE FROM clerk_events"))
+
+
+# --- another identity provider ----------------------------------------------------------------
+
+
+class Provider:
+    """An identity provider that names whoever it was told to (an OIDC provider would map
+    its token's claims)."""
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+
+    async def authenticate(self, credentials: Credentials) -> Principal:
+        return self.principal
+
+
+async def test_a_clerk_named_by_another_identity_provider_signs_in_the_same_way(
+    store_engine: AsyncEngine, settings: Settings
+) -> None:
+    clerk = Principal(
+        client_id="kc_3f2a9c", role=Role.CLERK, name="Анна Петрова", service_center_id="mfc-77-001"
+    )
+    desk = ClerkSignIn(store_engine, settings, provider=Provider(clerk))
+
+    principal, session_id = await desk.sign_in(Credentials(login="", password="", code=""))
+
+    assert principal == clerk
+    assert await desk.clerk(session_id) == clerk
+    await desk.sign_out(session_id, clerk)
+    assert await desk.clerk(session_id) is None
+
+
+@pytest.mark.parametrize(
+    "someone",
+    [
+        Principal(client_id="cl_support", role=Role.SUPPORT, name="", service_center_id=None),
+        Principal(client_id="kc_nowhere", role=Role.CLERK, name="", service_center_id=None),
+    ],
+)
+async def test_an_identity_provider_cannot_sign_in_anyone_but_a_clerk_of_a_center(
+    store_engine: AsyncEngine, settings: Settings, someone: Principal
+) -> None:
+    desk = ClerkSignIn(store_engine, settings, provider=Provider(someone))
+
+    refused = await refusal(desk, Credentials(login="", password="", code=""))
+
+    assert refused.reason is RefusalReason.NOT_A_CLERK

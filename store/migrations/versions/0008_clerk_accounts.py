@@ -76,30 +76,25 @@ def upgrade() -> None:
     )
     op.create_index("ix_clerk_events_clerk_id", "clerk_events", ["clerk_id"])
     # Evidence, like the audit trail: once written, a line can be neither changed nor removed.
+    # The function names its table, so another append-only table can use it as it is.
     op.execute(
         """
-        CREATE FUNCTION clerk_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        CREATE FUNCTION append_only() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            RAISE EXCEPTION 'clerk_events is append-only: % is not allowed', TG_OP
+            RAISE EXCEPTION '% is append-only: % is not allowed', TG_TABLE_NAME, TG_OP
                 USING ERRCODE = 'restrict_violation';
         END
         $$
         """
     )
-    op.execute(
-        """
-        CREATE TRIGGER clerk_events_no_update_or_delete
-            BEFORE UPDATE OR DELETE ON clerk_events
-            FOR EACH ROW EXECUTE FUNCTION clerk_events_append_only()
-        """
-    )
-    op.execute(
-        """
-        CREATE TRIGGER clerk_events_no_truncate
-            BEFORE TRUNCATE ON clerk_events
-            FOR EACH STATEMENT EXECUTE FUNCTION clerk_events_append_only()
-        """
-    )
+    for trigger, when, each in (
+        ("no_update_or_delete", "UPDATE OR DELETE", "ROW"),
+        ("no_truncate", "TRUNCATE", "STATEMENT"),
+    ):
+        op.execute(
+            f"CREATE TRIGGER clerk_events_{trigger} BEFORE {when} ON clerk_events "
+            f"FOR EACH {each} EXECUTE FUNCTION append_only()"
+        )
 
     # The clerk's desk: a person found by passport, and a service center's day.
     op.create_index(
@@ -118,6 +113,6 @@ def downgrade() -> None:
     op.drop_index("ix_audit_events_service_center", table_name="audit_events")
     op.drop_index("ix_accounts_passport", table_name="accounts")
     op.drop_table("clerk_events")
-    op.execute("DROP FUNCTION clerk_events_append_only()")
+    op.execute("DROP FUNCTION append_only()")
     op.drop_table("clerk_sessions")
     op.drop_table("clerk_accounts")

@@ -202,6 +202,7 @@ async def test_a_clerk_sees_and_acts_on_nothing_outside_their_role(
             snils=profile.snils,
         ),
     )
+    await registrations.result(elsewhere.registration_id)  # confirmed, in the store too
     await sign_in(page, console, clerk)
     proof = await csrf_of(page)
     documents: dict[str, str | float | bool] = {
