@@ -210,3 +210,33 @@ async def test_signing_out_ends_the_session(page: Page, console: str, clerk: Cle
     await expect(page.get_by_role("status")).to_have_text("Вы вышли из консоли.")
     await page.goto(f"{console}/search")
     await expect(page).to_have_url(f"{console}/sign-in")
+
+
+async def test_five_refusals_lock_confirmation_and_the_page_says_until_when(
+    page: Page, console: str, clerk: Clerk, citizen: Applicant
+) -> None:
+    await sign_in(page, console, clerk)
+    await page.goto(f"{console}/registrations/{citizen.registration_id}")
+    profile = citizen.profile
+    await page.get_by_label("Серия паспорта", exact=True).fill(profile.passport_series)
+    await page.get_by_label("СНИЛС", exact=True).fill(profile.snils)
+    for attempt in range(1, 6):
+        wrong = f"{(int(profile.passport_number) + attempt) % 1_000_000:06d}"
+        await page.get_by_label("Номер паспорта", exact=True).fill(wrong)
+        await page.get_by_role("button", name="Подтвердить личность").click()
+        await expect(page.get_by_role("alert")).to_contain_text("номер паспорта не совпадает")
+    await expect(page.get_by_role("alert")).to_contain_text(
+        "Слишком много отказов подряд: подтверждение этой заявки заблокировано до"
+    )
+
+    await page.get_by_label("Номер паспорта", exact=True).fill(profile.passport_number)
+    async with page.expect_response(re.compile("/confirmation$")) as answered:
+        await page.get_by_role("button", name="Подтвердить личность").click()
+
+    assert (await answered.value).status == 429
+    refused = page.get_by_role("alert")
+    until = r"\d\d\.\d\d\.\d{4} \d\d:\d\d"
+    await expect(refused).to_have_text(
+        re.compile(f"Слишком много отказов подряд: подтверждение заблокировано до {until}\\.")
+    )
+    await assert_accessible(page)
