@@ -11,8 +11,9 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import NonNegativeInt, PositiveFloat, PositiveInt, SecretStr
+from pydantic import NonNegativeInt, PositiveFloat, PositiveInt, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from codec.keys import Keyring, load_keyring
@@ -140,6 +141,16 @@ class Settings(BaseSettings):
 
     # Numbers of the journey for new registrations (JSON, e.g. '{"sms_code_ttl": "PT5M"}').
     policy: Policy = Policy()
+
+    @field_validator("console_timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        """An unknown zone fails at start-up, not on a clerk's page."""
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {zone!r}, e.g. Europe/Moscow") from None
+        return zone
 
     def party_url(self, party: str) -> str:
         """Base URL of an outside party: its own setting, else the simulators' route for it."""
