@@ -10,8 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import NonNegativeFloat, NonNegativeInt, PositiveInt, SecretStr
+from pydantic import (
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from codec.keys import Keyring, load_keyring
@@ -125,8 +134,33 @@ class Settings(BaseSettings):
     # from it only. None: the request's own scheme and host.
     codec_origin: str | None = None
 
+    # The clerk console (`console`, at /console on the API). Who signs in is decided by an
+    # identity provider: the local clerk accounts (`gosreg clerks`) or, later, an organisation's
+    # own (docs/console.md). A sign-in is a server-side session, ended when idle, after its
+    # absolute lifetime, at sign-out, or when the account is disabled; failures in a row lock
+    # the account for a while. "Today" on a clerk's day list is a day in `console_timezone`.
+    console_identity_provider: Literal["local"] = "local"
+    console_session_hours: PositiveFloat = 8
+    console_session_idle_minutes: PositiveFloat = 15
+    console_sign_in_failures: PositiveInt = 5
+    console_lockout_minutes: PositiveFloat = 15
+    console_timezone: str = "Europe/Moscow"
+    # The console's origin as browsers see it (behind a proxy); its forms are accepted from it
+    # only. None: the request's own scheme and host.
+    console_origin: str | None = None
+
     # Numbers of the journey for new registrations (JSON, e.g. '{"sms_code_ttl": "PT5M"}').
     policy: Policy = Policy()
+
+    @field_validator("console_timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        """An unknown zone fails at start-up, not on a clerk's page."""
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {zone!r}, e.g. Europe/Moscow") from None
+        return zone
 
     def party_url(self, party: str) -> str:
         """Base URL of an outside party: its own setting, else the simulators' route for it."""
@@ -136,6 +170,12 @@ class Settings(BaseSettings):
     @property
     def codec_url(self) -> str:
         return f"http://{self.codec_host}:{self.codec_port}"
+
+    @property
+    def console_url(self) -> str:
+        """Where clerks sign in to the console."""
+        base = self.console_origin or f"http://{self.api_host}:{self.api_port}"
+        return f"{base.rstrip('/')}/console/"
 
     @cached_property
     def keyring(self) -> Keyring:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api import errors, limits
 from api.deps import Services
 from api.routers import clerks, health, partners, portal, support
+from console import install as install_console
 from service.limits import Limits
 from service.registrations import Registrations
 from service.temporal import connect
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, tracing: Tracing | None = None)
     app.add_middleware(limits.RequestLimits, settings=settings)  # before anything reads
     for router in (portal.router, clerks.router, partners.router, support.router, health.router):
         app.include_router(router)
+    install_console(app)  # the clerks' pages in the browser, at /console
     return app
 
 

@@ -22,7 +22,6 @@ Errors are `{"code": ..., "message": ...}` and never quote a payload or a token.
 
 from __future__ import annotations
 
-import hmac
 import html
 import logging
 import secrets
@@ -42,8 +41,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.common.v1 import Payload, Payloads
 
+import browser
 from codec.encryption import DecryptionError, EncryptionCodec
-from registration.callers import Principal, Role, looks_like_token, token_hash
+from registration.callers import Principal, Role, looks_like_token
 from service.tracing import NO_NATIVE_TELEMETRY
 from settings import Settings, load_settings
 from store import access, staff_sessions
@@ -54,9 +54,12 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_FORM_BYTES = 4096
+# Both cookies are HttpOnly and SameSite=Strict (`browser.set_cookie`). Strict still reaches
+# the UI's fetches: the UI and this server are the same site (same host, another port).
 SESSION_COOKIE = "gosreg_codec_session"
 CSRF_COOKIE = "gosreg_codec_csrf"
 CSRF_FIELD = "csrf"
+CSRF_PURPOSE = "codec-login-csrf"
 CSRF_SECONDS = 3600  # how long a sign-in form stays usable
 _NAMESPACE_IN_LOGS = 100  # characters; the header is the caller's to fill
 
@@ -209,8 +212,7 @@ def check_origin(request: Request, settings: Settings) -> None:
     """Refuse a form posted from anywhere but this server's own pages: the `Origin` header
     must be `settings.codec_origin`, else this request's own scheme and host. Browsers send
     it with every POST; a request without it is refused too."""
-    own = settings.codec_origin or f"{request.url.scheme}://{request.headers.get('host', '')}"
-    if request.headers.get("origin", "").lower() != own.rstrip("/").lower():
+    if not browser.from_own_origin(request, settings.codec_origin):
         raise Refused(
             403,
             "foreign_origin",
@@ -220,39 +222,20 @@ def check_origin(request: Request, settings: Settings) -> None:
 
 
 def csrf_proof(pepper: bytes, nonce: str) -> str:
-    """What the form's hidden field must hold for the nonce in the CSRF cookie. Keyed, so a
-    cookie planted by a neighbouring site cannot be matched without the pepper."""
-    return token_hash(pepper, f"codec-login-csrf:{nonce}")
+    """What the form's hidden field must hold for the nonce in the CSRF cookie."""
+    return browser.csrf_proof(pepper, CSRF_PURPOSE, nonce)
 
 
 def check_csrf(request: Request, pepper: bytes, form: dict[str, list[str]]) -> None:
     nonce = request.cookies.get(CSRF_COOKIE, "")
     proof = form.get(CSRF_FIELD, [""])[0]
-    if not (nonce and hmac.compare_digest(proof.encode(), csrf_proof(pepper, nonce).encode())):
+    if not browser.csrf_matches(pepper, CSRF_PURPOSE, nonce, proof):
         raise Refused(
             403,
             "csrf_failed",
             "The sign-in form is missing its CSRF proof or is out of date; "
             "reload /login and sign in again",
         )
-
-
-def set_cookie(request: Request, answer: Response, name: str, value: str, seconds: int) -> None:
-    """Set an HttpOnly, SameSite=Strict cookie (Secure over https). Strict still reaches the
-    UI's fetches: the UI and this server are the same site (same host, another port)."""
-    answer.set_cookie(
-        name,
-        value,
-        max_age=seconds,
-        path="/",
-        secure=request.url.scheme == "https",
-        httponly=True,
-        samesite="strict",
-    )
-
-
-def delete_cookie(answer: Response, name: str) -> None:
-    answer.delete_cookie(name, path="/", httponly=True, samesite="strict")
 
 
 def sign_in_page(request: Request, pepper: bytes, status: int, message: str) -> HTMLResponse:
@@ -265,7 +248,7 @@ def sign_in_page(request: Request, pepper: bytes, status: int, message: str) -> 
         'size="50" required autofocus></label> <button>Sign in</button></form>'
     )
     answer = page(status, message, form)
-    set_cookie(request, answer, CSRF_COOKIE, nonce, CSRF_SECONDS)
+    browser.set_cookie(request, answer, CSRF_COOKIE, nonce, CSRF_SECONDS)
     return answer
 
 
@@ -382,8 +365,8 @@ def create_codec_app(settings: Settings | None = None) -> FastAPI:
             '<form method="post" action="logout"><button>Sign out</button></form>',
         )
         seconds = int(found.session_lifetime.total_seconds())
-        set_cookie(request, answer, SESSION_COOKIE, session_id, seconds)
-        delete_cookie(answer, CSRF_COOKIE)
+        browser.set_cookie(request, answer, SESSION_COOKIE, session_id, seconds)
+        browser.delete_cookie(answer, CSRF_COOKIE)
         return answer
 
     @app.post("/logout", response_class=HTMLResponse)
@@ -397,7 +380,7 @@ def create_codec_app(settings: Settings | None = None) -> FastAPI:
             if closed is not None:
                 log.info("codec sign-out by %s", closed)
         answer = sign_in_page(request, found.pepper, 200, "Signed out.")
-        delete_cookie(answer, SESSION_COOKIE)
+        browser.delete_cookie(answer, SESSION_COOKIE)
         return answer
 
     @app.get("/health")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from ops import consistency, support, tokens
+from ops import clerks, consistency, support, tokens
 from service.temporal import exit_without_finalization
 
 # Commands that hold a Temporal client until the process ends (see exit_without_finalization).
@@ -18,7 +18,14 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser(
         "stack", help="run Temporal, PostgreSQL, simulators and worker (Ctrl-C stops)"
     )
-    commands.add_parser("demo", help="walk one registration to `confirmed` on the running stack")
+    demo = commands.add_parser(
+        "demo", help="walk one registration to `confirmed` on the running stack"
+    )
+    demo.add_argument(
+        "--until",
+        choices=["identity"],
+        help="stop when it awaits identity confirmation (for a clerk at the console)",
+    )
     commands.add_parser("worker", help="run only the worker")
     commands.add_parser("migrate", help="bring the account store's schema up to date")
     commands.add_parser(
@@ -31,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
         help="create development secrets in the data directory (those not configured)",
     )
     tokens.add_parser(commands)
+    clerks.add_parser(commands)
     support.add_parsers(commands)
     consistency.add_parser(commands)
     args = parser.parse_args(argv)
@@ -42,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "demo":
         from ops.demo import run_demo
 
-        asyncio.run(run_demo())
+        asyncio.run(run_demo(until_identity=args.until == "identity"))
     elif args.command == "worker":
         import worker
 
@@ -63,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"created in {settings.data_dir}: {', '.join(created)}" if created else "ready")
     elif args.command == "tokens":
         tokens.run(args)
+    elif args.command == "clerks":
+        clerks.run(args)
     elif args.command in ("stuck", "explain", "audit", "keys"):
         support.run(args)
     elif args.command == "check":

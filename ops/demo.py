@@ -61,7 +61,9 @@ class Demo:
             await asyncio.sleep(0.5)
         raise SystemExit(f"the registration did not reach {stage} in {seconds:.0f} s")
 
-    async def run(self) -> None:
+    async def run(self, *, until_identity: bool = False) -> None:
+        """Walk a registration to `confirmed` by letter, or only until it awaits identity
+        confirmation (`until_identity`: for a clerk to confirm in person at the console)."""
         phone = f"+79{random.randint(100_000_000, 999_999_998)}"
         started = await self.registrations.start("Иванова", "Мария", phone=phone)
         rid = started.registration_id
@@ -79,12 +81,19 @@ class Demo:
         done = await self.registrations.set_password(rid, "Zvezda#Polar7", "Zvezda#Polar7")
         self.say(f"password set → stage {done.stage}, level {done.level}")
 
-        done = await self.registrations.submit_profile(
-            rid, verifiable_profile(random_snils_body(), random_passport_number())
-        )
+        profile = verifiable_profile(random_snils_body(), random_passport_number())
+        done = await self.registrations.submit_profile(rid, profile)
         self.say(f"profile submitted → stage {done.stage}: Pension Fund and MVD are checking")
         view = await self.wait_for(rid, Stage.IDENTITY)
         self.say(f"verified → level {view.level}, INN found: {view.inn_found}")
+        if until_identity:
+            self.say(f"awaiting identity confirmation: at {self.settings.console_url}")
+            self.say(f"  find the citizen by SNILS {profile.snils} or phone {phone},")
+            self.say(
+                f"  confirm with passport {profile.passport_series} {profile.passport_number}"
+                f" and SNILS {profile.snils}"
+            )
+            return
 
         chosen = await self.registrations.choose_method(rid, ConfirmationMethod.LETTER, ADDRESS)
         assert chosen.letter is not None
@@ -108,7 +117,7 @@ class Demo:
             raise SystemExit("the demo did not reach `confirmed`")
 
 
-async def run_demo() -> None:
+async def run_demo(*, until_identity: bool = False) -> None:
     settings = load_settings()
     client = await connect(settings)
     engine = make_engine(database_url(settings))
@@ -122,6 +131,9 @@ async def run_demo() -> None:
     )
     async with SimulatorControl(settings.simulators_url) as outbox:
         demo = Demo(settings, registrations, engine, outbox)
-        print("Registering one citizen end to end:")
-        await demo.run()
+        print(
+            "Registering one citizen "
+            + ("until the identity stage:" if until_identity else "end to end:")
+        )
+        await demo.run(until_identity=until_identity)
     await engine.dispose()

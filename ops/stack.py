@@ -242,8 +242,10 @@ class Stack:
     Simulators      {s.simulators_url}/docs   (outbox: {s.simulators_url}/outbox/messages)
     Worker          task queue {s.temporal_task_queue}
     API             http://{s.api_host}:{s.api_port}   (OpenAPI: http://{s.api_host}:{s.api_port}/docs)
+    Clerk console   {s.console_url}   (a clerk account: `gosreg clerks create`)
 
   Next: in another terminal, `gosreg demo`
+        a citizen for the clerk console: `gosreg demo --until identity`
         an API token: `gosreg tokens create --role portal --name "portal backend"`
         support: README, "Support runbook" (`gosreg stuck`, `temporal workflow ...`)
 """,

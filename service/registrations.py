@@ -152,6 +152,7 @@ class LinkConfirmed:
 _JOIN_ANYWAY = frozenset(
     {Refusal.RESEND_TOO_SOON, Refusal.RESEND_LIMIT, Refusal.LOCKED, Refusal.DELIVERY_FAILED}
 )
+ROW_WAIT, ROW_WAIT_LOOKS = timedelta(seconds=5), 50
 ENDING_WAIT = timedelta(seconds=10)
 """How long a start waits for the contact's registration that is being closed (cancelled,
 expired) to finish closing, so that it starts the next one instead of joining it."""
@@ -248,7 +249,7 @@ class Registrations:
         started = CounterStart(clerk=clerk, profile=checked)
         registration_id, created = await self._start_or_join(person, contact, None, started)
         if not created:
-            running = await repository.get_registration(self._engine, registration_id)
+            running = await self._opened_row(registration_id)
             if running is None or running.service_center_id != clerk.service_center_id:
                 where = (
                     "online"
@@ -645,6 +646,16 @@ class Registrations:
             )
         except RPCError as error:
             raise await self._translate(registration_id, error) from error
+
+    async def _opened_row(self, registration_id: str) -> repository.RegistrationRecord | None:
+        """The registration's store row, waiting a moment for a workflow that was just started
+        (by a racing twin) to write it; None when it does not come."""
+        for _ in range(ROW_WAIT_LOOKS):
+            record = await repository.get_registration(self._engine, registration_id)
+            if record is not None:
+                return record
+            await asyncio.sleep(ROW_WAIT.total_seconds() / ROW_WAIT_LOOKS)
+        return None
 
     async def _channel(self, registration_id: str) -> Channel:
         """The registration's contact channel: from its store row (one read by key, no

@@ -85,6 +85,12 @@ class Account(Base):
         CheckConstraint("phone IS NOT NULL OR email IS NOT NULL", name="has_contact"),
         # One account per e-mail address whatever its case: Foo@x.ru and foo@x.ru are one box.
         Index("uq_accounts_email_lower", func.lower(text("email")), unique=True),
+        # A clerk finds a person by the passport shown at the counter (`store.clerk_desk`).
+        Index(
+            "ix_accounts_passport",
+            text("(profile ->> 'passport_series')"),
+            text("(profile ->> 'passport_number')"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, server_default=func.gen_random_uuid())
@@ -163,7 +169,15 @@ class AuditEvent(Base):
     of the step that wrote the line."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (UniqueConstraint("registration_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("registration_id", "seq"),
+        # A service center's day at the console (`store.clerk_desk`).
+        Index(
+            "ix_audit_events_service_center",
+            text("(details ->> 'service_center_id')"),
+            "recorded_at",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     registration_id: Mapped[str] = mapped_column(ForeignKey("registrations.registration_id"))

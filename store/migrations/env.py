@@ -13,6 +13,7 @@ from sqlalchemy.pool import NullPool
 
 import store.access  # noqa: F401 - its tables are on Base.metadata too
 from store import (
+    clerks,  # noqa: F401 - its tables are on Base.metadata too
     idempotency,  # noqa: F401 - its table is on Base.metadata too
     staff_sessions,  # noqa: F401 - its table is on Base.metadata too
 )

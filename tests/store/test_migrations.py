@@ -18,6 +18,7 @@ from sqlalchemy.pool import NullPool
 import store.access  # noqa: F401 - its tables are on Base.metadata too
 from settings import Settings
 from store import (
+    clerks,  # noqa: F401 - its tables are on Base.metadata too
     idempotency,  # noqa: F401 - its table is on Base.metadata too
     sends,  # noqa: F401 - its table is on Base.metadata too
     staff_sessions,  # noqa: F401 - its table is on Base.metadata too
@@ -38,6 +39,9 @@ TABLES = {
     "registration_sessions",
     "step_outcomes",
     "password_links",
+    "clerk_accounts",
+    "clerk_sessions",
+    "clerk_events",
 }
 
 

@@ -1,0 +1,27 @@
+"""The clerk console: a service-center clerk's pages in the browser, at `/console` on the API.
+
+Server-rendered (FastAPI and Jinja2 templates, one stylesheet, no script), in Russian (every
+word in `console.i18n`), usable with the keyboard alone. A clerk signs in with a password and
+a TOTP code (`service.clerk_signin`), finds a person awaiting identity confirmation, enters
+the documents seen and gets the workflow's verdict (`service.clerk_desk`), and sees the day's
+work of their center. It goes through the service layer, as the API's clerk routes do, with
+the same rules and limits.
+
+- `console.access`: sessions, forms from our own pages only, a page for every failure;
+- `console.routes`: the pages; `console.render`: templates and headers.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from console.access import PREFIX
+from console.render import HERE
+from console.routes import router
+
+
+def install(app: FastAPI) -> None:
+    """Serve the console from `app` (the API), at `/console`."""
+    app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
+    app.include_router(router)
