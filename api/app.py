@@ -3,7 +3,9 @@
     uvicorn api.app:app          (or `gosreg api`; configuration from GOSREG_* variables)
 
 OpenAPI at /docs. Start-up does not wait for Temporal or PostgreSQL: while either is down the
-API answers 503 with Retry-After and /health/ready says which one.
+API answers 503 with Retry-After and /health/ready says which one. /metrics (not in the OpenAPI
+document) is for Prometheus: requests by route template, and the business metrics the API
+observes (refusals, limits); README, "Metrics and health".
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api import errors, limits
 from api.deps import Services
+from api.metrics import RequestMetrics
 from api.routers import clerks, health, partners, portal, support
+from metrics import exposition
 from service.limits import Limits
 from service.registrations import Registrations
 from service.temporal import connect
@@ -78,7 +82,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configured = settings or load_settings()
         configured.check_secrets()  # refuse to start without them, not on a first request
         engine = make_engine(database_url(configured))
-        client = await connect(configured, lazy=True)
+        client = await connect(
+            configured,
+            lazy=True,
+            metrics_host=configured.api_host,
+            metrics_port=configured.api_sdk_metrics_port,
+        )
         app.state.services = Services(
             settings=configured,
             engine=engine,
@@ -114,6 +123,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(limits.RequestLimits, settings=settings)  # before anything reads
+    app.add_middleware(RequestMetrics)  # outermost: counts what the limits refuse too
+    # An API route (not a bare Starlette one), so that requests to it carry their route.
+    app.add_api_route(exposition.PATH, exposition.metrics, include_in_schema=False)
     for router in (portal.router, clerks.router, partners.router, support.router, health.router):
         app.include_router(router)
     return app

@@ -12,7 +12,10 @@ ROOT = Path(__file__).parents[1]
 
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("domain", ("registration",)),
-    ("infrastructure", ("settings", "serving", "codec", "codec.keys", "codec.encryption")),
+    (
+        "infrastructure",
+        ("settings", "serving", "codec", "codec.keys", "codec.encryption", "metrics"),
+    ),
     ("stand-ins", ("simulators",)),
     ("store and activities", ("store", "activities")),
     ("workflows", ("workflows",)),
