@@ -1,11 +1,18 @@
-"""Reading metrics as Prometheus does: the families an exporter serves, the samples of one."""
+"""Reading metrics as Prometheus does: the families an exporter serves, the samples of one,
+and the metric families the shipped alerting rules and dashboard query."""
 
 from __future__ import annotations
+
+import json
+import re
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from ops.monitoring import ALERTS, DASHBOARD
+
 _SUFFIXES = ("_bucket", "_count", "_sum", "_total")
+_NAME = re.compile(r"\b(?:gosreg|temporal)_[a-z0-9_]+\b")
 
 
 def family(name: str) -> str:
@@ -29,6 +36,21 @@ def samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
         for sample in metric.samples
         if sample.name == name
     ]
+
+
+def queries() -> list[str]:
+    """Every PromQL expression of the shipped alerting rules and dashboard."""
+    rules = [line.strip() for line in ALERTS.read_text().splitlines()]
+    dashboard = json.loads(DASHBOARD.read_text())
+    return [
+        *rules,  # names are found line by line; a rule's text around them does not matter
+        *(target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])),
+    ]
+
+
+def queried_families() -> set[str]:
+    """The metric families (ours and the SDK's) the alerting rules and dashboard query."""
+    return {family(name) for query in queries() for name in _NAME.findall(query)}
 
 
 async def scrape(url: str) -> str:
