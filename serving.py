@@ -1,16 +1,20 @@
-"""Serve an ASGI app from a background thread on a loopback port: the simulators, and the
-API in tests."""
+"""Serve an ASGI app from a background thread on a loopback port (the simulators, and the API
+in tests), or on the running event loop beside other work (the worker's probes and metrics)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import threading
 import time
+from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 from typing import Literal, Self
 
 import uvicorn
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 
 class ServerThread:
@@ -107,3 +111,41 @@ class ServerThread:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves the process's signals alone: the host process (the
+    worker) stops on its own SIGTERM and stops this server with it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def serving_here(
+    app: ASGIApp, *, host: str, port: int, name: str = "server"
+) -> AsyncIterator[None]:
+    """Serve `app` on `host:port` from the running event loop while the block runs. Raises
+    when the server cannot start (the port is taken)."""
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )
+    server = _Server(config)
+    serving = asyncio.create_task(server.serve(), name=f"{name}:{port}")
+    while not server.started:
+        if serving.done():
+            serving.result()  # the failure, if any
+            raise RuntimeError(f"{name} did not start on {host}:{port}")
+        await asyncio.sleep(0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await serving

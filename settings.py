@@ -148,6 +148,19 @@ class Settings(BaseSettings):
     # The console's origin as browsers see it (behind a proxy); its forms are accepted from it
     # only. None: the request's own scheme and host.
     console_origin: str | None = None
+    # Metrics and health (README, "Metrics and health"). A port left unset is not bound: no
+    # process exports anything unless told where. The worker's own port serves its health
+    # probes and business metrics; the Temporal SDK's Prometheus exporter binds a port of its
+    # own in each process holding a Temporal client (worker and API). `gosreg stack` sets all
+    # of them; `stage_gauges_seconds` is how often the worker counts registrations per stage
+    # in Temporal's visibility (0: never).
+    worker_host: str = "127.0.0.1"
+    worker_port: int | None = None
+    worker_sdk_metrics_port: int | None = None
+    api_sdk_metrics_port: int | None = None
+    stage_gauges_seconds: NonNegativeInt = 60
+    temporal_metrics_port: int | None = None  # the dev server's own, in `gosreg stack`
+    prometheus_port: int | None = None  # `gosreg stack --observability`
 
     # Numbers of the journey for new registrations (JSON, e.g. '{"sms_code_ttl": "PT5M"}').
     policy: Policy = Policy()

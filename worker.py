@@ -1,11 +1,16 @@
 """The worker: connects, assembles the registries of workflows and activities, and runs.
 
 python worker.py        (configuration from GOSREG_* environment variables, see settings.py)
+
+With `GOSREG_WORKER_PORT` it serves its health probes and metrics there (`service.health`)
+and counts registrations per stage for them (`service.gauges`); with
+`GOSREG_WORKER_SDK_METRICS_PORT`, the SDK's exporter serves the SDK's metrics.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from datetime import timedelta
@@ -13,10 +18,13 @@ from datetime import timedelta
 from temporalio.worker import Worker
 
 from activities import build_activities
+from service import gauges
 from service.attestation import VerifyingWorker, attestation_key
+from service.health import WorkerProbes
 from service.logs import configure_logging
 from service.temporal import connect, exit_without_finalization
 from service.tracing import Tracing
+from serving import serving_here
 from settings import Settings, load_settings
 from store.db import make_engine
 from store.embedded import database_url
@@ -28,7 +36,13 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until `stop` is set (or forever); clean shutdown lets running activities finish."""
     tracing = Tracing.from_environment("gosreg-worker")
-    client = await connect(settings, worker=True, tracing=tracing)
+    client = await connect(
+        settings,
+        worker=True,
+        tracing=tracing,
+        metrics_host=settings.worker_host,
+        metrics_port=settings.worker_sdk_metrics_port,
+    )
     engine = make_engine(database_url(settings))
     async with build_activities(
         settings, engine, instrument_http=tracing.instrument_http
@@ -48,7 +62,18 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             # abandoning them to a retry after their timeout.
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         )
-        async with worker:
+        async with worker, contextlib.AsyncExitStack() as observed:
+            if settings.worker_port is not None:
+                probes = WorkerProbes(worker, client, engine)
+                await observed.enter_async_context(
+                    serving_here(probes.app(), host=settings.worker_host, port=settings.worker_port)
+                )
+                if settings.stage_gauges_seconds:
+                    every = timedelta(seconds=settings.stage_gauges_seconds)
+                    counting = asyncio.create_task(
+                        gauges.keep_counting(client, settings.temporal_task_queue, every)
+                    )
+                    observed.callback(counting.cancel)
             logging.getLogger(__name__).info(
                 "worker polling %s on %s", settings.temporal_task_queue, settings.temporal_address
             )

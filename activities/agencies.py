@@ -4,10 +4,13 @@ An agency answers later. Each activity attempt (re)submits the request — idemp
 `request_key` — and reads the answer once; while there is none it fails with the benign,
 retryable AGENCY_ANSWER_PENDING, so that the workflow's retry policy is the polling schedule
 (backoff 10 s → 1 h, deadline 10 days) and no worker slot is held while an agency thinks.
+Each attempt is counted by its outcome, and an answer with the time and attempts it took
+(`metrics.journey`).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 from temporalio import activity
@@ -17,6 +20,7 @@ from activities.fns import FnsClient
 from activities.http import AgencyAnswer
 from activities.mvd import MvdClient
 from activities.pension_fund import PensionFundClient
+from metrics import journey
 from registration.activity_messages import AgencyCheck, CheckResult, InnResult
 from registration.errors import AGENCY_ANSWER_PENDING
 from registration.journey import Agency
@@ -33,20 +37,33 @@ class AgencyApi(Protocol[A]):
     async def answer(self, request_id: str) -> A: ...
 
 
-async def ask(agency: AgencyApi[A], check: AgencyCheck) -> A:
+async def ask(agency: Agency, api: AgencyApi[A], check: AgencyCheck) -> A:
     """The agency's answer to `check`; raises AGENCY_ANSWER_PENDING while it has none."""
-    request_id = await agency.submit(check.request_key, check.profile)
-    activity.heartbeat("submitted")
-    answer = await agency.answer(request_id)
-    activity.heartbeat("read")
+    try:
+        request_id = await api.submit(check.request_key, check.profile)
+        activity.heartbeat("submitted")
+        answer = await api.answer(request_id)
+        activity.heartbeat("read")
+    except Exception:
+        journey.agency_attempt(agency, "failed")
+        raise
     if answer.pending:
-        activity.logger.debug("%s: request %s still pending", agency.party, check.request_key)
+        journey.agency_attempt(agency, "pending")
+        activity.logger.debug("%s: request %s still pending", api.party, check.request_key)
         raise ApplicationError(
-            f"{agency.party} has not answered yet",
+            f"{api.party} has not answered yet",
             type=AGENCY_ANSWER_PENDING,
             category=ApplicationErrorCategory.BENIGN,
         )
     return answer
+
+
+def answered(agency: Agency, outcome: str) -> None:
+    """Count the agency's answer with the time since the check was first asked (this
+    activity's first schedule) and the attempts it took."""
+    info = activity.info()
+    waited = (datetime.now(UTC) - info.scheduled_time).total_seconds()
+    journey.agency_answered(agency, outcome, waited, info.attempt)
 
 
 class AgencyActivities:
@@ -70,7 +87,8 @@ class AgencyActivities:
     @activity.defn(name="lookup_inn")
     async def lookup_inn(self, check: AgencyCheck) -> InnResult:
         """The person's INN, or found=False when FNS has none."""
-        answer = await ask(self._fns, check)
+        answer = await ask(Agency.FNS, self._fns, check)
+        answered(Agency.FNS, "found" if answer.found else "not_found")
         activity.logger.info("FNS: request %s found=%s", check.request_key, answer.found)
         return InnResult(found=answer.found is True, inn=answer.inn if answer.found else None)
 
@@ -78,7 +96,8 @@ class AgencyActivities:
     async def _check(
         agency: Agency, client: PensionFundClient | MvdClient, check: AgencyCheck
     ) -> CheckResult:
-        answer = await ask(client, check)
+        answer = await ask(agency, client, check)
+        answered(agency, "match" if answer.matched else "mismatch")
         activity.logger.info(
             "%s: request %s matched=%s reason_code=%s",
             client.party,

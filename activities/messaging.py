@@ -23,6 +23,7 @@ from temporalio.exceptions import ApplicationError
 from activities.email import EmailClient
 from activities.sms import SmsClient
 from activities.store import _database_fault
+from metrics import journey
 from registration.activity_messages import Notify, SendContactCode, SendPasswordLink, SentCode
 from registration.codes import Purpose, contact_key, derive_code, hash_code, range_key
 from registration.contact import Channel, Contact
@@ -186,6 +187,7 @@ class MessagingActivities:
         if decision.allowed:
             return
         assert decision.limit is not None and decision.retry_at is not None
+        journey.rate_limit_hit(f"send_{decision.limit.value}")
         activity.logger.info(
             "Contact code %s of registration %s not sent: %s reached until %s",
             request.sequence,

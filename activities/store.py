@@ -1,7 +1,8 @@
 """Activities that write the account store: one per audited step of the journey.
 
 Each step is idempotent (its audit seq is its idempotency key, see `store.repository`), so
-Temporal may retry any of them freely. Definitive answers are non-retryable
+Temporal may retry any of them freely; the journey's metrics count a step when the store
+applies it, so once (`metrics.journey`). Definitive answers are non-retryable
 `ApplicationError`s typed from `registration.errors`; database faults stay retryable.
 Nothing here logs or raises personal data: ids and audit seqs only.
 """
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from metrics import journey
 from registration.activity_messages import (
     ActivatePassword,
     AuditEntry,
@@ -91,14 +93,16 @@ class StoreActivities:
 
     @activity.defn(name="close_registration")
     async def close_registration(self, step: CloseRegistration) -> None:
-        await self._apply(repository.close_registration, step, step.audit)
+        if await self._apply(repository.close_registration, step, step.audit):
+            journey.registration_ended(step.outcome)
 
     async def _apply(
         self,
         write: Callable[[AsyncEngine, _Step], Awaitable[bool]],
         step: _Step,
         audit: AuditEntry,
-    ) -> None:
+    ) -> bool:
+        """Write `step`; whether it was applied now (False: applied before)."""
         try:
             applied = await write(self._engine, step)
         except StoreError as error:
@@ -110,6 +114,9 @@ class StoreActivities:
             raise _database_fault(error) from None
         if not applied:
             activity.logger.info("step already applied (audit seq %d)", audit.seq)
+            return False
+        journey.observe_step(audit)
+        return True
 
 
 def _database_fault(error: SQLAlchemyError) -> ApplicationError:

@@ -3,7 +3,9 @@
     uvicorn api.app:app          (or `gosreg api`; configuration from GOSREG_* variables)
 
 OpenAPI at /docs. Start-up does not wait for Temporal or PostgreSQL: while either is down the
-API answers 503 with Retry-After and /health/ready says which one.
+API answers 503 with Retry-After and /health/ready says which one. /metrics (not in the OpenAPI
+document) is for Prometheus: requests by route template, and the business metrics the API
+observes (refusals, limits); README, "Metrics and health".
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api import errors, limits
 from api.deps import Services
+from api.metrics import RequestMetrics
 from api.routers import clerks, health, partners, portal, support
 from console import install as install_console
+from metrics import exposition
 from service.limits import Limits
 from service.registrations import Registrations
 from service.temporal import connect
@@ -85,7 +89,13 @@ def create_app(settings: Settings | None = None, tracing: Tracing | None = None)
         configured.check_secrets()  # refuse to start without them, not on a first request
         url = database_url(configured)
         engine = make_engine(url)
-        client = await connect(configured, lazy=True, tracing=traced)
+        client = await connect(
+            configured,
+            lazy=True,
+            tracing=traced,
+            metrics_host=configured.api_host,
+            metrics_port=configured.api_sdk_metrics_port,
+        )
         tokens = TokenVerdicts(
             engine,
             configured.token_pepper_bytes,
@@ -133,6 +143,9 @@ def create_app(settings: Settings | None = None, tracing: Tracing | None = None)
     traced.instrument_app(app)
     errors.install(app)
     app.add_middleware(limits.RequestLimits, settings=settings)  # before anything reads
+    app.add_middleware(RequestMetrics)  # outermost: counts what the limits refuse too
+    # An API route (not a bare Starlette one), so that requests to it carry their route.
+    app.add_api_route(exposition.PATH, exposition.metrics, include_in_schema=False)
     for router in (portal.router, clerks.router, partners.router, support.router, health.router):
         app.include_router(router)
     install_console(app)  # the clerks' pages in the browser, at /console

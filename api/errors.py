@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
+from metrics import journey
 from registration.errors import FieldError, Refusal, StepRefused
 from service.temporal import is_connect_failure
 from store.repository import RegistrationNotFound
@@ -219,6 +220,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StepRefused)
     async def on_refused(request: Request, error: StepRefused) -> ProblemResponse:
+        journey.step_refused(error.code)
         return refusal_response(error)
 
     @app.exception_handler(ApiError)

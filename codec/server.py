@@ -18,6 +18,7 @@ codec settings. `/login` and `/logout` accept forms only from this server's own 
 `/login` only with the CSRF proof its form carries (a random nonce in a SameSite=Strict
 cookie, and its HMAC under the token pepper in a hidden field).
 Errors are `{"code": ..., "message": ...}` and never quote a payload or a token.
+`/metrics` counts the requests by caller (client id) and outcome, never their content.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 
 import browser
 from codec.encryption import DecryptionError, EncryptionCodec
+from metrics import exposition, journey
 from registration.callers import Principal, Role, looks_like_token
 from service.tracing import NO_NATIVE_TELEMETRY
 from settings import Settings, load_settings
@@ -200,8 +202,10 @@ async def convert(request: Request, caller: Principal, operation: str, apply: Co
         converted = await apply(payloads.payloads)
     except DecryptionError as error:
         note(f"refused (key {error.key_id!r})")
+        journey.codec_request(operation, caller.client_id, "refused")
         raise Refused(422, "undecryptable", str(error)) from None
     note("ok")
+    journey.codec_request(operation, caller.client_id, "ok")
     return Response(
         json_format.MessageToJson(Payloads(payloads=converted), indent=None),
         media_type="application/json",
@@ -386,6 +390,8 @@ def create_codec_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    app.add_route(exposition.PATH, exposition.metrics, include_in_schema=False)
 
     return app
 

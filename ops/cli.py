@@ -15,8 +15,13 @@ HOLD_A_TEMPORAL_CLIENT = frozenset({"stack", "demo", "worker", "api", "stuck", "
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="gosreg", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser(
+    stack = commands.add_parser(
         "stack", help="run Temporal, PostgreSQL, simulators and worker (Ctrl-C stops)"
+    )
+    stack.add_argument(
+        "--observability",
+        action="store_true",
+        help="also run Prometheus over every process of the stack (Debian's `prometheus`)",
     )
     demo = commands.add_parser(
         "demo", help="walk one registration to `confirmed` on the running stack"
@@ -46,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "stack":
         from ops.stack import run_stack
 
-        run_stack()
+        run_stack(observability=args.observability)
     elif args.command == "demo":
         from ops.demo import run_demo
 

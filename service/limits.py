@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from metrics import journey
 from registration.codes import contact_key, range_key
 from registration.contact import Contact
 from registration.errors import FieldError, InvalidInput, Refusal, StepRefused
@@ -142,6 +143,7 @@ class Limits:
             return
         action, scope, _ = key.split(":", 2)
         log.info("limit %s per %s reached", action, scope)
+        journey.rate_limit_hit(f"{action}_per_{scope}")
         raise rate_limited(datetime.now(UTC) + timedelta(seconds=decision.retry_after_seconds))
 
     def _keyed(self, network: str) -> str:

@@ -75,10 +75,28 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+QUIET_PATHS = frozenset({"/metrics", "/health/live", "/health/ready"})
+"""Paths that Prometheus and process managers call every few seconds: not access-logged."""
+
+
+def not_a_probe(record: logging.LogRecord) -> bool:
+    """False for uvicorn's access line of a scrape or a probe, whose args are (client,
+    method, path, HTTP version, status)."""
+    args = record.args
+    return not (
+        record.name == "uvicorn.access"
+        and isinstance(args, tuple)
+        and len(args) > 2
+        and args[2] in QUIET_PATHS
+    )
+
+
 def configure_logging(service: str, level: int = logging.INFO) -> None:
-    """Send every logger's records, as JSON lines, to stderr."""
+    """Send every logger's records, as JSON lines, to stderr (but the access lines of
+    scrapes and probes)."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(not_a_probe)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -15,6 +15,7 @@ from temporalio.client import Client, TLSConfig
 from temporalio.service import RPCError, RPCStatusCode
 
 from codec import data_converter
+from metrics.sdk import sdk_runtime
 from service.attestation import AttestingClient, attestation_key
 from service.tracing import Tracing
 from settings import Settings
@@ -36,13 +37,21 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
 
 
 async def connect(
-    settings: Settings, *, lazy: bool = False, worker: bool = False, tracing: Tracing | None = None
+    settings: Settings,
+    *,
+    lazy: bool = False,
+    worker: bool = False,
+    tracing: Tracing | None = None,
+    metrics_host: str = "127.0.0.1",
+    metrics_port: int | None = None,
 ) -> Client:
     """A client with the project's data converter, which encrypts every payload with the
     configured keyring, and that proves every signal and update it sends (`attestation`); API
     key and TLS when configured. A `lazy` client connects on first use, so a service can start
     while Temporal is down; a `worker`'s converter refuses payloads it cannot decrypt. With
-    `tracing`, the trace goes on into workflows and activities (a worker takes it too)."""
+    `tracing`, the trace goes on into workflows and activities (a worker takes it too). With a
+    `metrics_port`, the SDK's metrics (of this client and of workers on it) are exported for
+    Prometheus at `metrics_host:metrics_port` (`metrics.sdk`)."""
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.temporal_address,
@@ -53,6 +62,7 @@ async def connect(
         interceptors=[AttestingClient(attestation_key(settings.code_secret_bytes))],
         plugins=tracing.plugins() if tracing is not None else [],
         lazy=lazy,
+        runtime=sdk_runtime(metrics_host, metrics_port),
     )
 
 

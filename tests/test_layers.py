@@ -14,7 +14,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("domain", ("registration",)),
     (
         "infrastructure",
-        ("settings", "serving", "browser", "codec", "codec.keys", "codec.encryption"),
+        ("settings", "serving", "browser", "codec", "codec.keys", "codec.encryption", "metrics"),
     ),
     ("stand-ins", ("simulators",)),
     ("store and activities", ("store", "activities")),

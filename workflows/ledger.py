@@ -2,7 +2,9 @@
 attributes support filters by, and the plain-words details the Temporal UI shows.
 
 Handlers must answer fast, so they only queue audit lines (`record`); the main loop writes
-them (`flush`) as the journey waits. Workflow code: deterministic, run inside the workflow.
+them (`flush`) as the journey waits. Leaving a stage records the time spent in it through the
+SDK's metric meter, which issues no command and records nothing while a history replays.
+Workflow code: deterministic, run inside the workflow.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities
+    from metrics.sdk import STAGE_DURATION
     from registration.activity_messages import AuditEntry
     from registration.contact import Channel
     from registration.journey import Attention, Stage
@@ -43,8 +46,11 @@ class Ledger:
         **details: Any,
     ) -> None:
         """Move to `stage`: a new stage starts with a clean slate for support (`attention`)."""
+        left, since = self._state.stage, self._state.stage_entered_at
         self._state.stage = stage
         self._state.stage_entered_at = workflow.now()
+        if stage is not left:
+            _time_in_stage(left, (workflow.now() - since).total_seconds())
         self._state.attention = attention
         self.publish()
         if event is not None:
@@ -107,3 +113,9 @@ class Ledger:
                 StoreActivities.record_audit, self._state.audit_outbox[0], **STORE
             )
             self._state.audit_outbox.pop(0)
+
+
+def _time_in_stage(stage: Stage, seconds: float) -> None:
+    workflow.metric_meter().create_histogram_float(
+        STAGE_DURATION, "Time a registration spent in a stage, by the stage it left", "s"
+    ).record(seconds, {"stage": stage.value})

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
-from sqlalchemy import text
 
 from api import examples
 from api.deps import ServicesDep
 from api.errors import LIMITS, RETRY_AFTER_HEADER, problems
+from service import health
 
 router = APIRouter(prefix="/health", tags=["health"])
-log = logging.getLogger(__name__)
-
-CHECK_DEADLINE = 3.0
 
 
 class Health(BaseModel):
@@ -59,29 +55,12 @@ async def live() -> Health:
     },
 )
 async def ready(services: ServicesDep, response: Response) -> Health:
-    temporal, database = await asyncio.gather(_temporal(services), _database(services))
-    ok = temporal == "ok" and database == "ok"
+    temporal, database = await asyncio.gather(
+        health.temporal_status(services.registrations.client),
+        health.database_status(services.engine),
+    )
+    ok = temporal == health.OK and database == health.OK
     if not ok:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         response.headers["Retry-After"] = "5"
     return Health(status="ok" if ok else "unavailable", temporal=temporal, database=database)
-
-
-async def _temporal(services: ServicesDep) -> str:
-    try:
-        async with asyncio.timeout(CHECK_DEADLINE):
-            healthy = await services.registrations.client.service_client.check_health()
-        return "ok" if healthy else "unhealthy"
-    except Exception as error:  # any failure means "not ready"; say which kind, not more
-        log.info("readiness: Temporal %s", type(error).__name__)
-        return "unreachable"
-
-
-async def _database(services: ServicesDep) -> str:
-    try:
-        async with asyncio.timeout(CHECK_DEADLINE), services.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-        return "ok"
-    except Exception as error:
-        log.info("readiness: PostgreSQL %s", type(error).__name__)
-        return "unreachable"
