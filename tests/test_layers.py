@@ -8,6 +8,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.parsing import parse
+
 ROOT = Path(__file__).parents[1]
 
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
@@ -46,7 +48,7 @@ def imports(path: Path) -> list[tuple[int, str]]:
     """Every module `path` imports (at any depth: functions, TYPE_CHECKING blocks), with
     its line; `from package import name` counts as `package.name` when that is a module."""
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(parse(path)):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:

@@ -244,7 +244,18 @@ class Explained(BaseModel):
     "/registrations/{registration_id}/explain",
     response_model=Explained,
     operation_id="explainRegistration",
-    responses=problems(*GUARDED, 404),
+    responses={
+        **examples.answers(
+            told={
+                "registration_id": examples.REGISTRATION_ID,
+                "story": f"Registration {examples.REGISTRATION_ID}\n  started 2026-11-20 "
+                "10:02:11 UTC by the portal, contact by sms; 1 run(s) of its workflow\n\n"
+                "Stages\n  contact_confirmation     2026-11-20 10:02:11 UTC, 40 s\n…",
+                "revealed": False,
+            }
+        ),
+        **problems(*GUARDED, 404),
+    },
 )
 async def explain_registration(
     registration_id: RegistrationId,
