@@ -20,11 +20,13 @@ from pydantic import (
     PositiveInt,
     SecretStr,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from codec.keys import Keyring, load_keyring
 from registration.policy import Policy
+from registration.webhooks import secret_key
 
 SECRET_FILES = {"code_secret": "code_secret", "token_pepper": "token_pepper"}
 """Secrets a development machine keeps in `data_dir` when none is configured (file names)."""
@@ -64,6 +66,11 @@ class Settings(BaseSettings):
     esignature_url: str | None = None
     http_timeout_seconds: float = 10.0
     portal_url: str = "http://127.0.0.1:8000"
+    # Webhooks to the portal (registration.webhooks): every stage change of a registration
+    # started while this is set goes to this URL as an event signed with the secret
+    # (`whsec_…`, Standard Webhooks). Unset: the portal learns by asking (`state`).
+    portal_webhook_url: str | None = None
+    portal_webhook_secret: SecretStr | None = None
 
     # Secrets; when not configured, generated into `data_dir` on first use (development).
     code_secret: SecretStr | None = None  # derives and hashes one-time codes
@@ -174,6 +181,19 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {zone!r}, e.g. Europe/Moscow") from None
         return zone
+
+    @model_validator(mode="after")
+    def _webhooks_need_their_secret(self) -> Settings:
+        """Registrations started while the portal takes webhooks send it their events; a URL
+        without a well-formed secret fails at start-up."""
+        if self.portal_webhook_url is None:
+            return self
+        if self.portal_webhook_secret is None:
+            raise ValueError("GOSREG_PORTAL_WEBHOOK_URL needs GOSREG_PORTAL_WEBHOOK_SECRET")
+        secret_key(self.portal_webhook_secret.get_secret_value())
+        if not self.policy.portal_events:
+            self.policy = self.policy.model_copy(update={"portal_events": True})
+        return self
 
     def party_url(self, party: str) -> str:
         """Base URL of an outside party: its own setting, else the simulators' route for it."""

@@ -22,6 +22,7 @@ from activities.http import HttpClient
 from activities.messaging import MessagingActivities
 from activities.mvd import MvdClient
 from activities.pension_fund import PensionFundClient
+from activities.portal import PortalActivities
 from activities.post import PostActivities, PostClient
 from activities.sms import SmsClient
 from activities.store import StoreActivities
@@ -61,6 +62,15 @@ async def build_activities(
             *bound(PostActivities(PostClient(url("post"), http), settings.code_secret_bytes)),
             *bound(SignatureActivities(ESignatureClient(url("esignature"), http))),
             *bound(StoreActivities(engine)),
+            *bound(
+                PortalActivities(
+                    http,
+                    settings.portal_webhook_url,
+                    settings.portal_webhook_secret.get_secret_value()
+                    if settings.portal_webhook_secret
+                    else None,
+                )
+            ),
         ]
 
 
@@ -77,6 +87,7 @@ ACTIVITIES: dict[type, tuple[Callable[..., Any], ...]] = {
     ),
     PostActivities: (PostActivities.order_letter, PostActivities.track_letter),
     SignatureActivities: (SignatureActivities.verify_signature,),
+    PortalActivities: (PortalActivities.deliver_events,),
     StoreActivities: (
         StoreActivities.open_registration,
         StoreActivities.record_audit,

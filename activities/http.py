@@ -54,6 +54,8 @@ class HttpClient:
         party: str,
         rejected_type: str,
         json: Any = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
         answers: Collection[int] = (),
     ) -> httpx.Response:
         """The party's response if it is a success or one of `answers` (statuses the caller
@@ -62,7 +64,9 @@ class HttpClient:
         try:
             # httpx's timeout bounds each phase; the overall deadline bounds the whole call.
             async with asyncio.timeout(self._timeout):
-                response = await self._client.request(method, url, json=json)
+                response = await self._client.request(
+                    method, url, json=json, content=content, headers=headers
+                )
         except (TimeoutError, httpx.TimeoutException):
             raise transient(f"{what} did not answer within {self._timeout:g} s") from None
         except httpx.TransportError as error:

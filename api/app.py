@@ -19,7 +19,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api import errors, limits
+from api import errors, limits, webhooks
 from api.deps import Services
 from api.metrics import RequestMetrics
 from api.routers import clerks, health, partners, portal, support
@@ -141,6 +141,7 @@ def create_app(settings: Settings | None = None, tracing: Tracing | None = None)
         telemetry=NO_NATIVE_TELEMETRY,
     )
     traced.instrument_app(app)
+    webhooks.document(app)
     errors.install(app)
     app.add_middleware(limits.RequestLimits, settings=settings)  # before anything reads
     app.add_middleware(RequestMetrics)  # outermost: counts what the limits refuse too

@@ -27,10 +27,13 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
 
+from pydantic import SecretStr
+
 from ops import monitoring
 from ops.secrets import create_local_secrets
 from service.temporal import connect, ensure_search_attributes
 from settings import Settings, load_settings
+from simulators.config import DEV_WEBHOOK_SECRET
 from store.db import migrate
 from store.embedded import database_url, stop_embedded_postgres
 
@@ -136,6 +139,18 @@ class Stack:
         observability: bool = False,
     ) -> None:
         settings, ports = monitoring.with_stack_ports(settings)
+        if settings.portal_webhook_url is None:  # the simulated portal takes the webhooks
+            webhooks = {
+                "GOSREG_PORTAL_WEBHOOK_URL": f"{settings.simulators_url.rstrip('/')}/portal/events",
+                "GOSREG_PORTAL_WEBHOOK_SECRET": DEV_WEBHOOK_SECRET,
+            }
+            ports = {**ports, **webhooks}
+            settings = settings.model_copy(
+                update={
+                    "portal_webhook_url": webhooks["GOSREG_PORTAL_WEBHOOK_URL"],
+                    "portal_webhook_secret": SecretStr(DEV_WEBHOOK_SECRET),
+                }
+            )
         self.settings = settings
         self.observability = observability
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
@@ -301,6 +316,7 @@ class Stack:
     Codec server    {s.codec_url}   (support signs in at {s.codec_url}/login)
     PostgreSQL      {url}
     Simulators      {s.simulators_url}/docs   (outbox: {s.simulators_url}/outbox/messages)
+    Portal webhooks {s.portal_webhook_url}   (received: {s.simulators_url}/outbox/portal-events)
     Worker          task queue {s.temporal_task_queue}
     API             http://{s.api_host}:{s.api_port}   (OpenAPI: http://{s.api_host}:{s.api_port}/docs)
     Clerk console   {s.console_url}   (a clerk account: `gosreg clerks create`)

@@ -10,7 +10,7 @@ from pydantic import Field
 from registration.address import PostalAddress
 from registration.base import Model
 from registration.contact import Contact
-from registration.journey import Agency, ConfirmationMethod, Notice, Stage
+from registration.journey import Agency, ConfirmationMethod, Level, Notice, Stage
 from registration.messages import CounterClerk
 from registration.person import Person, Profile
 
@@ -26,6 +26,24 @@ class SendContactCode(Model):
 
 class SentCode(Model):
     code_hash: str
+
+
+class PortalEvent(Model):
+    """A change of a registration the portal is told of by webhook (`registration.webhooks`).
+    `id` is unique and stable (the same event keeps it across retries), so a receiver that
+    honours it applies each event once."""
+
+    id: str
+    type: str = "registration.stage_changed"
+    occurred_at: datetime
+    registration_id: str
+    stage: Stage
+    level: Level
+    method: ConfirmationMethod | None = None
+
+
+class DeliverEvents(Model):
+    events: list[PortalEvent]
 
 
 class SendPasswordLink(Model):

@@ -115,6 +115,8 @@ PASSWORD_NOT_STAGED = "PasswordNotStaged"
 CONTACT_SEND_LIMIT = "ContactSendLimit"
 """Non-retryable: the contact's code budget across registrations is spent for now; the
 failure's first detail is `{"retry_at": <ISO 8601>, "limit": <store.sends.SendLimit>}`."""
+PORTAL_REJECTED = "PortalRejected"
+"""Non-retryable: the portal's webhook receiver refused an event (a 4xx other than 408/429)."""
 TRANSIENT_FAULT = "TransientFault"
 """Retryable: a 5xx, a timeout or a connection failure talking to an outside party."""
 
@@ -125,6 +127,7 @@ NON_RETRYABLE = [
     PASSWORD_NOT_STAGED,
     REGISTRATION_CLOSED,
     CONTACT_SEND_LIMIT,
+    PORTAL_REJECTED,
 ]
 
 

@@ -54,5 +54,9 @@ class Policy(BaseModel):
     # Registration at a counter: the citizen sets the password through a one-time link.
     password_link_ttl: timedelta = timedelta(hours=72)
 
+    # Webhooks: each stage change is sent to the portal as a signed event (configured by
+    # `GOSREG_PORTAL_WEBHOOK_URL`; registrations started without it send none).
+    portal_events: bool = False
+
     # History stays bounded: continue-as-new when the server suggests it or at this length.
     max_history_events: int = 10_000

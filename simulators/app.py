@@ -8,6 +8,8 @@ is FastAPI's usual 422. The outcomes chosen by test data are tabled in the packa
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
@@ -16,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from registration.webhooks import InvalidSignature, secret_key, verify
 from simulators import esign, rules
 from simulators.config import SimulatorConfig, Timings
 from simulators.schemas import (
@@ -41,6 +44,7 @@ from simulators.schemas import (
     Party,
     PartyCounts,
     PensionFundCheckIn,
+    ReceivedEvent,
     RequestAccepted,
     RequestStatus,
     SmsIn,
@@ -64,7 +68,8 @@ def create_app(config: SimulatorConfig | None = None) -> FastAPI:
     app.state.simulators = SimulatorState(config or SimulatorConfig())
     app.add_middleware(FaultInjection, state=app.state.simulators)
     app.add_exception_handler(IdempotencyConflict, _idempotency_conflict)
-    for router in (sms, email, pension_fund, mvd, fns, post, esignature, outbox, control):
+    app.state.webhook_key = secret_key((config or SimulatorConfig()).portal_webhook_secret)
+    for router in (sms, email, pension_fund, mvd, fns, post, esignature, portal, outbox, control):
         app.include_router(router)
     app.add_api_route("/healthz", _health, methods=["GET"], tags=["control"])
     return app
@@ -239,6 +244,25 @@ async def verify_signature(request: VerificationIn, state: StateDep) -> Verifica
 
 # --- outbox: what the world received ------------------------------------------------------------
 
+# --- the portal's webhook receiver ----------------------------------------------------------
+
+portal = APIRouter(prefix="/portal", tags=["portal (webhook receiver)"])
+
+
+@portal.post("/events", status_code=status.HTTP_204_NO_CONTENT)
+async def receive_event(request: Request, state: StateDep) -> None:
+    """Take a webhook event signed with the portal's secret (Standard Webhooks), once per id;
+    a forged, altered or stale one is refused with 401."""
+    content = await request.body()
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    try:
+        event_id = verify(request.app.state.webhook_key, headers, content, int(time.time()))
+        body = json.loads(content)
+    except (InvalidSignature, ValueError):
+        raise _refusal(state, "portal", 401, "bad_signature", "Not signed by gosreg") from None
+    state.receive_event(event_id, body)
+
+
 outbox = APIRouter(prefix="/outbox", tags=["outbox"])
 
 
@@ -254,6 +278,11 @@ async def sent_letters(
     state: StateDep, recipient: str | None = None, tracking_number: str | None = None
 ) -> list[OutboxLetter]:
     return state.letters(recipient=recipient, tracking_number=tracking_number)
+
+
+@outbox.get("/portal-events")
+async def portal_events(state: StateDep, registration_id: str | None = None) -> list[ReceivedEvent]:
+    return state.events(registration_id)
 
 
 @outbox.get("/counts")

@@ -48,16 +48,23 @@ class Timings(BaseModel):
         return Timings.model_validate(self.model_dump() | changes)
 
 
+DEV_WEBHOOK_SECRET = "whsec_Z29zcmVnLXNpbXVsYXRlZC1wb3J0YWwtc2VjcmV0IQ=="
+"""The simulated portal's webhook secret (development and tests only: it is public here)."""
+
+
 class SimulatorConfig(Timings):
     """Everything `create_app` needs. `clock` is injectable so tests can move simulator time
     forward instead of sleeping; `POST /control/clock` can move it further at run time."""
 
     model_config = ConfigDict(extra="forbid")
 
+    portal_webhook_secret: str = DEV_WEBHOOK_SECRET
+    """What the simulated portal checks webhook signatures with."""
+
     clock: Clock = Field(default=utc_now, exclude=True)
 
     def timings(self) -> Timings:
-        return Timings.model_validate(self.model_dump())
+        return Timings.model_validate(self.model_dump(exclude={"portal_webhook_secret"}))
 
 
 class ManualClock:

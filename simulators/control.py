@@ -22,11 +22,13 @@ from simulators.schemas import (
     OutboxMessage,
     Party,
     PartyCounts,
+    ReceivedEvent,
 )
 
 _MESSAGES = TypeAdapter(list[OutboxMessage])
 _LETTERS = TypeAdapter(list[OutboxLetter])
 _COUNTS = TypeAdapter(dict[str, PartyCounts])
+_EVENTS = TypeAdapter(list[ReceivedEvent])
 
 
 class SimulatorControl:
@@ -100,6 +102,12 @@ class SimulatorControl:
         params = {key: value for key, value in wanted.items() if value}
         response = await self._call("GET", "/outbox/letters", params=params)
         return _LETTERS.validate_python(response.json())
+
+    async def portal_events(self, registration_id: str | None = None) -> list[ReceivedEvent]:
+        """The webhook events the simulated portal received, oldest first."""
+        params = {"registration_id": registration_id} if registration_id else {}
+        response = await self._call("GET", "/outbox/portal-events", params=params)
+        return _EVENTS.validate_python(response.json())
 
     async def counts(self) -> dict[str, PartyCounts]:
         """Per party: distinct sends/requests, duplicate hits, refusals, polls, faults met."""

@@ -13,7 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-Party = Literal["sms-gateway", "email-gateway", "pension-fund", "mvd", "fns", "post", "esignature"]
+Party = Literal[
+    "sms-gateway", "email-gateway", "pension-fund", "mvd", "fns", "post", "esignature", "portal"
+]
 PARTIES: tuple[Party, ...] = (
     "sms-gateway",
     "email-gateway",
@@ -22,6 +24,7 @@ PARTIES: tuple[Party, ...] = (
     "fns",
     "post",
     "esignature",
+    "portal",
 )
 AgencyParty = Literal["pension-fund", "mvd", "fns"]
 
@@ -65,6 +68,18 @@ class MessageAccepted(BaseModel):
 class MessageKind(StrEnum):
     SMS = "sms"
     EMAIL = "email"
+
+
+class ReceivedEvent(BaseModel):
+    """One webhook event as the simulated portal received it (once per id)."""
+
+    id: str
+    type: str
+    timestamp: datetime
+    data: dict[str, Any]
+    deliveries: int
+    """How often it arrived: a receiver that honours the id applies it once all the same."""
+    received_at: datetime
 
 
 class OutboxMessage(BaseModel):

@@ -30,6 +30,7 @@ from simulators.schemas import (
     OutboxMessage,
     Party,
     PartyCounts,
+    ReceivedEvent,
     SmsIn,
     fingerprint,
 )
@@ -100,6 +101,7 @@ class SimulatorState:
         self._requests_by_id: dict[str, AgencyRequest] = {}
         self._faults: dict[Party, Fault] = {}
         self._counts = {party: PartyCounts() for party in PARTIES}
+        self._events: dict[str, ReceivedEvent] = {}
 
     def reset(self) -> None:
         with self._lock:
@@ -185,6 +187,32 @@ class SimulatorState:
                 m for k in MessageKind if kind in (None, k) for m in self._messages[k].records()
             ]
         return sorted((m for m in found if to in (None, m.to)), key=lambda m: m.sent_at)
+
+    # --- the portal's webhook receiver ------------------------------------------------------------
+
+    def receive_event(self, event_id: str, body: dict[str, Any]) -> None:
+        """Keep an event once per id, counting how often it came."""
+        with self._lock:
+            known = self._events.get(event_id)
+            if known is not None:
+                self._events[event_id] = known.model_copy(
+                    update={"deliveries": known.deliveries + 1}
+                )
+                return
+            self._events[event_id] = ReceivedEvent(
+                id=event_id,
+                type=body.get("type", ""),
+                timestamp=body.get("timestamp", self._now()),
+                data=body.get("data", {}),
+                deliveries=1,
+                received_at=self._now(),
+            )
+
+    def events(self, registration_id: str | None) -> list[ReceivedEvent]:
+        with self._lock:
+            found = list(self._events.values())
+        wanted = [e for e in found if registration_id in (None, e.data.get("registration_id"))]
+        return sorted(wanted, key=lambda e: (e.received_at, e.id))
 
     # --- Russian Post ----------------------------------------------------------------------------
 

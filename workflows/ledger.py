@@ -1,8 +1,9 @@
 """What a registration writes down as it goes: its stage, its audit trail, the search
 attributes support filters by, and the plain-words details the Temporal UI shows.
 
-Handlers must answer fast, so they only queue audit lines (`record`); the main loop writes
-them (`flush`) as the journey waits. Leaving a stage records the time spent in it through the
+Handlers must answer fast, so they only queue audit lines (`record`) and the portal's events
+(each stage change, `PORTAL_EVENTS`); the main loop writes and sends them (`flush`) as the
+journey waits. Leaving a stage records the time spent in it through the
 SDK's metric meter, which issues no command and records nothing while a history replays.
 Workflow code: deterministic, run inside the workflow.
 """
@@ -12,19 +13,22 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
+from temporalio.workflow import ActivityHandle
 
 with workflow.unsafe.imports_passed_through():
+    from activities.portal import PortalActivities
     from activities.store import StoreActivities
     from metrics.sdk import STAGE_DURATION
-    from registration.activity_messages import AuditEntry
+    from registration.activity_messages import AuditEntry, DeliverEvents, PortalEvent
     from registration.contact import Channel
     from registration.journey import Attention, Stage
     from registration.messages import Rejection
     from registration.policy import Policy
     from workflows import search_attributes as search
     from workflows.details import describe
-    from workflows.options import STORE
-    from workflows.patches import SUPPORT_VIEW
+    from workflows.options import PORTAL, STORE
+    from workflows.patches import PORTAL_EVENTS, SUPPORT_VIEW
     from workflows.state import RegistrationState
 
 
@@ -36,6 +40,8 @@ class Ledger:
         self._channel = channel
         self._state = state
         self._policy = policy
+        self._deliveries: list[ActivityHandle[None]] = []
+        """Webhook deliveries started and not yet awaited (`delivered`)."""
 
     def enter(
         self,
@@ -53,8 +59,27 @@ class Ledger:
             _time_in_stage(left, (workflow.now() - since).total_seconds())
         self._state.attention = attention
         self.publish()
+        if stage is not left:
+            self._announce()
         if event is not None:
             self.record(event, **details)
+
+    def _announce(self) -> None:
+        """Queue the stage change for the portal's webhook (patch `PORTAL_EVENTS`)."""
+        state = self._state
+        if not self._policy.portal_events or not workflow.patched(PORTAL_EVENTS):
+            return
+        state.events_sent += 1
+        state.events_outbox.append(
+            PortalEvent(
+                id=f"{self._id}/{state.events_sent}",
+                occurred_at=workflow.now(),
+                registration_id=self._id,
+                stage=state.stage,
+                level=state.level,
+                method=state.method,
+            )
+        )
 
     def reject(self, code: str, message: str) -> None:
         """Why the registration was sent back or refused, as the portal and support see it."""
@@ -103,11 +128,41 @@ class Ledger:
 
     @property
     def pending(self) -> bool:
-        """Audit lines are waiting to be written."""
-        return bool(self._state.audit_outbox)
+        """Audit lines are waiting to be written, or events to be handed to the portal."""
+        return bool(self._state.audit_outbox or self._state.events_outbox)
+
+    async def delivered(self) -> None:
+        """Hand queued events to the portal and wait until every delivery is done: before
+        continue-as-new (a new run would drop them) and before the end."""
+        self._deliver()
+        while self._deliveries:
+            try:
+                await self._deliveries.pop(0)
+            except ActivityError:
+                # Only a portal that refuses the event itself gets here (4xx): it was told,
+                # and said no; support is asked to look.
+                workflow.logger.warning(
+                    "the portal refused an event", extra={"stage": self._state.stage}
+                )
+                self.flag(Attention.NOTIFICATION_FAILED)
+
+    def _deliver(self) -> None:
+        """Start delivering the queued events, without waiting: Temporal retries the delivery
+        until the portal takes it, and the journey goes on meanwhile."""
+        outbox = self._state.events_outbox
+        if not outbox:
+            return
+        self._deliveries.append(
+            workflow.start_activity_method(
+                PortalActivities.deliver_events, DeliverEvents(events=list(outbox)), **PORTAL
+            )
+        )
+        outbox.clear()
 
     async def flush(self) -> None:
-        """Write the queued audit lines, oldest first; each leaves the queue once written."""
+        """Hand queued events to the portal; write the queued audit lines, oldest first (each
+        leaves the queue once written)."""
+        self._deliver()
         while self._state.audit_outbox:
             await workflow.execute_activity_method(
                 StoreActivities.record_audit, self._state.audit_outbox[0], **STORE

@@ -50,6 +50,18 @@ BACKGROUND: ActivityOptions = {
 }
 """Notifications to the citizen: retried for a day, then let go (support is told)."""
 
+PORTAL: ActivityOptions = {
+    "start_to_close_timeout": timedelta(seconds=15),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        maximum_interval=timedelta(minutes=10),
+        maximum_attempts=0,  # until the portal takes it: no event is lost
+        non_retryable_error_types=errors.NON_RETRYABLE,
+    ),
+}
+"""Webhook deliveries to the portal: retried without end (every 10 min at most) while the
+journey goes on; awaited before continue-as-new and the end."""
+
 TRACKING: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=15),
     "schedule_to_close_timeout": timedelta(minutes=5),

@@ -30,6 +30,12 @@ contact leads straight to the clerk's profile being verified, and agreeing agenc
 the account at once (`open_counter_account`, then `send_password_link`). Portal registrations,
 and every history recorded before it, never take this path."""
 
+PORTAL_EVENTS = "portal-events-1"
+"""Each stage change of a registration started with `policy.portal_events` is sent to the
+portal by webhook: activity `deliver_portal_events`, started as the ledger writes and awaited
+before continue-as-new and the end. Registrations without it, and every history recorded
+before it, send none."""
+
 EXACT_DEADLINE = "exact-deadline-1"
 """When Temporal stops retrying an agency early (the next backoff would pass the deadline), a
 durable timer waits for one last attempt that ends at the deadline itself. Histories recorded

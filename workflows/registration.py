@@ -143,8 +143,10 @@ class RegistrationWorkflow:
             await self._finish(
                 Stage.CANCELLED, "cancelled", "temporal", reason="workflow cancelled"
             )
+            await self._ledger.delivered()
             raise
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._ledger.delivered()  # the portal hears of the outcome before the end
         return RegistrationResult(
             stage=self._state.stage, level=self._state.level, method=self._state.method
         )

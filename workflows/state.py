@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from registration.activity_messages import AuditEntry
+from registration.activity_messages import AuditEntry, PortalEvent
 from registration.base import Model
 from registration.confirmations import ConfirmationState
 from registration.contact_code import CodeState
@@ -59,6 +59,10 @@ class RegistrationState(Model):
     signature_challenge: str | None = None
     """What an e-signature must be over to confirm this registration (`SIGNATURE_CHALLENGE`)."""
     service_center_id: str | None = None
+    events_sent: int = 0
+    """Events handed to the portal's webhook so far: the next one's id follows."""
+    events_outbox: list[PortalEvent] = Field(default_factory=list)
+    """Events to hand to the portal (`Ledger.flush`)."""
     password_links: int = 0
     """Links sent to set the password (registrations made at a counter)."""
     attention: Attention | None = None

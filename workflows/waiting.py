@@ -66,11 +66,13 @@ async def wait(
 async def continue_as_new(
     input: RegistrationInput, state: RegistrationState, ledger: Ledger
 ) -> NoReturn:
-    """Hand the state to a new run. Only when no handler runs and nothing is left to write,
-    checked together: an update accepted while the last audit lines were written (a password)
-    would be cut off by the new run, its caller told the registration had moved on."""
+    """Hand the state to a new run. Only when no handler runs, the portal has every event and
+    nothing is left to write, checked together: an update accepted while the last audit lines
+    were written (a password) would be cut off by the new run, its caller told the
+    registration had moved on."""
     while True:
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await ledger.delivered()
         if not ledger.pending:
             break
         await ledger.flush()

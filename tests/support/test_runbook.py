@@ -26,10 +26,12 @@ import pytest
 from temporalio.client import Client
 
 from ops.stack import ROOT
+from registration.journey import Stage
 from service.support import ui_filters
 from simulators.control import SimulatorControl
 from tests.journeys import PASSWORD
 from tests.running_stack import LocalStack, Person, unique_word, wait_until
+from tests.waiting import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -225,6 +227,19 @@ async def test_support_runbook_on_the_running_stack(
             f"/v1/clerk/registrations/{rid}/in-person-confirmation", json=seen, headers=clerk
         )
         assert verdict.json()["confirmed"] is True, verdict.text
+
+        # The portal was told of every stage change by webhook, signed, once per id.
+        async def told() -> list[str]:
+            return [str(e.data["stage"]) for e in await simulators.portal_events(rid)]
+
+        await wait_for(Stage.CONFIRMED, told, lambda stages: stages[-1] if stages else "", what=rid)
+        assert await told() == [
+            "password",
+            "profile",
+            "verification",
+            "identity_confirmation",
+            "confirmed",
+        ]
 
     # 7. Temporal's database file: ciphertext only. The control proves the scan would see
     #    plaintext: a payload sent without the codec is found in the file as it was sent.

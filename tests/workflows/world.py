@@ -25,6 +25,7 @@ from registration.activity_messages import (
     CheckResult,
     CloseRegistration,
     ConfirmIdentity,
+    DeliverEvents,
     InnResult,
     LetterOrdered,
     LetterStatus,
@@ -32,6 +33,7 @@ from registration.activity_messages import (
     OpenCounterAccount,
     OpenRegistration,
     OrderLetter,
+    PortalEvent,
     SaveVerifiedProfile,
     SendContactCode,
     SendPasswordLink,
@@ -79,6 +81,10 @@ class World:
     store: list[tuple[str, Any]] = field(default_factory=list)
     notices: list[Notify] = field(default_factory=list)
     password_links: list[SendPasswordLink] = field(default_factory=list)
+    portal_events: dict[str, PortalEvent] = field(default_factory=dict)
+    """What the portal received, by event id (a receiver that honours the id)."""
+    portal_down_for: int = 0
+    """Delivery attempts the portal fails before it takes events."""
     letters: list[OrderLetter] = field(default_factory=list)
     taken_contacts: set[str] = field(default_factory=set)
     started: list[str] = field(default_factory=list)
@@ -127,6 +133,20 @@ class World:
     async def send_password_link(self, request: SendPasswordLink) -> None:
         if request not in self.password_links:
             self.password_links.append(request)
+
+    # --- the portal ---------------------------------------------------------------------
+
+    @activity.defn(name="deliver_portal_events")
+    async def deliver_events(self, request: DeliverEvents) -> None:
+        self.calls["deliver_portal_events"] += 1
+        if self.calls["deliver_portal_events"] <= self.portal_down_for:
+            raise ApplicationError("portal: 503", type=errors.TRANSIENT_FAULT)
+        for event in request.events:
+            self.portal_events.setdefault(event.id, event)
+
+    def stages_told(self, registration_id: str) -> list[str]:
+        events = [e for e in self.portal_events.values() if e.registration_id == registration_id]
+        return [e.stage for e in sorted(events, key=lambda e: int(e.id.rsplit("/", 1)[1]))]
 
     # --- agencies ---------------------------------------------------------------------
 
