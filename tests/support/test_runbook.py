@@ -240,6 +240,11 @@ async def test_support_runbook_on_the_running_stack(
             "identity_confirmation",
             "confirmed",
         ]
+        received = json.dumps(
+            [e.model_dump(mode="json") for e in await simulators.portal_events(rid)],
+            ensure_ascii=False,
+        ).encode()
+        assert leaks(received, person.needles()) == [], "personal data in a webhook event"
 
     # 7. Temporal's database file: ciphertext only. The control proves the scan would see
     #    plaintext: a payload sent without the codec is found in the file as it was sent.
