@@ -169,6 +169,14 @@ class Settings(BaseSettings):
     temporal_metrics_port: int | None = None  # the dev server's own, in `gosreg stack`
     prometheus_port: int | None = None  # `gosreg stack --observability`
 
+    # Worker capacity (docs/deployment.md); unset keeps the Temporal SDK's defaults. The cache
+    # holds running registrations in memory between their workflow tasks (the sticky cache);
+    # activities per second bounds this task queue's activities across all workers.
+    worker_max_cached_workflows: PositiveInt | None = None
+    worker_max_concurrent_workflow_tasks: PositiveInt | None = None
+    worker_max_concurrent_activities: PositiveInt | None = None
+    worker_activities_per_second: PositiveFloat | None = None
+
     # Numbers of the journey for new registrations (JSON, e.g. '{"sms_code_ttl": "PT5M"}').
     policy: Policy = Policy()
 

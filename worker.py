@@ -14,6 +14,7 @@ import contextlib
 import logging
 import signal
 from datetime import timedelta
+from typing import Any
 
 from temporalio.worker import Worker
 
@@ -61,6 +62,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             # A redeploy lets running activities (an SMS, a store write) finish rather than
             # abandoning them to a retry after their timeout.
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+            **tuning(settings),
         )
         async with worker, contextlib.AsyncExitStack() as observed:
             if settings.worker_port is not None:
@@ -80,6 +82,18 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             await (stop or asyncio.Event()).wait()
     await engine.dispose()
     tracing.shutdown()
+
+
+def tuning(settings: Settings) -> dict[str, Any]:
+    """The worker's capacity, by configuration (`GOSREG_WORKER_*`; docs/deployment.md): unset
+    values keep the SDK's defaults."""
+    chosen = {
+        "max_cached_workflows": settings.worker_max_cached_workflows,
+        "max_concurrent_workflow_tasks": settings.worker_max_concurrent_workflow_tasks,
+        "max_concurrent_activities": settings.worker_max_concurrent_activities,
+        "max_task_queue_activities_per_second": settings.worker_activities_per_second,
+    }
+    return {name: value for name, value in chosen.items() if value is not None}
 
 
 def main() -> None:
