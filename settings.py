@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -33,6 +33,13 @@ SECRET_FILES = {"code_secret": "code_secret", "token_pepper": "token_pepper"}
 KEYRING_FILE = "codec_keys.json"
 
 
+class Pool(TypedDict):
+    """`store.db.make_engine`'s pool arguments (`Settings.pool`)."""
+
+    pool_size: int
+    max_overflow: int
+
+
 class MissingSecret(RuntimeError):
     """A secret is neither configured nor kept in the data directory."""
 
@@ -53,6 +60,11 @@ class Settings(BaseSettings):
 
     # PostgreSQL: None starts an embedded server under `data_dir` (development only).
     database_url: str | None = None
+    # Connections each process keeps open (API, worker, codec server), and how many more it
+    # may open while busy: PostgreSQL's max_connections must cover every process's sum
+    # (docs/deployment.md).
+    database_pool_size: PositiveInt = 5
+    database_max_overflow: NonNegativeInt = 10
     data_dir: Path = Path(".devstack")
 
     # Outside parties. Each can be pointed elsewhere; by default all are the simulators.
@@ -202,6 +214,11 @@ class Settings(BaseSettings):
         if not self.policy.portal_events:
             self.policy = self.policy.model_copy(update={"portal_events": True})
         return self
+
+    @property
+    def pool(self) -> Pool:
+        """`store.db.make_engine`'s pool arguments."""
+        return {"pool_size": self.database_pool_size, "max_overflow": self.database_max_overflow}
 
     def party_url(self, party: str) -> str:
         """Base URL of an outside party: its own setting, else the simulators' route for it."""

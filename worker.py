@@ -44,7 +44,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         metrics_host=settings.worker_host,
         metrics_port=settings.worker_sdk_metrics_port,
     )
-    engine = make_engine(database_url(settings))
+    engine = make_engine(database_url(settings), **settings.pool)
     async with build_activities(
         settings, engine, instrument_http=tracing.instrument_http
     ) as activities:

@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, tracing: Tracing | None = None)
         configured = settings or load_settings()
         configured.check_secrets()  # refuse to start without them, not on a first request
         url = database_url(configured)
-        engine = make_engine(url)
+        engine = make_engine(url, **configured.pool)
         client = await connect(
             configured,
             lazy=True,

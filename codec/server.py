@@ -282,7 +282,7 @@ def create_codec_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(database_url(configured))
+        engine = make_engine(database_url(configured), **configured.pool)
         app.state.services = CodecServices(
             settings=configured,
             engine=engine,

@@ -53,12 +53,21 @@ def _ms(duration: timedelta) -> int:
     return int(duration.total_seconds() * 1000)
 
 
-def make_engine(url: str, *, statement_timeout: timedelta = STATEMENT_TIMEOUT) -> AsyncEngine:
-    """An async engine (psycopg 3) for `url`. Connecting gives up after `CONNECT_TIMEOUT`,
-    waiting for a pooled connection after the same time, and the server cancels any statement
-    running longer than `statement_timeout`. Dispose of it with `await engine.dispose()`."""
+def make_engine(
+    url: str,
+    *,
+    statement_timeout: timedelta = STATEMENT_TIMEOUT,
+    pool_size: int = 5,
+    max_overflow: int = 10,
+) -> AsyncEngine:
+    """An async engine (psycopg 3) for `url`, keeping up to `pool_size` connections open and
+    `max_overflow` more while busy. Connecting gives up after `CONNECT_TIMEOUT`, waiting for a
+    pooled connection after the same time, and the server cancels any statement running
+    longer than `statement_timeout`. Dispose of it with `await engine.dispose()`."""
     return create_async_engine(
         sqlalchemy_url(url),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
         pool_pre_ping=True,
         pool_timeout=CONNECT_TIMEOUT.total_seconds(),
         # Errors must not carry bound values (names, phones) into logs or workflow histories.
