@@ -133,13 +133,15 @@ class SimulatorControl:
         return found.group(1)
 
     async def password_link(self, phone: str, *, seconds: float = 10.0) -> str:
-        """The link to set a password in the newest SMS to `phone` (an account made at a
-        service center)."""
-        message = await _newest(lambda: self.messages(to=phone, kind="sms"), seconds)
-        found = PASSWORD_LINK.search(message.text or "")
-        if found is None:
-            raise LookupError("the newest SMS carries no password link")
-        return found.group(0)
+        """The link to set a password in the newest SMS to `phone` that carries one (an
+        account made at a service center), waiting up to `seconds` for it: it goes out just
+        after the account is confirmed."""
+
+        async def with_links() -> list[str]:
+            sent = await self.messages(to=phone, kind="sms")
+            return [found.group(0) for m in sent if (found := PASSWORD_LINK.search(m.text or ""))]
+
+        return await _newest(with_links, seconds)
 
     async def letter_code(self, tracking_number: str, *, seconds: float = 10.0) -> str:
         """The code printed in the registered letter `tracking_number`."""
