@@ -185,6 +185,17 @@ class Settings(BaseSettings):
         return f"http://{self.codec_host}:{self.codec_port}"
 
     @property
+    def support_desk_url(self) -> str:
+        """Where support signs in and opens the Temporal UI with payloads decoded: the codec
+        server, which serves the UI under its own origin (`codec.ui_proxy`)."""
+        return (self.codec_origin or self.codec_url).rstrip("/")
+
+    @property
+    def support_workflows_url(self) -> str:
+        """The registrations on the support desk; a registration's page is `/<its id>` below."""
+        return f"{self.support_desk_url}/namespaces/{self.temporal_namespace}/workflows"
+
+    @property
     def console_url(self) -> str:
         """Where clerks sign in to the console."""
         base = self.console_origin or f"http://{self.api_host}:{self.api_port}"

@@ -140,7 +140,7 @@ async def test_support_runbook_on_the_running_stack(
         report = reports[-1]
         assert "waiting on pension_fund" in report, report
         assert "check_pension_fund: attempt 2, next retry in" in report, report
-        assert f"{stack.ui}/namespaces/registrations/workflows/{rid}" in report
+        assert f"{stack.codec}/namespaces/registrations/workflows/{rid}" in report, "the desk"
 
         # 2. The stage in plain words: the workflow's current details (decoded for support).
         details = stack.temporal_cli("workflow", "metadata", "-w", rid, token=tokens["support"])
