@@ -49,7 +49,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 import browser
 from codec import desk
 from codec.encryption import DecryptionError, EncryptionCodec
-from codec.ui_proxy import SETTINGS_PATH, UiProxy, UiUnavailable, is_read
+from codec.ui_proxy import SETTINGS_PATH, UiProxy, UiUnavailable, is_read, raw_path
 from metrics import exposition, journey
 from registration.callers import Principal, Role, looks_like_token
 from service.tracing import NO_NATIVE_TELEMETRY
@@ -300,7 +300,7 @@ async def the_ui(request: Request, found: CodecServices) -> Response:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
         raise Refused(401, "unauthenticated", "Sign in to the support desk first (at /)")
-    if not is_read(request.method, request.url.path):
+    if not is_read(request.method, raw_path(request)):
         raise Refused(
             403,
             "read_only",

@@ -32,7 +32,10 @@ from starlette.background import BackgroundTask
 
 SETTINGS_PATH = "/api/v1/settings"
 STATIC_PREFIX = "/_app/"
-_QUERY = re.compile(r"^/api/v1/namespaces/[^/]+/workflows/[^/]+/query/[^/]+$")
+# A workflow query, on the path exactly as it came: plain segments (no `.` or `..`, no percent
+# escapes), so that no reading of the path by the UI server can route it anywhere else.
+_SEGMENT = r"[\w@:-][\w.@:-]*"
+_QUERY = re.compile(rf"^/api/v1/namespaces/{_SEGMENT}/workflows/{_SEGMENT}/query/{_SEGMENT}$")
 # Hop-by-hop headers (RFC 9110, 7.6.1) belong to one connection, not to the message; `host`
 # is the upstream's own.
 _NOT_FORWARDED = frozenset(
@@ -59,8 +62,15 @@ class UiUnavailable(Exception):
     """The UI did not answer (the dev server is down or starting)."""
 
 
+def raw_path(request: Request) -> str:
+    """The request's path as the browser sent it (not percent-decoded)."""
+    raw: bytes = request.scope.get("raw_path") or request.url.path.encode()
+    return raw.decode("latin-1")
+
+
 def is_read(method: str, path: str) -> bool:
-    """Whether a request to the UI only reads: GET or HEAD, or POST of a workflow query."""
+    """Whether a request to the UI only reads: GET or HEAD, or POST of a workflow query
+    (`path` as sent: `raw_path`)."""
     return method in ("GET", "HEAD") or (method == "POST" and _QUERY.match(path) is not None)
 
 
@@ -136,8 +146,7 @@ class UiProxy:
 
     async def forward(self, request: Request, body: bytes) -> httpx.Response:
         """Send `request` (with `body`) to the UI; the answer's body is not read yet."""
-        raw_path = request.scope.get("raw_path") or request.url.path.encode()
-        target = raw_path.decode("latin-1")
+        target = raw_path(request)
         if request.url.query:
             target += f"?{request.url.query}"
         outgoing = self._client.build_request(

@@ -202,6 +202,9 @@ async def test_the_ui_decodes_through_the_desk_itself_and_cannot_write(
         ("POST", "/api/v1/namespaces/registrations/workflows/reg-1/signal/confirm"),
         ("POST", "/api/v1/namespaces/registrations/workflows/reg-1/update/retry_checks"),
         ("POST", "/api/v1/namespaces/registrations/workflows/reg-1/query/x/terminate"),
+        ("POST", "/api/v1/namespaces/registrations/workflows/reg-1%2Fquery/terminate"),
+        ("POST", "/api/v1/namespaces/registrations/workflows/reg-1/query/x%2F..%2F..%2Fterminate"),
+        ("POST", "/api/v1/namespaces/registrations/workflows/reg-1/query/../../terminate"),
         ("DELETE", "/api/v1/namespaces/registrations/schedules/s"),
     ],
 )
