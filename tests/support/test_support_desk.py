@@ -20,6 +20,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Page, async_playwright, expect
 
+from codec.server import SESSION_COOKIE
 from simulators.control import SimulatorControl
 from tests.running_stack import LocalStack, Person, reach_verification
 
@@ -112,6 +113,23 @@ async def test_support_signs_in_once_and_reads_a_stuck_registration_decoded(
     await page.goto(f"{stack.ui}/namespaces/registrations/workflows/{rid}")
     await expect(page.locator("#content").get_by_text(CODEC_FAILED)).to_be_visible()
     assert person.surname not in await page.content()
+
+    # A sign-in that ends while the UI is open: the UI's next page fails (its error page, or
+    # its own redirect to the sign-in); a reload goes to the sign-in, and the desk brings
+    # support back to that page.
+    await page.goto(f"{desk}/namespaces/registrations/workflows")
+    await expect(page.get_by_role("link", name=rid)).to_be_visible()
+    await page.context.clear_cookies(name=SESSION_COOKIE)
+    await page.get_by_role("link", name=rid).click()
+    token_field = page.get_by_label("Support token")
+    refresh = page.get_by_role("button", name="Try a refresh")
+    await expect(token_field.or_(refresh)).to_be_visible()
+    if await refresh.is_visible():
+        await refresh.click()
+    await token_field.fill(tokens["support"])
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_text(person.surname)).to_be_visible()
+    assert page.url.startswith(link)
 
     # Signed out, the desk's UI is closed again.
     await page.goto(f"{desk}/")
