@@ -130,8 +130,9 @@ class Settings(BaseSettings):
     machine_token_lifetime_days: int | None = None
     codec_session_hours: float = 8
     codec_session_idle_minutes: float = 30
-    # The codec server's origin as browsers see it (behind a proxy); `/login` accepts forms
-    # from it only. None: the request's own scheme and host.
+    # The codec server's origin as browsers see it (behind a proxy): `/login` accepts forms
+    # from it only, and links to the support desk point there. None: the request's own scheme
+    # and host (links: `codec_url`).
     codec_origin: str | None = None
 
     # The clerk console (`console`, at /console on the API). Who signs in is decided by an
