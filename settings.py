@@ -149,8 +149,9 @@ class Settings(BaseSettings):
     machine_token_lifetime_days: int | None = None
     codec_session_hours: float = 8
     codec_session_idle_minutes: float = 30
-    # The codec server's origin as browsers see it (behind a proxy); `/login` accepts forms
-    # from it only. None: the request's own scheme and host.
+    # The codec server's origin as browsers see it (behind a proxy): `/login` accepts forms
+    # from it only, and links to the support desk point there. None: the request's own scheme
+    # and host (links: `codec_url`).
     codec_origin: str | None = None
 
     # The clerk console (`console`, at /console on the API). Who signs in is decided by an
@@ -228,6 +229,17 @@ class Settings(BaseSettings):
     @property
     def codec_url(self) -> str:
         return f"http://{self.codec_host}:{self.codec_port}"
+
+    @property
+    def support_desk_url(self) -> str:
+        """Where support signs in and opens the Temporal UI with payloads decoded: the codec
+        server, which serves the UI under its own origin (`codec.ui_proxy`)."""
+        return (self.codec_origin or self.codec_url).rstrip("/")
+
+    @property
+    def support_workflows_url(self) -> str:
+        """The registrations on the support desk; a registration's page is `/<its id>` below."""
+        return f"{self.support_desk_url}/namespaces/{self.temporal_namespace}/workflows"
 
     @property
     def console_url(self) -> str:

@@ -6,10 +6,12 @@ Host and port default to `GOSREG_CODEC_HOST` and `GOSREG_CODEC_PORT` (127.0.0.1:
 from __future__ import annotations
 
 import argparse
+import logging
 
 import uvicorn
 
 from codec.server import create_codec_app
+from codec.ui_proxy import access_line
 from service.logs import configure_logging
 from settings import load_settings
 
@@ -23,6 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     # The server's one line per request (who decoded how much) is its audit trail: show it.
     configure_logging("codec")
+    logging.getLogger("uvicorn.access").addFilter(access_line)
     uvicorn.run(create_codec_app(settings), host=args.host, port=args.port, log_config=None)
 
 

@@ -1,4 +1,5 @@
-"""The codec server: Temporal's remote codec protocol, for support staff only.
+"""The codec server: Temporal's remote codec protocol, for support staff only, and the support
+desk that serves the Temporal Web UI with payloads decoded.
 
     python -m codec [--host H] [--port P]       (uvicorn codec.server:app also works)
 
@@ -10,32 +11,35 @@ segment counts, so `{endpoint}/<namespace>/decode` works as well.
 
 Only `support` clients get an answer. The CLI sends its token as a header
 (`temporal workflow show --codec-endpoint URL --codec-auth "Bearer gsr_…"`); a browser signs
-in once at `/login` and gets a server-side session (`store.staff_sessions`): the HttpOnly
-cookie holds only a random session id, which ends after `codec_session_hours`, after
+in once at `/` (or `/login`) and gets a server-side session (`store.staff_sessions`): the
+HttpOnly cookie holds only a random session id, which ends after `codec_session_hours`, after
 `codec_session_idle_minutes` unused, at `/logout`, or when the token is revoked, rotated or
-expires. The UI sends the cookie when "Include cross-origin credentials" is ticked in its
-codec settings. `/login` and `/logout` accept forms only from this server's own origin, and
-`/login` only with the CSRF proof its form carries (a random nonce in a SameSite=Strict
-cookie, and its HMAC under the token pepper in a hidden field).
+expires. `/login` and `/logout` accept forms only from this server's own origin, and `/login`
+only with the CSRF proof its form carries (a random nonce in a SameSite=Strict cookie, and its
+HMAC under the token pepper in a hidden field).
+
+The support desk: every other path is the Temporal UI (`temporal_ui_url`), forwarded for a
+signed-in support session only (`codec.ui_proxy`); anyone else is sent to the sign-in page (a
+page) or refused (an API call). The UI then decodes through this same origin, so the session
+cookie goes with its calls and nothing needs setting up in the browser.
 Errors are `{"code": ..., "message": ...}` and never quote a payload or a token.
 `/metrics` counts the requests by caller (client id) and outcome, never their content.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, TypeVar
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from google.protobuf import json_format
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -43,7 +47,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.common.v1 import Payload, Payloads
 
 import browser
+from codec import desk
 from codec.encryption import DecryptionError, EncryptionCodec
+from codec.ui_proxy import SETTINGS_PATH, UiProxy, UiUnavailable, is_read, raw_path
 from metrics import exposition, journey
 from registration.callers import Principal, Role, looks_like_token
 from service.tracing import NO_NATIVE_TELEMETRY
@@ -86,10 +92,24 @@ class CodecServices:
     codec: EncryptionCodec
     session_lifetime: timedelta
     session_idle_timeout: timedelta
+    ui: UiProxy
 
     @property
     def pepper(self) -> bytes:
         return self.settings.token_pepper_bytes
+
+    @property
+    def namespace(self) -> str:
+        return self.settings.temporal_namespace
+
+    def limits(self) -> str:
+        """When a sign-in ends, in words."""
+        hours = self.session_lifetime.total_seconds() / 3600
+        minutes = self.session_idle_timeout.total_seconds() / 60
+        return (
+            f"A sign-in ends after {hours:g} h, after {minutes:g} minutes unused, at Sign out, "
+            "or when your token expires, is rotated or revoked."
+        )
 
 
 def services(request: Request) -> CodecServices:
@@ -126,6 +146,16 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
+async def session_caller(request: Request, found: CodecServices) -> Principal | None:
+    """Who the request's session cookie (from `/login`) belongs to, if it is still open."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id is None:
+        return None
+    return await from_store(
+        staff_sessions.session_principal(found.engine, found.pepper, session_id)
+    )
+
+
 async def support_caller(request: Request, found: ServicesDep) -> Principal:
     """The caller of a codec route: the token's holder when the request has an
     `Authorization` header (an explicit header wins), else the session's from `/login`."""
@@ -136,9 +166,7 @@ async def support_caller(request: Request, found: ServicesDep) -> Principal:
         if principal is None:
             raise Refused(401, "unauthenticated", "The token is unknown, expired or revoked")
     elif session_id is not None:
-        principal = await from_store(
-            staff_sessions.session_principal(found.engine, found.pepper, session_id)
-        )
+        principal = await session_caller(request, found)
         if principal is None:
             raise Refused(401, "unauthenticated", "The session is over; sign in again at /login")
     else:
@@ -242,32 +270,53 @@ def check_csrf(request: Request, pepper: bytes, form: dict[str, list[str]]) -> N
         )
 
 
-def sign_in_page(request: Request, pepper: bytes, status: int, message: str) -> HTMLResponse:
-    """The sign-in form with a fresh CSRF nonce (cookie) and its proof (hidden field)."""
+def sign_in_page(
+    request: Request, found: CodecServices, status: int, message: str, next_path: str = "/"
+) -> HTMLResponse:
+    """The sign-in form with a fresh CSRF nonce (cookie) and its proof (hidden field); after
+    signing in, the browser goes to `next_path`."""
     nonce = secrets.token_urlsafe(32)
-    form = (
-        '<form method="post" action="login">'
-        f'<input type="hidden" name="{CSRF_FIELD}" value="{csrf_proof(pepper, nonce)}">'
-        '<label>Support token <input name="token" type="password" autocomplete="off" '
-        'size="50" required autofocus></label> <button>Sign in</button></form>'
+    body = desk.sign_in_body(
+        message, CSRF_FIELD, csrf_proof(found.pepper, nonce), next_path, found.limits()
     )
-    answer = page(status, message, form)
+    answer = desk.page(status, "Sign in", body, found.namespace)
     browser.set_cookie(request, answer, CSRF_COOKIE, nonce, CSRF_SECONDS)
     return answer
 
 
-def page(status: int, message: str, form: str) -> HTMLResponse:
-    """The one page the browser sees: a message, then a form (sign in or sign out)."""
-    return HTMLResponse(
-        "<!doctype html><html><head><meta charset=utf-8><title>gosreg codec server</title>"
-        "</head><body><h1>gosreg codec server</h1>"
-        f"<p>{html.escape(message)}</p>{form}"
-        "<p>In the Temporal UI's codec server settings, enter this server's address as the "
-        "endpoint and tick <em>Include cross-origin credentials</em>. Open the UI and this "
-        "page under the same host name (both 127.0.0.1, or both localhost): the browser "
-        "sends the sign-in cookie to the same site only.</p></body></html>",
-        status_code=status,
-    )
+def navigating(request: Request) -> bool:
+    """Whether the browser is loading a page (rather than a script fetching data)."""
+    mode = request.headers.get("sec-fetch-mode")
+    if mode is not None:
+        return mode == "navigate"
+    return request.method == "GET" and "text/html" in request.headers.get("accept", "")
+
+
+async def the_ui(request: Request, found: CodecServices) -> Response:
+    """The Temporal UI, for a signed-in support person only, and only to look."""
+    principal = await session_caller(request, found)
+    if principal is None or principal.role is not Role.SUPPORT:
+        if navigating(request):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+        raise Refused(401, "unauthenticated", "Sign in to the support desk first (at /)")
+    if not is_read(request.method, raw_path(request)):
+        raise Refused(
+            403,
+            "read_only",
+            "The support desk only shows registrations: act through the API, which names you "
+            'in the audit trail (README, "Support runbook")',
+        )
+    origin = browser.own_origin(request, found.settings.codec_origin)
+    try:
+        if request.url.path == SETTINGS_PATH:
+            return await found.ui.settings(request, origin, sign_in=f"{origin}/")
+        return await found.ui.stream(request, await read_body(request, MAX_BODY_BYTES))
+    except UiUnavailable as error:
+        log.warning("support desk: the Temporal UI did not answer (%s)", error)
+        raise Refused(
+            502, "ui_unavailable", "The Temporal UI is not answering; try again"
+        ) from None
 
 
 def create_codec_app(settings: Settings | None = None) -> FastAPI:
@@ -283,14 +332,17 @@ def create_codec_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(database_url(configured), **configured.pool)
+        ui = UiProxy(configured.temporal_ui_url, frozenset({SESSION_COOKIE, CSRF_COOKIE}))
         app.state.services = CodecServices(
             settings=configured,
             engine=engine,
             codec=EncryptionCodec(configured.keyring),
             session_lifetime=session_lifetime,
             session_idle_timeout=session_idle_timeout,
+            ui=ui,
         )
         yield
+        await ui.aclose()
         await engine.dispose()
 
     app = FastAPI(
@@ -324,32 +376,53 @@ def create_codec_app(settings: Settings | None = None) -> FastAPI:
         app.add_api_route(f"{prefix}/decode", decode, methods=["POST"])
         app.add_api_route(f"{prefix}/encode", encode, methods=["POST"])
 
+    @app.get("/", response_class=HTMLResponse)
+    async def start_page(request: Request, found: ServicesDep) -> HTMLResponse:
+        principal = await session_caller(request, found)
+        if principal is None or principal.role is not Role.SUPPORT:
+            return sign_in_page(
+                request, found, 200, "Sign in with your support token to open the Temporal UI."
+            )
+        body = desk.start_body(principal.client_id, found.namespace, datetime.now(UTC))
+        return desk.page(200, "Start", body, found.namespace)
+
     @app.get("/login", response_class=HTMLResponse)
-    async def login_form(request: Request, found: ServicesDep) -> HTMLResponse:
+    async def login_form(
+        request: Request,
+        found: ServicesDep,
+        next: str | None = None,
+        # Where the UI sends the browser when its API calls are refused (the sign-in ended).
+        return_url: Annotated[str | None, Query(alias="returnUrl")] = None,
+    ) -> HTMLResponse:
+        origin = browser.own_origin(request, found.settings.codec_origin)
         return sign_in_page(
             request,
-            found.pepper,
+            found,
             200,
-            "Sign in with a support token to decode payloads in the Temporal UI.",
+            "Sign in with your support token to see registrations decoded in the Temporal UI "
+            "(again, if your sign-in has ended).",
+            desk.safe_next(next or return_url, origin),
         )
 
-    @app.post("/login", response_class=HTMLResponse)
-    async def login(request: Request, found: ServicesDep) -> HTMLResponse:
+    @app.post("/login", response_model=None)
+    async def login(request: Request, found: ServicesDep) -> Response:
         check_origin(request, found.settings)
         form = parse_qs((await read_body(request, MAX_FORM_BYTES)).decode(errors="replace"))
         check_csrf(request, found.pepper, form)
         token = form.get("token", [""])[0].strip()
+        next_path = desk.safe_next(form.get("next", [""])[0])
         principal = await principal_of(found, token)
         if principal is None:
             return sign_in_page(
-                request, found.pepper, 401, "That token is unknown, expired or revoked."
+                request, found, 401, "That token is unknown, expired or revoked.", next_path
             )
         if principal.role is not Role.SUPPORT:
             return sign_in_page(
                 request,
-                found.pepper,
+                found,
                 403,
                 f"A {principal.role} token cannot sign in here; only support can.",
+                next_path,
             )
         session_id = await from_store(
             staff_sessions.open_session(
@@ -363,11 +436,8 @@ def create_codec_app(settings: Settings | None = None) -> FastAPI:
             )
         )
         log.info("codec sign-in by %s", principal.client_id)
-        answer = page(
-            200,
-            f"Signed in as {principal.client_id}; you can return to the Temporal UI.",
-            '<form method="post" action="logout"><button>Sign out</button></form>',
-        )
+        # Post/redirect/get: a reload of the next page does not post the token again.
+        answer = RedirectResponse(next_path, status_code=303)
         seconds = int(found.session_lifetime.total_seconds())
         browser.set_cookie(request, answer, SESSION_COOKIE, session_id, seconds)
         browser.delete_cookie(answer, CSRF_COOKIE)
@@ -383,7 +453,7 @@ def create_codec_app(settings: Settings | None = None) -> FastAPI:
             )
             if closed is not None:
                 log.info("codec sign-out by %s", closed)
-        answer = sign_in_page(request, found.pepper, 200, "Signed out.")
+        answer = sign_in_page(request, found, 200, "Signed out.")
         browser.delete_cookie(answer, SESSION_COOKIE)
         return answer
 
@@ -392,6 +462,11 @@ def create_codec_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     app.add_route(exposition.PATH, exposition.metrics, include_in_schema=False)
+
+    # Last: whatever no route above answers is the Temporal UI's.
+    @app.api_route("/{path:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+    async def support_desk(request: Request, found: ServicesDep) -> Response:
+        return await the_ui(request, found)
 
     return app
 

@@ -69,8 +69,7 @@ class Demo:
         rid = started.registration_id
         self.say(f"registration {rid} started, stage {started.state.stage}")
         self.say(
-            f"UI: {self.settings.temporal_ui_url}/namespaces/{self.settings.temporal_namespace}"
-            f"/workflows/{rid}"
+            f"support desk (Temporal UI, decoded): {self.settings.support_workflows_url}/{rid}"
         )
 
         code = await self.outbox.sms_code(phone)

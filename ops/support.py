@@ -76,8 +76,7 @@ async def stuck(hours: float | None, stage: Stage | None, filters: bool) -> None
     found = await find_stuck(
         client, now, older_than=older_than, stage=stage, task_queue=settings.temporal_task_queue
     )
-    base = f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows"
-    print(render_report(found, base, now))
+    print(render_report(found, settings.support_workflows_url, now))
 
 
 async def explain(registration_id: str, reveal: bool) -> None:

@@ -35,6 +35,9 @@ class CodeState(Model):
     failures: int = 0
     """Wrong entries in a row, across codes: `failures_before_lock` of them lock entry."""
     locked_until: datetime | None = None
+    send_failed_at: datetime | None = None
+    """When the last try to send a code failed (the gateway, or the contact's budget); None
+    once a code has gone out since."""
 
     def sends_since(self, moment: datetime) -> int:
         return sum(1 for sent in self.sent_at if sent > moment)
@@ -153,6 +156,7 @@ def record_send(
     code: CodeState, sequence: int, code_hash: str, ttl: timedelta, now: datetime, policy: Policy
 ) -> None:
     """Code number `sequence` went out: it replaces the last one, with fresh attempts."""
+    code.send_failed_at = None
     code.sequence = sequence
     code.code_hash = code_hash
     code.expires_at = now + ttl

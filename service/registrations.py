@@ -114,8 +114,8 @@ STATIC_DETAILS = (
     "One citizen's sign-up on the e-services portal: contact code → password → profile → "
     "Pension Fund and MVD checks (INN from FNS) → identity confirmation by letter, in person, "
     "e-signature or bank. Current details say what it waits for now; the audit trail "
-    "(`gosreg audit <id>`) says who did what. Payloads are encrypted: decode them through the "
-    "codec server with a support token (README, Support runbook)."
+    "(`gosreg audit <id>`) says who did what. Payloads are encrypted: support reads them "
+    "decoded on the support desk, the codec server's address (README, Support runbook)."
 )
 
 

@@ -20,10 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
+import httpx
+
 from ops.stack import ROOT, env_on_free_ports, temporal_cli
 from settings import Settings, load_settings
+from simulators.control import SimulatorControl
 from simulators.people import random_passport_number, random_snils_body, verifiable_profile
 from tests.data import ADDRESS
+from tests.journeys import PASSWORD
 
 CYRILLIC = "абвгдежзиклмнопрстуфхцчшэюя"
 
@@ -170,3 +174,28 @@ async def wait_until(check: Callable[[], bool], what: str, seconds: float = 30.0
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.3)
+
+
+async def reach_verification(
+    api: httpx.AsyncClient, simulators: SimulatorControl, person: Person
+) -> tuple[str, str]:
+    """Walk `person` through the portal (`api`: the portal's client on a running stack) to
+    verification, where the Pension Fund is slow (two hours) and MVD answers at once, as
+    support meets a stuck registration. Returns the registration id and the SMS code that was
+    entered (for log scans); `api` keeps the citizen's session header for the steps after."""
+    await simulators.configure(
+        pension_fund_delay_seconds=7200, mvd_delay_seconds=0, fns_delay_seconds=0
+    )
+    started = await api.post("/v1/registrations", json=person.start())
+    assert started.status_code == 201, started.text
+    rid = str(started.json()["registration_id"])
+    api.headers["X-Registration-Session"] = started.json()["session"]
+    code = await simulators.sms_code(person.phone)
+    assert (await api.post(f"/v1/registrations/{rid}/contact-code", json={"code": code})).json()[
+        "accepted"
+    ]
+    password = {"password": PASSWORD, "password_repeated": PASSWORD}
+    assert (await api.put(f"/v1/registrations/{rid}/password", json=password)).status_code == 200
+    profile = await api.put(f"/v1/registrations/{rid}/profile", json=person.profile())
+    assert profile.json()["stage"] == "verification", profile.text
+    return rid, code

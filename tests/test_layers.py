@@ -22,7 +22,19 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("store and activities", ("store", "activities")),
     ("workflows", ("workflows",)),
     ("service", ("service",)),
-    ("edges", ("api", "console", "ops", "codec.server", "codec.__main__", "worker", "benchmarks")),
+    (
+        "edges",
+        (
+            "api",
+            "console",
+            "ops",
+            "codec.server",
+            "codec.desk",
+            "codec.__main__",
+            "worker",
+            "benchmarks",
+        ),
+    ),
 ]
 """Lowest first. A module belongs to the layer of its longest listed prefix."""
 

@@ -5,6 +5,11 @@ what a person can do about it. The workflow shows it as its current details in t
 Pure and deterministic: it reads the state and the workflow's clock, nothing else. It names
 stages, agencies, times and counts — never the person (the text also passes through the payload
 codec, but must not rely on it).
+
+The text is read long after it was written: the workflow sets it when something happens, not
+when a code or a lock runs out. So it states absolute times ("can be entered until 09:47 UTC",
+"locked until 10:02 UTC"), never what is true only at the moment of writing ("valid", "in
+3 h").
 """
 
 from __future__ import annotations
@@ -97,7 +102,7 @@ def _stage_line(state: RegistrationState, channel: Channel, policy: Policy, now:
                 )
             return text
         case Stage.VERIFICATION:
-            return _verification(state, policy, now)
+            return _verification(state, policy)
         case Stage.IDENTITY:
             return _identity(state, now)
         case Stage.CONFIRMED:
@@ -117,19 +122,28 @@ def _contact(state: RegistrationState, channel: Channel, policy: Policy, now: da
     code = state.code
     text = f"Waiting for the citizen to enter the {what}"
     if code.code_hash is not None and code.expires_at is not None:
-        text += f" (code {code.sequence} valid until {when(code.expires_at)})"
+        sent = when(code.sent_at[-1]) if code.sent_at else "unknown"
+        text += (
+            f" (code {code.sequence} sent {sent}, can be entered until {when(code.expires_at)}; "
+            "after that the citizen requests a new one)"
+        )
     elif code.sequence:
         text += f" (code {code.sequence} used up or expired; the citizen can request a new one)"
+    elif code.send_failed_at is not None:
+        text += (
+            f" (no code has gone out: sending the first failed at {when(code.send_failed_at)}, "
+            "the gateway down or the contact's daily limit spent; the citizen can request one)"
+        )
     else:
-        text += " (no code sent yet: the gateway may be down; the citizen can request one)"
+        text += " (the first code is being sent)"
     expires = when(state.started_at + policy.contact_deadline)
     text += f". Unconfirmed, the registration expires at {expires}."
     if code.lock(now) is not None:
-        text += f" Code entry is locked until {when(code.locked_until)} after wrong codes."
+        text += f" Code entry locked until {when(code.locked_until)} after wrong codes."
     return text
 
 
-def _verification(state: RegistrationState, policy: Policy, now: datetime) -> str:
+def _verification(state: RegistrationState, policy: Policy) -> str:
     deadline = state.verification_deadline
     if not state.pending_checks:
         return f"Profile {state.profile_version} submitted; the agency checks are starting."
@@ -146,8 +160,8 @@ def _verification(state: RegistrationState, policy: Policy, now: datetime) -> st
     )
     if deadline is not None:
         text += (
-            f"Gives up at {when(deadline)} (in {span(deadline - now)}); "
-            "support can extend it (update extend_deadline) or ask again now (update retry_checks)."
+            f"Gives up at {when(deadline)}; support can extend it (update extend_deadline) or "
+            "ask again now (update retry_checks)."
         )
     return text
 
@@ -166,10 +180,10 @@ def _identity(state: RegistrationState, now: datetime) -> str:
         if letter.status_updated_at is not None:
             text += f" ({when(letter.status_updated_at)})"
         if letter.code_hash is not None and letter.code_expires_at is not None:
-            text += f"; its code is valid until {when(letter.code_expires_at)}"
+            text += f"; its code can be entered until {when(letter.code_expires_at)}"
         text += "."
     if letter.lock(now) is not None:
-        text += f" Letter code entry is locked until {when(letter.locked_until)}."
+        text += f" Letter code entry locked until {when(letter.locked_until)} after wrong codes."
     confirmations = state.confirmations
     if confirmations.refused:
         last = confirmations.refused[-1]
@@ -177,5 +191,7 @@ def _identity(state: RegistrationState, now: datetime) -> str:
         text += f" {count} confirmation(s) refused, the last at {when(last.at)}: {last.message}."
     locked_until = confirmations.lock(now)
     if locked_until is not None:
-        text += f" Identity confirmation is locked until {when(locked_until)}."
+        text += (
+            f" Identity confirmation locked until {when(locked_until)} after refused confirmations."
+        )
     return text

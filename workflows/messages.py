@@ -41,11 +41,17 @@ class Messages:
         """Send the next contact code, which replaces the last one; when it expires."""
         code, policy = self._state.code, self._policy
         sequence = code.sequence + 1
-        sent = await workflow.execute_activity_method(
-            MessagingActivities.send_contact_code,
-            SendContactCode(registration_id=self._id, contact=self._contact, sequence=sequence),
-            **options,
-        )
+        try:
+            sent = await workflow.execute_activity_method(
+                MessagingActivities.send_contact_code,
+                SendContactCode(registration_id=self._id, contact=self._contact, sequence=sequence),
+                **options,
+            )
+        except ActivityError:
+            # Support reads it in the current details (no command: replays need no patch).
+            code.send_failed_at = workflow.now()
+            self._ledger.show()
+            raise
         sms = self._contact.channel == "sms"
         ttl = policy.sms_code_ttl if sms else policy.email_link_ttl
         contact_code.record_send(code, sequence, sent.code_hash, ttl, workflow.now(), policy)

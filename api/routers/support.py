@@ -112,7 +112,7 @@ async def stuck(
         task_queue=services.settings.temporal_task_queue,
     )
     settings = services.settings
-    base = f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows"
+    base = settings.support_workflows_url
     next_cursor = None
     if page.next_page_token is not None:
         next_cursor = cursors.encode(

@@ -38,7 +38,7 @@ async def post_login(
 
 async def sign_in(browser: httpx.AsyncClient, token: str) -> str:
     """Sign in with `token` as a browser does; returns the session id, which stays in the
-    browser's cookie jar."""
+    browser's cookie jar. The answer sends the browser on to the start page."""
     response = await post_login(browser, token, await csrf_proof(browser), origin_of(browser))
-    assert response.status_code == 200, response.text
+    assert response.status_code == 303, response.text
     return response.cookies[SESSION_COOKIE]

@@ -264,8 +264,8 @@ async def test_a_support_engineer_signs_in_and_the_cookie_alone_decodes(
 
     signed_in = await post_login(browser, support, await csrf_proof(browser), origin_of(browser))
 
-    assert signed_in.status_code == 200
-    assert f"Signed in as {principal.client_id}" in signed_in.text
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
+    assert f"Signed in as <strong>{principal.client_id}</strong>" in (await browser.get("/")).text
     [set_session] = [
         cookie
         for cookie in signed_in.headers.get_list("set-cookie")

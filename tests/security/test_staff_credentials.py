@@ -310,4 +310,4 @@ async def test_a_sign_in_without_the_forms_csrf_proof_is_refused(
         assert SESSION_COOKIE not in response.cookies
         assert token not in response.text
     assert browser.cookies.get(CSRF_COOKIE) is not None
-    assert (await post_login(browser, token, proof, own)).status_code == 200  # the real form
+    assert (await post_login(browser, token, proof, own)).status_code == 303  # the real form

@@ -4,7 +4,7 @@ decode its payloads through the codec server with a support token, retry the che
 CLI command, find that in the audit trail — while Temporal's own database file holds no
 personal data, and neither do the stack's logs.
 
-One stack for the module, on ports of its own, started and stopped by the test (~15 s).
+The stack is the support package's (`tests/support/conftest.py`).
 """
 
 from __future__ import annotations
@@ -12,59 +12,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 from temporalio.client import Client
 
-from ops.stack import ROOT
 from registration.journey import Stage
 from service.support import ui_filters
 from simulators.control import SimulatorControl
 from tests.journeys import PASSWORD
-from tests.running_stack import LocalStack, Person, unique_word, wait_until
+from tests.running_stack import LocalStack, Person, reach_verification, unique_word, wait_until
 from tests.waiting import wait_for
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    # The first "still pending" answer sets the next attempt an hour away: only support's
-    # retry can bring the answer sooner.
-    running = LocalStack.on_free_ports(
-        tmp_path_factory.mktemp("stack"), policy={"agency_initial_backoff": "PT1H"}
-    )
-    log = running.data_dir / "stack.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ops.cli", "stack"],
-            cwd=ROOT,
-            env=running.env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 90
-        while b"Registration stack is up" not in log.read_bytes():
-            assert process.poll() is None, log.read_text(errors="replace")[-3000:]
-            assert time.monotonic() < deadline, "the stack did not come up in 90 s"
-            time.sleep(0.3)
-        yield running
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            raise
 
 
 def leaks(blob: bytes, needles: dict[str, bytes]) -> list[str]:
@@ -79,17 +38,6 @@ def standalone(code: str, blob: bytes) -> bool:
     )
 
 
-@pytest.fixture(scope="module")
-def tokens(stack: LocalStack) -> dict[str, str]:
-    made = {}
-    for role in ("portal", "support", "clerk"):
-        extra = ["--service-center", "mfc-77-001"] if role == "clerk" else []
-        out = stack.gosreg("tokens", "create", "--role", role, "--name", f"{role} test", *extra)
-        made[role] = next(line.split()[1] for line in out.splitlines() if line.startswith("token:"))
-        made[f"{role}_id"] = out.split("client ")[1].split()[0]
-    return made
-
-
 async def test_support_runbook_on_the_running_stack(
     stack: LocalStack, tokens: dict[str, str]
 ) -> None:
@@ -100,23 +48,7 @@ async def test_support_runbook_on_the_running_stack(
         SimulatorControl(stack.simulators) as simulators,
     ):
         # A citizen reaches verification; the Pension Fund is slow, MVD answers at once.
-        await simulators.configure(
-            pension_fund_delay_seconds=7200, mvd_delay_seconds=0, fns_delay_seconds=0
-        )
-        started = await api.post("/v1/registrations", json=person.start())
-        assert started.status_code == 201, started.text
-        rid = started.json()["registration_id"]
-        api.headers["X-Registration-Session"] = started.json()["session"]
-        code = await simulators.sms_code(person.phone)
-        assert (
-            await api.post(f"/v1/registrations/{rid}/contact-code", json={"code": code})
-        ).json()["accepted"]
-        password = {"password": PASSWORD, "password_repeated": PASSWORD}
-        assert (
-            await api.put(f"/v1/registrations/{rid}/password", json=password)
-        ).status_code == 200
-        profile = await api.put(f"/v1/registrations/{rid}/profile", json=person.profile())
-        assert profile.json()["stage"] == "verification", profile.text
+        rid, code = await reach_verification(api, simulators, person)
 
         # 1. The UI filter "waiting on an agency for more than 1 hour", pasted into the CLI.
         #    Visibility takes absolute times: an hour from now, this registration matches.
@@ -142,7 +74,7 @@ async def test_support_runbook_on_the_running_stack(
         report = reports[-1]
         assert "waiting on pension_fund" in report, report
         assert "check_pension_fund: attempt 2, next retry in" in report, report
-        assert f"{stack.ui}/namespaces/registrations/workflows/{rid}" in report
+        assert f"{stack.codec}/namespaces/registrations/workflows/{rid}" in report, "the desk"
 
         # 2. The stage in plain words: the workflow's current details (decoded for support).
         details = stack.temporal_cli("workflow", "metadata", "-w", rid, token=tokens["support"])
