@@ -218,6 +218,11 @@ class ConfirmationVerdict(Model):
     stage: Stage
     locked_until: datetime | None = None
     """Set when this refusal used up the attempts: no confirmation is taken until then."""
+    mismatched: list[str] | None = None
+    """For a clerk's refusal: the documents read that differ from the verified profile
+    (`passport_series`, `passport_number`, `snils`; the clerk holds them). None when nothing
+    is named: a confirmation, a partner's refusal (partners are not told), or an answer from
+    before the field."""
 
 
 class SupportAction(Model):

@@ -132,9 +132,9 @@ DIFFERING = ("passport_series", "passport_number", "snils")
 
 
 def verdict_of(answer: ConfirmationVerdict) -> Verdict:
-    """The verdict with the documents that differ read out of its reason, which names them
-    (`workflows.identity`: "Documents do not match: passport_number, snils")."""
-    named = set(re.findall(r"[a-z_]+", (answer.reason or "").partition(":")[2]))
+    """The workflow's verdict as the desk shows it: the documents that differ, in the order a
+    clerk reads them."""
+    named = set(answer.mismatched or ())
     return Verdict(
         confirmed=answer.confirmed,
         differs=tuple(document for document in DIFFERING if document in named),
