@@ -45,6 +45,14 @@ class CounterStart(Model):
     profile: Profile
 
 
+class CounterProfile(Model):
+    """The profile of a registration made at a counter as its clerks last entered it (query
+    `counter_profile`), for the correction form after the agencies disagreed; None for a
+    registration started online."""
+
+    profile: Profile | None = None
+
+
 class RegistrationInput(Model):
     """Start of a registration. `carried` is set only by continue-as-new; `counter` only for
     a registration made at a service-center counter (`origin`)."""
@@ -73,6 +81,9 @@ class Rejection(Model):
     code: str
     message: str
     at: datetime
+    agency: Agency | None = None
+    """The agency whose answer sent the registration back (None for anything else, and in
+    registrations sent back before it was kept)."""
 
 
 class LetterView(Model):
