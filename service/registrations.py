@@ -243,11 +243,11 @@ class Registrations:
                 Refusal.ALREADY_FINISHED,
                 "An account with this phone or e-mail exists already: the citizen can log in",
             )
+        # While no code may be sent, a running registration is still found (and taken up, or
+        # refused as running elsewhere); only a new one waits.
         blocked = await self._limits.next_code_at(contact) if self._limits is not None else None
-        if blocked is not None:
-            raise rate_limited(blocked)
         started = CounterStart(clerk=clerk, profile=checked)
-        registration_id, created = await self._start_or_join(person, contact, None, started)
+        registration_id, created = await self._start_or_join(person, contact, blocked, started)
         if not created:
             running = await self.opened_row(registration_id)
             if running is None or running.service_center_id != clerk.service_center_id:

@@ -103,6 +103,8 @@ async def test_a_code_form_sent_twice_is_one_step_and_only_the_center_reaches_it
     assert profile.passport_number not in repr(card)
 
     code = await outbox.sms_code(phone)
+    resent = await counter.register(colleague, typed(profile, phone))  # the form sent again
+    assert (resent.registration_id, resent.created) == (rid, False), "taken up, code or none"
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     form_id = secrets.token_urlsafe(16)
     twice = await asyncio.gather(
