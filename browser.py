@@ -1,6 +1,6 @@
 """What pages served to people's browsers share: cookies that only our own pages get back,
-the `Origin` check on forms, and CSRF proofs. The codec server's sign-in (`codec.server`) and
-the clerk console (`console`) use it.
+the `Origin` check on forms, and CSRF proofs. The codec server's sign-in (`codec.server`),
+the clerk console and the citizen's set-password page (`console`) use it.
 
 A CSRF proof is an HMAC, under the token pepper, of a secret the browser holds in an HttpOnly
 cookie: a random nonce before sign-in (double submit), the session id after it (the proof is
@@ -11,6 +11,7 @@ proof without the pepper, so a form it makes the browser post fails the check.
 from __future__ import annotations
 
 import hmac
+from typing import Literal
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -45,10 +46,20 @@ def csrf_matches(pepper: bytes, purpose: str, secret: str, proof: str) -> bool:
 
 
 def set_cookie(
-    request: Request, answer: Response, name: str, value: str, seconds: int, path: str = "/"
+    request: Request,
+    answer: Response,
+    name: str,
+    value: str,
+    seconds: int,
+    path: str = "/",
+    *,
+    same_site: Literal["strict", "lax"] = "strict",
 ) -> None:
     """Set an HttpOnly, SameSite=Strict cookie (Secure over https): scripts cannot read it,
-    and the browser sends it only with requests from our own site."""
+    and the browser sends it only with requests from our own site. A cookie set by a page
+    that a link from elsewhere (an e-mail, an SMS) opens and redirects is `lax`: a strict one
+    would not come back with the redirect, which the browser counts as from that elsewhere;
+    a lax one still never comes with another site's POST."""
     answer.set_cookie(
         name,
         value,
@@ -56,9 +67,11 @@ def set_cookie(
         path=path,
         secure=request.url.scheme == "https",
         httponly=True,
-        samesite="strict",
+        samesite=same_site,
     )
 
 
-def delete_cookie(answer: Response, name: str, path: str = "/") -> None:
-    answer.delete_cookie(name, path=path, httponly=True, samesite="strict")
+def delete_cookie(
+    answer: Response, name: str, path: str = "/", *, same_site: Literal["strict", "lax"] = "strict"
+) -> None:
+    answer.delete_cookie(name, path=path, httponly=True, samesite=same_site)

@@ -111,6 +111,7 @@ DOCUMENTS_DIFFER = ConfirmationVerdict(
     confirmed=False,
     reason="Documents do not match: passport_number",
     stage=Stage.IDENTITY,
+    mismatched=["passport_number"],
 )
 EXTENDED = DeadlineExtended(deadline=Deadline.LETTER_CODE, until=AT + timedelta(days=37))
 

@@ -36,6 +36,8 @@ from registration.callers import Principal, Role
 from registration.errors import StepRefused
 from service.clerk_desk import ClerkDesk
 from service.clerk_signin import ClerkSignIn
+from service.counter_desk import CounterDesk
+from service.registrations import Registrations
 from service.temporal import is_connect_failure
 from settings import Settings
 from store.repository import RegistrationNotFound
@@ -57,8 +59,10 @@ class ConsoleServices:
     """What the console's pages use, made once from the API's `Services`."""
 
     settings: Settings
+    registrations: Registrations
     sign_in: ClerkSignIn
     desk: ClerkDesk
+    counter: CounterDesk
 
     @property
     def pepper(self) -> bytes:
@@ -72,8 +76,10 @@ def console_services(request: Request) -> ConsoleServices:
         shared: Services = state.services
         found = state.console = ConsoleServices(
             settings=shared.settings,
+            registrations=shared.registrations,
             sign_in=ClerkSignIn(shared.engine, shared.settings),
             desk=ClerkDesk(shared.registrations, shared.engine, shared.settings),
+            counter=CounterDesk(shared.registrations, shared.engine, shared.settings),
         )
     return found
 
@@ -157,13 +163,17 @@ def set_session_cookie(
     browser.set_cookie(request, answer, SESSION_COOKIE, value, seconds, path=PREFIX)
 
 
-def refusal_text(refused: StepRefused, zone: str) -> str:
-    """What a clerk is told of a step the registration refused, its moments in `zone`."""
-    key = f"refusal.{refused.code}"
-    if not i18n.has(key):
-        key = "refusal.other"
+def refusal_text(refused: StepRefused, zone: str, *, context: str | None = None) -> str:
+    """What a clerk is told of a step the registration refused, its moments in `zone`. Pages
+    of a `context` ("counter") say it in their own words where the catalog has them, and
+    their moments to the second."""
+    keys = [f"{context}.refusal.{refused.code}"] if context else []
+    key = next(
+        (key for key in [*keys, f"refusal.{refused.code}"] if i18n.has(key)), "refusal.other"
+    )
     moment = refused.details.get("locked_until") or refused.details.get("retry_at")
-    return i18n.text(key, until=local_time(moment, zone) if isinstance(moment, str) else "")
+    until = local_time(moment, zone, seconds=bool(context)) if isinstance(moment, str) else ""
+    return i18n.text(key, until=until)
 
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -171,12 +181,16 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 class ConsolePage(APIRoute):
     """A console route: whatever it raises becomes a page in the console's words (or a way
-    back to sign-in), and every answer carries the console's security headers."""
+    back to sign-in), and every answer carries the console's security headers. Pages for
+    citizens (`console.citizen`) are framed for them (`audience`)."""
+
+    audience = "clerk"
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
 
         async def answer(request: Request) -> Response:
+            request.state.audience = self.audience
             try:
                 return secured(await handler(request))
             except SignInNeeded as needed:
@@ -218,11 +232,18 @@ class ConsolePage(APIRoute):
         return answer
 
 
+class CitizenPage(ConsolePage):
+    """A route of a page for citizens: failures are said in their frame."""
+
+    audience = "citizen"
+
+
 def error_page(request: Request, status: int, title: str, text: str) -> Response:
     """A page saying what went wrong; within the console's frame when a clerk is signed in."""
     signed: Signed | None = getattr(request.state, "signed", None)
     if signed is None:
-        return page(request, "message.html", status, title=title, text=text)
+        audience = getattr(request.state, "audience", "clerk")
+        return page(request, "message.html", status, title=title, text=text, audience=audience)
     return page(
         request,
         "message.html",

@@ -45,7 +45,9 @@ def secured(answer: Response) -> Response:
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """`template` rendered with `context`; every template may use `clerk` and `csrf` (None
-    before sign-in) and `errors` (a field's id → its message)."""
+    before sign-in), `errors` (a field's id → its message) and `audience` (`clerk`, or
+    `citizen` for the pages citizens open)."""
+    context.setdefault("audience", "clerk")
     context.setdefault("clerk", None)
     context.setdefault("csrf", None)
     context.setdefault("errors", {})
@@ -58,15 +60,26 @@ def field_errors(errors: list[FieldError]) -> dict[str, str]:
     """The broken rules as the console says them, per field (the first rule of each)."""
     said: dict[str, str] = {}
     for error in errors:
-        key = f"error.{error.code}"
-        said.setdefault(error.field, i18n.text(key) if i18n.has(key) else i18n.text("error.field"))
+        said.setdefault(error.field, rule_text(error))
     return said
 
 
-def local_time(moment: str | datetime, zone: str) -> str:
-    """A moment (or its ISO 8601 text) as clerks read it: day and time in `zone`."""
+def rule_text(error: FieldError) -> str:
+    key = f"error.{error.code}"
+    return i18n.text(key) if i18n.has(key) else i18n.text("error.field")
+
+
+def local_time(moment: str | datetime, zone: str, *, seconds: bool = False) -> str:
+    """A moment (or its ISO 8601 text) as clerks read it: day and time in `zone`, to the
+    second when `seconds` (a code's minute-long cooldown)."""
     try:
         parsed = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
     except ValueError:
         return str(moment)
-    return f"{parsed.astimezone(ZoneInfo(zone)):%d.%m.%Y %H:%M}"
+    layout = "%d.%m.%Y %H:%M:%S" if seconds else "%d.%m.%Y %H:%M"
+    return parsed.astimezone(ZoneInfo(zone)).strftime(layout)
+
+
+def clock_time(moment: datetime, zone: str) -> str:
+    """A moment of today as clerks read it: the time in `zone`, to the second."""
+    return f"{moment.astimezone(ZoneInfo(zone)):%H:%M:%S}"

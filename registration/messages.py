@@ -45,6 +45,14 @@ class CounterStart(Model):
     profile: Profile
 
 
+class CounterProfile(Model):
+    """The profile of a registration made at a counter as its clerks last entered it (query
+    `counter_profile`), for the correction form after the agencies disagreed; None for a
+    registration started online."""
+
+    profile: Profile | None = None
+
+
 class RegistrationInput(Model):
     """Start of a registration. `carried` is set only by continue-as-new; `counter` only for
     a registration made at a service-center counter (`origin`)."""
@@ -73,6 +81,9 @@ class Rejection(Model):
     code: str
     message: str
     at: datetime
+    agency: Agency | None = None
+    """The agency whose answer sent the registration back (None for anything else, and in
+    registrations sent back before it was kept)."""
 
 
 class LetterView(Model):
@@ -218,6 +229,11 @@ class ConfirmationVerdict(Model):
     stage: Stage
     locked_until: datetime | None = None
     """Set when this refusal used up the attempts: no confirmation is taken until then."""
+    mismatched: list[str] | None = None
+    """For a clerk's refusal: the documents read that differ from the verified profile
+    (`passport_series`, `passport_number`, `snils`; the clerk holds them). None when nothing
+    is named: a confirmation, a partner's refusal (partners are not told), or an answer from
+    before the field."""
 
 
 class SupportAction(Model):

@@ -27,7 +27,7 @@ from registration.callers import Principal
 from registration.checks import Problems
 from registration.contact import Contact, check_phone
 from registration.documents import check_document_digits, check_snils
-from registration.journey import Stage
+from registration.journey import Origin, Stage
 from registration.masking import PersonForClerk, for_clerk
 from registration.messages import ClerkConfirmation, ConfirmationVerdict
 from registration.person import Profile
@@ -88,11 +88,34 @@ class DeskWork(StrEnum):
     """Kinds of work at the desk that a day's list shows."""
 
     CONFIRMATION = "confirmation"
+    REGISTRATION = "registration"
+    """A person registered from scratch at the counter (`service.counter_desk`)."""
 
 
 class Outcome(StrEnum):
+    """Where a day's piece of work stands: a confirmation is confirmed or refused; a
+    registration from scratch is where its journey is."""
+
     CONFIRMED = "confirmed"
     REFUSED = "refused"
+    AWAITING_CODE = "awaiting_code"
+    CHECKING = "checking"
+    MISMATCH = "mismatch"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    NOT_REGISTERED = "not_registered"
+
+
+REGISTRATION_OUTCOMES: dict[Stage, Outcome] = {
+    Stage.CONTACT: Outcome.AWAITING_CODE,
+    Stage.VERIFICATION: Outcome.CHECKING,
+    Stage.PROFILE: Outcome.MISMATCH,
+    Stage.CONFIRMED: Outcome.CONFIRMED,
+    Stage.CANCELLED: Outcome.CANCELLED,
+    Stage.EXPIRED: Outcome.EXPIRED,
+    Stage.REFUSED: Outcome.NOT_REGISTERED,
+}
+"""A registration from scratch in the day's list, by its stage (the stages it passes)."""
 
 
 DAY_EVENTS: dict[str, tuple[DeskWork, Outcome]] = {
@@ -132,9 +155,9 @@ DIFFERING = ("passport_series", "passport_number", "snils")
 
 
 def verdict_of(answer: ConfirmationVerdict) -> Verdict:
-    """The verdict with the documents that differ read out of its reason, which names them
-    (`workflows.identity`: "Documents do not match: passport_number, snils")."""
-    named = set(re.findall(r"[a-z_]+", (answer.reason or "").partition(":")[2]))
+    """The workflow's verdict as the desk shows it: the documents that differ, in the order a
+    clerk reads them."""
+    named = set(answer.mismatched or ())
     return Verdict(
         confirmed=answer.confirmed,
         differs=tuple(document for document in DIFFERING if document in named),
@@ -188,25 +211,21 @@ class ClerkDesk:
         problems = Problems()
         series, number = _passport(problems, seen.passport_series, seen.passport_number)
         snils = check_snils(problems, seen.snils, "snils")
-        if not FORM_ID.fullmatch(form_id):
-            problems.add("form_id", "form_id.format", "The form is out of date: open it again")
+        check_form_id(problems, form_id)
         problems.raise_if_any()
         await self._visible(clerk, registration_id)
         confirmation = ClerkConfirmation(
             clerk_id=clerk.client_id,
-            service_center_id=_center(clerk),
+            service_center_id=center_of(clerk),
             passport_series=series,
             passport_number=number,
             snils=snils,
         )
-        step = hmac.new(
-            self._pepper, f"{form_id}\x1f{series}\x1f{number}\x1f{snils}".encode(), hashlib.sha256
-        ).hexdigest()[:20]
-        verdict = verdict_of(
-            await self._registrations.clerk_confirmation(
-                registration_id, confirmation, step_id=f"{clerk.client_id}:console:{step}"
-            )
+        step = form_step(self._pepper, clerk, form_id, series, number, snils)
+        answer = await self._registrations.clerk_confirmation(
+            registration_id, confirmation, step_id=step
         )
+        verdict = verdict_of(answer)
         log.info(
             "console confirmation by %s: %s",
             clerk.client_id,
@@ -217,20 +236,23 @@ class ClerkDesk:
 
     async def day(self, clerk: Principal, now: datetime) -> list[DayEntry]:
         """The work of the clerk's service center today (in `console_timezone`), newest
-        first; the clerk's own entries are `mine`."""
+        first: confirmations in person, and people registered from scratch (each with where
+        its registration stands, at the moment it was started); the clerk's own entries are
+        `mine`."""
+        center = center_of(clerk)
         midnight = datetime.combine(now.astimezone(self._zone).date(), time(0), self._zone)
-        lines = await clerk_desk.center_lines(self._engine, _center(clerk), midnight, DAY_EVENTS)
+        lines = await clerk_desk.center_lines(self._engine, center, midnight, DAY_EVENTS)
         entries = []
         for line in lines:
+            if line.origin is Origin.SERVICE_CENTER:
+                continue  # confirmed as it was registered: its registration's entry says so
             work, outcome = DAY_EVENTS[line.event]
             clerk_id = line.details.get("clerk_id")
             entries.append(
                 DayEntry(
                     at=line.recorded_at.astimezone(self._zone),
                     registration_id=line.registration_id,
-                    full_name=" ".join(
-                        part for part in (line.surname, line.name, line.patronymic) if part
-                    ),
+                    full_name=_full_name(line.surname, line.name, line.patronymic),
                     work=work,
                     outcome=outcome,
                     clerk_id=clerk_id,
@@ -238,25 +260,58 @@ class ClerkDesk:
                     differs=tuple(line.details.get("mismatched") or ()),
                 )
             )
-        return entries
+        for made in await clerk_desk.center_registrations(self._engine, center, midnight):
+            entries.append(
+                DayEntry(
+                    at=made.created_at.astimezone(self._zone),
+                    registration_id=made.registration_id,
+                    full_name=_full_name(made.surname, made.name, made.patronymic),
+                    work=DeskWork.REGISTRATION,
+                    outcome=REGISTRATION_OUTCOMES.get(made.stage, Outcome.AWAITING_CODE),
+                    clerk_id=made.clerk_id,
+                    mine=made.clerk_id == clerk.client_id,
+                )
+            )
+        return sorted(entries, key=lambda entry: entry.at, reverse=True)
 
     async def _visible(self, clerk: Principal, registration_id: str) -> DeskRecord:
         records = await clerk_desk.desk_records(self._engine, [registration_id])
         if records and (
             records[0].awaiting
-            or await clerk_desk.handled_by_center(self._engine, registration_id, _center(clerk))
+            or await clerk_desk.handled_by_center(self._engine, registration_id, center_of(clerk))
         ):
             return records[0]
         raise RegistrationNotFound(registration_id)
 
     async def _note(self, clerk: Principal, event: str, **details: object) -> None:
-        log.info("console %s by %s", event, clerk.client_id, extra={"client_id": clerk.client_id})
-        await clerks.record_event(
-            self._engine, event, clerk.client_id, clerk.service_center_id, **details
-        )
+        await note(self._engine, clerk, event, **details)
 
 
-def _center(clerk: Principal) -> str:
+async def note(engine: AsyncEngine, clerk: Principal, event: str, **details: object) -> None:
+    """Put what the clerk did on the clerks' trail (`details`: no personal data)."""
+    log.info("console %s by %s", event, clerk.client_id, extra={"client_id": clerk.client_id})
+    await clerks.record_event(engine, event, clerk.client_id, clerk.service_center_id, **details)
+
+
+def check_form_id(problems: Problems, form_id: str) -> None:
+    """A form carries the id it was shown with; one without is out of date."""
+    if not FORM_ID.fullmatch(form_id):
+        problems.add("form_id", "form_id.format", "The form is out of date: open it again")
+
+
+def form_step(pepper: bytes, clerk: Principal, form_id: str, *typed: str) -> str:
+    """The step id of a form the clerk sent: named by the form's id and a keyed digest of what
+    was typed, so the same form sent twice (a double click, a reload) is one step, answered
+    twice, and the same form sent again with other values (back, correct, send) is another."""
+    digest = hmac.new(pepper, "\x1f".join((form_id, *typed)).encode(), hashlib.sha256)
+    return f"{clerk.client_id}:console:{digest.hexdigest()[:20]}"
+
+
+def _full_name(surname: str, name: str, patronymic: str | None) -> str:
+    return " ".join(part for part in (surname, name, patronymic) if part)
+
+
+def center_of(clerk: Principal) -> str:
     """The clerk's service center, in whose name they act."""
     if clerk.service_center_id is None:
         raise ValueError(f"{clerk.actor} belongs to no service center")
@@ -266,12 +321,12 @@ def _center(clerk: Principal) -> str:
 def _passport(problems: Problems, series: str, number: str) -> tuple[str, str]:
     """A passport's series and number as read from it: spaces between digits are fine."""
     return (
-        check_document_digits(problems, _squeezed(series), "passport_series", "Series", 4),
-        check_document_digits(problems, _squeezed(number), "passport_number", "Number", 6),
+        check_document_digits(problems, squeezed(series), "passport_series", "Series", 4),
+        check_document_digits(problems, squeezed(number), "passport_number", "Number", 6),
     )
 
 
-def _squeezed(typed: str) -> str:
+def squeezed(typed: str) -> str:
     return "".join(typed.split())
 
 

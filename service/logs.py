@@ -91,12 +91,28 @@ def not_a_probe(record: logging.LogRecord) -> bool:
     )
 
 
+def without_query(record: logging.LogRecord) -> bool:
+    """Drop the query from uvicorn's access line: a link's query holds its one-time token
+    (`/set-password?registration=…&token=…`, `/confirm-email?…`). Keeps every line."""
+    args = record.args
+    if (
+        record.name == "uvicorn.access"
+        and isinstance(args, tuple)
+        and len(args) > 2
+        and isinstance(args[2], str)
+        and "?" in args[2]
+    ):
+        record.args = (*args[:2], args[2].partition("?")[0] + "?…", *args[3:])
+    return True
+
+
 def configure_logging(service: str, level: int = logging.INFO) -> None:
     """Send every logger's records, as JSON lines, to stderr (but the access lines of
-    scrapes and probes)."""
+    scrapes and probes, and the queries of the others)."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter(service))
     handler.addFilter(not_a_probe)
+    handler.addFilter(without_query)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

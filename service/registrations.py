@@ -243,13 +243,13 @@ class Registrations:
                 Refusal.ALREADY_FINISHED,
                 "An account with this phone or e-mail exists already: the citizen can log in",
             )
+        # While no code may be sent, a running registration is still found (and taken up, or
+        # refused as running elsewhere); only a new one waits.
         blocked = await self._limits.next_code_at(contact) if self._limits is not None else None
-        if blocked is not None:
-            raise rate_limited(blocked)
         started = CounterStart(clerk=clerk, profile=checked)
-        registration_id, created = await self._start_or_join(person, contact, None, started)
+        registration_id, created = await self._start_or_join(person, contact, blocked, started)
         if not created:
-            running = await self._opened_row(registration_id)
+            running = await self.opened_row(registration_id)
             if running is None or running.service_center_id != clerk.service_center_id:
                 where = (
                     "online"
@@ -647,9 +647,9 @@ class Registrations:
         except RPCError as error:
             raise await self._translate(registration_id, error) from error
 
-    async def _opened_row(self, registration_id: str) -> repository.RegistrationRecord | None:
+    async def opened_row(self, registration_id: str) -> repository.RegistrationRecord | None:
         """The registration's store row, waiting a moment for a workflow that was just started
-        (by a racing twin) to write it; None when it does not come."""
+        (here, or by a racing twin) to write it; None when it does not come."""
         for _ in range(ROW_WAIT_LOOKS):
             record = await repository.get_registration(self._engine, registration_id)
             if record is not None:
@@ -682,6 +682,18 @@ class Registrations:
         return await repository.awaiting_identity_confirmation(
             self._engine, snils=snils, phone=phone
         )
+
+    async def counter_profile(self, registration_id: str) -> Profile | None:
+        """The profile a registration made at a counter was last given by its clerks (for
+        their correction form); None for one started online. Ask it for a clerk of the
+        registering center only: it is the person's whole profile."""
+        try:
+            answer = await self._handle(registration_id).query(
+                RegistrationWorkflow.counter_profile, rpc_timeout=RPC_TIMEOUT
+            )
+        except RPCError as error:
+            raise await self._translate(registration_id, error) from error
+        return answer.profile
 
     async def clerk_confirmation(
         self, registration_id: str, seen: ClerkConfirmation, *, step_id: str | None = None

@@ -133,15 +133,19 @@ class SimulatorControl:
         return found.group(1)
 
     async def password_link(self, phone: str, *, seconds: float = 10.0) -> str:
-        """The link to set a password in the newest SMS to `phone` that carries one (an
-        account made at a service center), waiting up to `seconds` for it: it goes out just
-        after the account is confirmed."""
+        """The link to set a password in the newest SMS to `phone` that carries one (an account
+        made at a service center), waiting up to `seconds` for one: the registration shows as
+        confirmed a moment before the link's SMS is out, and the code's SMS came before."""
 
-        async def with_links() -> list[str]:
-            sent = await self.messages(to=phone, kind="sms")
-            return [found.group(0) for m in sent if (found := PASSWORD_LINK.search(m.text or ""))]
+        async def links() -> list[str]:
+            messages = await self.messages(to=phone, kind="sms")
+            return [
+                found.group(0)
+                for message in messages
+                if (found := PASSWORD_LINK.search(message.text or "")) is not None
+            ]
 
-        return await _newest(with_links, seconds)
+        return await _newest(links, seconds)
 
     async def letter_code(self, tracking_number: str, *, seconds: float = 10.0) -> str:
         """The code printed in the registered letter `tracking_number`."""

@@ -1,6 +1,7 @@
 """What a clerk's desk reads from the account store: people found by passport, the
-registrations a clerk may see, and a service center's day. Reads only; the writes of a
-confirmation are the workflow's (its audit lines name the clerk and the center).
+registrations a clerk may see, and a service center's day (its confirmations and the people it
+registered from scratch). Reads only; the writes of a confirmation or a registration are the
+workflow's (its audit lines name the clerk and the center).
 
 A clerk may see a registration that awaits identity confirmation (open, its account verified:
 `standard`, as `repository.awaiting_identity_confirmation` finds them) or one their center
@@ -18,7 +19,7 @@ from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from registration.contact import Channel
-from registration.journey import Level, Stage
+from registration.journey import Level, Origin, Stage
 from store.schema import Account, AuditEvent, Registration, RegistrationStatus
 
 FOUND_AT_MOST = 20
@@ -51,6 +52,22 @@ class DeskLine:
     actor: str
     details: dict[str, Any] = field(repr=False)
     recorded_at: datetime
+    surname: str = field(repr=False)
+    name: str = field(repr=False)
+    patronymic: str | None = field(repr=False)
+    origin: Origin
+    """Where the registration began (a confirmation of one made at a counter is part of it)."""
+
+
+@dataclass(frozen=True)
+class CounterLine:
+    """A registration a service center made from scratch, for the center's day."""
+
+    registration_id: str
+    status: RegistrationStatus
+    stage: Stage
+    clerk_id: str | None
+    created_at: datetime
     surname: str = field(repr=False)
     name: str = field(repr=False)
     patronymic: str | None = field(repr=False)
@@ -148,6 +165,7 @@ async def center_lines(
                 Account.surname,
                 Account.name,
                 Account.profile["patronymic"].astext.label("patronymic"),
+                Registration.origin,
             )
             .join(Registration, Registration.registration_id == AuditEvent.registration_id)
             .join(Account, Account.id == Registration.account_id)
@@ -159,4 +177,42 @@ async def center_lines(
             .order_by(AuditEvent.recorded_at.desc(), AuditEvent.id.desc())
             .limit(DAY_AT_MOST)
         )
-        return [DeskLine(**row._asdict()) for row in rows]
+        return [DeskLine(**{**row._asdict(), "origin": Origin(row.origin)}) for row in rows]
+
+
+async def center_registrations(
+    engine: AsyncEngine, center: str, since: datetime
+) -> list[CounterLine]:
+    """The registrations the service center started at its counter since `since`, newest
+    first (served by `ix_registrations_service_center_created`)."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            select(
+                Registration.registration_id,
+                Registration.status,
+                Registration.stage,
+                Registration.clerk_id,
+                Registration.created_at,
+                Registration.surname,
+                Registration.name,
+                Account.profile["patronymic"].astext.label("patronymic"),
+            )
+            .outerjoin(Account, Account.id == Registration.account_id)
+            .where(
+                Registration.service_center_id == center,
+                Registration.origin == Origin.SERVICE_CENTER.value,
+                Registration.created_at >= since,
+            )
+            .order_by(Registration.created_at.desc(), Registration.registration_id)
+            .limit(DAY_AT_MOST)
+        )
+        return [
+            CounterLine(
+                **{
+                    **row._asdict(),
+                    "status": RegistrationStatus(row.status),
+                    "stage": Stage(row.stage),
+                }
+            )
+            for row in rows
+        ]

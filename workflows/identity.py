@@ -80,8 +80,11 @@ class Identity:
         refusal = ConfirmationRefusal.DOCUMENTS_MISMATCH
         told = "Documents do not match: " + ", ".join(mismatched)
         if not limits:
-            return self.list_refusal(refusal, told, actor, **where)
-        return self.refuse(refusal, told, actor, mismatched=mismatched, **where)
+            verdict = self.list_refusal(refusal, told, actor, **where)
+        else:
+            verdict = self.refuse(refusal, told, actor, mismatched=mismatched, **where)
+        # Only the answer names them: the commands (audit lines, state) are as before.
+        return verdict.model_copy(update={"mismatched": mismatched})
 
     def judge_bank(self, vouched: BankConfirmation, *, limits: bool = True) -> ConfirmationVerdict:
         """Confirmed, or refused without saying what differs (the audit trail says it)."""

@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from metrics.sdk import STAGE_DURATION
     from registration.activity_messages import AuditEntry, DeliverEvents, PortalEvent
     from registration.contact import Channel
-    from registration.journey import Attention, Stage
+    from registration.journey import Agency, Attention, Stage
     from registration.messages import Rejection
     from registration.policy import Policy
     from workflows import search_attributes as search
@@ -81,9 +81,12 @@ class Ledger:
             )
         )
 
-    def reject(self, code: str, message: str) -> None:
-        """Why the registration was sent back or refused, as the portal and support see it."""
-        self._state.last_rejection = Rejection(code=code, message=message, at=workflow.now())
+    def reject(self, code: str, message: str, agency: Agency | None = None) -> None:
+        """Why the registration was sent back or refused (by which agency, when one said so),
+        as the portal, support and the clerk who registered the person see it."""
+        self._state.last_rejection = Rejection(
+            code=code, message=message, at=workflow.now(), agency=agency
+        )
 
     def flag(self, attention: Attention) -> None:
         """Ask for a person's look (until the registration moves on)."""

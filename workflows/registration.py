@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         CodeVerdict,
         ConfirmationVerdict,
         CounterClerk,
+        CounterProfile,
         CounterStart,
         DeadlineExtended,
         ExtendDeadline,
@@ -202,7 +203,9 @@ class RegistrationWorkflow:
             await self._ledger.flush()
         if mismatch is not None:
             code = mismatch.reason_code or RejectionCode.MISMATCH
-            self._ledger.reject(code, mismatch.reason or "The agencies did not confirm the data")
+            self._ledger.reject(
+                code, mismatch.reason or "The agencies did not confirm the data", mismatch.agency
+            )
             self._ledger.enter(
                 Stage.PROFILE,
                 "verification_failed",
@@ -616,6 +619,16 @@ class RegistrationWorkflow:
     @workflow.query(name="state")
     def state(self) -> RegistrationView:
         return self._view()
+
+    @workflow.query(name="counter_profile")
+    def counter_profile(self) -> CounterProfile:
+        """The profile of a registration made at a counter as its clerks last entered it: the
+        one verified (or refused) since the contact was confirmed, else the one of the start.
+        For its own clerks' correction form; the service asks it for them only."""
+        started = self._input.counter
+        if started is None:
+            return CounterProfile()
+        return CounterProfile(profile=self._state.profile or started.profile)
 
     @workflow.query(name="session_state")
     def session_state(self, session_id: str) -> RegistrationView:

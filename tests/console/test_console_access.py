@@ -233,7 +233,9 @@ async def test_a_clerk_sees_and_acts_on_nothing_outside_their_role(
     assert not [line for line in unverified_trail if line.actor.startswith("clerk:")]
 
     await page.get_by_role("link", name="Мой день").click()
-    await expect(page.get_by_text("Сегодня в центре ещё не было подтверждений.")).to_be_visible()
+    await expect(
+        page.get_by_text("Сегодня в центре ещё не было подтверждений и регистраций.")
+    ).to_be_visible()
 
     other = await new_clerk(store_engine, stack_settings, center=other_center)
     await page.context.clear_cookies()

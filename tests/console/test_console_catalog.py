@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from console import i18n
 from console.access import refusal_text
 from registration.checks import Problems
-from registration.contact import check_phone
+from registration.contact import check_email, check_phone
 from registration.documents import check_document_digits, check_snils
-from registration.errors import Refusal, StepRefused
-from service.clerk_desk import DIFFERING, DeskWork
+from registration.errors import InvalidInput, Refusal, StepRefused
+from registration.journey import FINAL_STAGES, Agency, RejectionCode, Stage
+from registration.password import validate_password
+from service.clerk_desk import DIFFERING, DeskWork, Outcome
+from service.counter_desk import CounterForm, read_profile
 from store.schema import RegistrationStatus
 
 CONSOLE = Path(i18n.__file__).parent
@@ -30,7 +34,9 @@ LITERAL = re.compile(r"""["']([a-z_]+\.[a-z0-9_.]+)["']""")
 FAMILIES = {
     "state.": [status.value for status in RegistrationStatus] + ["awaiting"],
     "day.work.": [work.value for work in DeskWork],
+    "day.outcome.": [outcome.value for outcome in Outcome if outcome is not Outcome.REFUSED],
     "document.": list(DIFFERING),
+    "counter.closed.": [stage.value for stage in FINAL_STAGES if stage is not Stage.CONFIRMED],
 }
 """Keys built from a value, with every value the code can give them."""
 
@@ -65,7 +71,8 @@ def test_every_key_the_code_names_is_in_the_catalog() -> None:
 def test_every_word_in_the_catalog_is_used() -> None:
     used = template_keys() | code_keys()
     families = {prefix + value for prefix, values in FAMILIES.items() for value in values}
-    looked_up_by_code = ("error.", "refusal.")  # `field_errors`, `refusal_text`
+    # `field_errors`, `refusal_text` (also in a page's own words), `console.counter`
+    looked_up_by_code = ("error.", "refusal.", "counter.refusal.", "agency.", "reason.")
     unused = [
         key
         for key in i18n.RU
@@ -125,3 +132,84 @@ def test_every_refusal_is_said_in_russian_with_its_moment() -> None:
 def test_there_is_no_english_word_in_the_catalog() -> None:
     words = {key: re.sub(r"\{[a-z_]+\}", "", value) for key, value in i18n.RU.items()}
     assert {key: said for key, said in words.items() if re.search("[A-Za-z]{2,}", said)} == {}
+
+
+def test_every_agency_and_reason_of_a_mismatch_is_said_in_russian() -> None:
+    assert [agency for agency in Agency if not i18n.has(f"agency.{agency.value}")] == []
+    at_profile = [RejectionCode.VERIFICATION_TIMEOUT, RejectionCode.REQUEST_REJECTED]
+    reasons = [*at_profile, RejectionCode.MISMATCH, "passport_invalid", "snils_mismatch"]
+    assert [reason for reason in reasons if not i18n.has(f"reason.{reason}")] == []
+
+
+def rules_broken_by_forms(*forms: CounterForm) -> set[str]:
+    codes = set()
+    for form in forms:
+        try:
+            read_profile(form, date(2026, 11, 30))
+        except InvalidInput as invalid:
+            codes |= {error.code for error in invalid.errors}
+    return codes
+
+
+def test_every_rule_the_counter_form_can_break_is_said_in_russian() -> None:
+    codes = rules_broken_by_forms(
+        CounterForm(),
+        CounterForm(
+            surname="Ivanova Иванова",
+            name="-Мария",
+            patronymic="Петровна1",
+            gender="male",
+            birth_date="31.02.1990",
+            birth_place="x" * 300,
+            citizenship="RU",
+            passport_series="45 1",
+            passport_number="12345",
+            passport_issue_date="1.1.2030",
+            passport_issuer="\x01",
+            division_code="77",
+            snils="112-233-445 96",
+        ),
+        CounterForm(
+            surname="И" * 101,
+            birth_date="2020-01-01",
+            citizenship="USA",
+            passport_issue_date="1990-01-01",
+            passport_issuer="x" * 300,
+        ),
+        CounterForm(birth_date="01.01.1800", passport_issue_date="01.01.2099"),
+        CounterForm(birth_date="01.01.2099", birth_place="\x01"),
+    )
+    for value in ("a", "a b@x.ru", "ab@", "@x.ru", "a\x01@x.ru", f"{'a' * 65}@x.ru"):
+        problems = Problems()
+        check_email(problems, value, "email")
+        codes |= {error.code for error in problems.errors}
+    assert len(codes) >= 33
+    assert sorted(code for code in codes if not i18n.has(f"error.{code}")) == []
+
+
+def test_every_password_rule_is_said_in_russian() -> None:
+    codes = {"password.mismatch"}
+    for password in (
+        "",
+        "a" * 129,
+        "Пароль1!",
+        " Abcdef1! ",
+        "PASSWORD1!",
+        "Passw0rd!",
+        "Aaa11111!",
+        "Qwer1234!",
+        "Ivanova7!",
+        "Mariya7!x",
+        "Z9161234567!a",
+        "Masha.Z9!x",
+    ):
+        try:
+            validate_password(password, contact="+79161234567", surname="Ivanova", name="Mariya")
+        except InvalidInput as invalid:
+            codes |= {error.code for error in invalid.errors}
+        try:
+            validate_password(password, contact="masha@x.ru")
+        except InvalidInput as invalid:
+            codes |= {error.code for error in invalid.errors}
+    assert len(codes) >= 15
+    assert sorted(code for code in codes if not i18n.has(f"error.{code}")) == []

@@ -225,12 +225,14 @@ async def test_the_day_lists_the_centers_confirmations_of_today_newest_first(
     assert await desk.day(a_clerk(), datetime.now(UTC)) == []
 
 
-def test_a_refusal_names_the_documents_its_reason_names() -> None:
+def test_a_refusal_names_the_documents_the_workflow_names_in_order() -> None:
     refused = ConfirmationVerdict(
         confirmed=False,
-        reason="Documents do not match: passport_number, snils",
+        reason="Documents do not match: snils, passport_number",
         stage=Stage.IDENTITY,
+        mismatched=["snils", "passport_number"],
     )
 
     assert verdict_of(refused) == Verdict(confirmed=False, differs=("passport_number", "snils"))
-    assert verdict_of(refused.model_copy(update={"reason": "Something else"})).differs == ()
+    unnamed = refused.model_copy(update={"mismatched": None})
+    assert verdict_of(unnamed).differs == (), "the reason's text is not read"

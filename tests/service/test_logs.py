@@ -38,3 +38,17 @@ def test_ids_bound_for_a_request_are_on_every_line_of_it() -> None:
     for written in (first, second):
         assert written["client_id"] == "cli_portal" and written["registration_id"] == "reg-abc-1"
     assert "client_id" not in line("another request")
+
+
+def test_an_access_line_keeps_the_path_and_drops_the_query_with_a_links_token() -> None:
+    query = "registration=reg-abc-1&token=7Q2ZK9M4XW8R1T6V3N5B0C2D4E"
+    args = ("127.0.0.1:5123", "GET", f"/set-password?{query}", "1.1", 303)
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s "%s %s HTTP/%s" %d', args, None
+    )
+
+    assert logs.without_query(record)
+    written = json.loads(logs.JsonFormatter("api").format(record))["msg"]
+
+    assert written == '127.0.0.1:5123 "GET /set-password?… HTTP/1.1" 303'
+    assert "token" not in written

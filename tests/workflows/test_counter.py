@@ -73,7 +73,11 @@ async def test_a_mismatch_returns_to_the_clerk_who_corrects_the_profile(counter:
     await confirm_contact_at_counter(counter)
     view = await counter.wait_for(Stage.PROFILE)
     assert view.last_rejection is not None and view.last_rejection.code == "passport_invalid"
+    assert view.last_rejection.agency is Agency.MVD, "the clerk is told which agency"
     assert counter.world.notices[-1].notice is Notice.VERIFICATION_FAILED
+    entered = await counter.handle.query(RegistrationWorkflow.counter_profile)
+    assert entered.profile is not None
+    assert (entered.profile.surname, entered.profile.passport_number) == ("Иванова", "345678")
 
     corrected = PROFILE.model_copy(update={"passport_number": "345679"})
     # Whoever holds the phone cannot correct it to someone else's profile, nor another center.
@@ -94,6 +98,8 @@ async def test_a_mismatch_returns_to_the_clerk_who_corrects_the_profile(counter:
     assert done.stage is Stage.VERIFICATION
     view = await counter.wait_for(Stage.CONFIRMED)
     assert view.method is ConfirmationMethod.SERVICE_CENTER
+    entered = await counter.handle.query(RegistrationWorkflow.counter_profile)
+    assert entered.profile is not None and entered.profile.passport_number == "345679"
 
 
 async def test_a_citizen_session_takes_no_step_of_a_counter_registration(
@@ -141,6 +147,7 @@ async def test_a_portal_registration_refuses_a_clerk(
     )
     assert refused.type == Refusal.WRONG_STAGE
     assert (await journey.state()).stage is Stage.CONTACT
+    assert (await journey.handle.query(RegistrationWorkflow.counter_profile)).profile is None
 
 
 async def test_a_contact_taken_meanwhile_refuses_the_counter_registration(

@@ -749,6 +749,7 @@ async def test_clerk_with_mismatching_documents_is_refused_and_recorded(journey:
     )
     assert not verdict.confirmed and verdict.stage is Stage.IDENTITY
     assert verdict.reason == "Documents do not match: passport_number", "the clerk holds them"
+    assert verdict.mismatched == ["passport_number"]
     view = await journey.state()
     assert view.refused_confirmations[-1].code == ConfirmationRefusal.DOCUMENTS_MISMATCH
     assert view.confirmations_refused == 1 and view.confirmation_locked_until is None
@@ -769,6 +770,7 @@ async def test_bank_refusal_names_no_field_but_the_audit_trail_does(journey: Jou
         for wrong in ({"passport_number": "000001"}, {"birth_date": date(1990, 5, 16)})
     ]
     assert [v.reason for v in verdicts] == [NOT_CONFIRMED, NOT_CONFIRMED]
+    assert [v.mismatched for v in verdicts] == [None, None], "a partner is not told"
     view = await journey.state()
     assert all(r.message == NOT_CONFIRMED for r in view.refused_confirmations)
     await journey.env.sleep(timedelta(seconds=1))
