@@ -21,13 +21,14 @@ from datetime import UTC, datetime, timedelta
 
 from codec.keys import Keyring, change_keyring_file
 from registration.journey import Stage
-from service import explain as explaining
+from service.registrations import Registrations
 from service.support import find_stuck, render_report, ui_filters
 from service.temporal import connect
 from settings import load_settings
 from store import repository
 from store.db import make_engine
 from store.embedded import database_url
+from store.repository import RegistrationNotFound
 
 
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,6 +47,9 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     explain.add_argument(
         "--reveal", action="store_true", help="name the person (name, contact); audited"
     )
+    explain.add_argument(
+        "--actor", help="who asks to reveal, for the audit (e.g. support:cl_…); with --reveal"
+    )
     audit = commands.add_parser("audit", help="print a registration's audit trail")
     audit.add_argument("registration_id")
     keys = commands.add_parser("keys", help="payload encryption keys of the local data dir")
@@ -57,7 +61,9 @@ def run(args: argparse.Namespace) -> None:
     if args.command == "stuck":
         asyncio.run(stuck(args.hours, args.stage, args.filters))
     elif args.command == "explain":
-        asyncio.run(explain(args.registration_id, args.reveal))
+        if args.reveal and not args.actor:
+            raise SystemExit("--reveal needs --actor (e.g. support:cl_…): the request is audited")
+        asyncio.run(explain(args.registration_id, args.actor if args.reveal else None))
     elif args.command == "audit":
         asyncio.run(audit(args.registration_id))
     elif args.command == "keys":
@@ -79,11 +85,25 @@ async def stuck(hours: float | None, stage: Stage | None, filters: bool) -> None
     print(render_report(found, settings.support_workflows_url, now))
 
 
-async def explain(registration_id: str, reveal: bool) -> None:
+async def explain(registration_id: str, revealed_to: str | None) -> None:
+    """Print the story; name the person only for `revealed_to`, recorded first."""
     settings = load_settings()
-    story = await explaining.explain(await connect(settings), registration_id, reveal=reveal)
-    if story is None:
-        raise SystemExit(f"Temporal knows no registration {registration_id}")
+    engine = make_engine(database_url(settings))
+    try:
+        registrations = Registrations(
+            await connect(settings),
+            engine,
+            task_queue=settings.temporal_task_queue,
+            code_secret=settings.code_secret_bytes,
+        )
+        try:
+            story = await registrations.explain(
+                registration_id, actor=revealed_to or "operator", reveal=revealed_to is not None
+            )
+        except RegistrationNotFound:
+            raise SystemExit(f"Temporal knows no registration {registration_id}") from None
+    finally:
+        await engine.dispose()
     print(story.render(datetime.now(UTC)), end="")
 
 

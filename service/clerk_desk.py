@@ -6,7 +6,7 @@ their registration as a clerk may, confirm it, and look back on the day. The con
 What a clerk may see: a registration awaiting identity confirmation, or one their service
 center acted on (`store.clerk_desk`); anything else is `RegistrationNotFound`, as an unknown id
 is. Of the person, a clerk sees what `registration.masking.for_clerk` leaves. Searches and
-views go to the clerks' trail (`clerk_events`) with the clerk's id and center and no personal
+views go to the clerks' trail (`staff_events`) with the clerk's id and center and no personal
 data; confirmations are recorded by the workflow, naming both.
 """
 

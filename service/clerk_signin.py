@@ -12,7 +12,7 @@ the local account is disabled.
 A refused sign-in never says why: not whether the login, the password or the code was wrong,
 nor that the account is locked or disabled (a guesser learns nothing from the answer, nor from
 its timing: a password is checked against a hash every time). The reason goes to the clerks'
-audit trail (`clerk_events`) and the log, with the account's id when there is one and never
+audit trail (`staff_events`) and the log, with the account's id when there is one and never
 the login typed.
 """
 

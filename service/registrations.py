@@ -70,7 +70,7 @@ from service import explain as explaining
 from service.attestation import attestation_key, proven_run
 from service.limits import Caller, Limits, rate_limited
 from service.sessions import looks_like_session, new_session, session_hash
-from store import idempotency, password_links, repository
+from store import idempotency, password_links, repository, staff_events
 from store.passwords import hash_password
 from store.repository import AuditRecord, RegistrationNotFound, SessionRecord
 from workflows import RegistrationWorkflow
@@ -152,6 +152,8 @@ class LinkConfirmed:
 _JOIN_ANYWAY = frozenset(
     {Refusal.RESEND_TOO_SOON, Refusal.RESEND_LIMIT, Refusal.LOCKED, Refusal.DELIVERY_FAILED}
 )
+REVEALED = "personal_data_revealed"
+"""The staff event of support asking to see a registration's personal data."""
 ROW_WAIT, ROW_WAIT_LOOKS = timedelta(seconds=5), 50
 ENDING_WAIT = timedelta(seconds=10)
 """How long a start waits for the contact's registration that is being closed (cancelled,
@@ -196,14 +198,7 @@ class Registrations:
         contact (within its limits) and sees the registration's progress only once that code
         is entered through it (which revokes every other session)."""
         person, contact = validate_registration_start(surname, name, phone, email)
-        if self._limits is not None and caller is not None:
-            await self._limits.on_start(caller, contact_digest(self._secret, contact))
-        if await repository.find_account_by_contact(self._engine, contact) is not None:
-            raise StepRefused(
-                Refusal.ALREADY_FINISHED,
-                "An account with this phone or e-mail exists already: log in instead",
-            )
-        blocked = await self._limits.next_code_at(contact) if self._limits is not None else None
+        blocked = await self._admit(contact, caller)
         registration_id, created = await self._start_or_join(person, contact, blocked)
         token, session_id = await self._open_session(registration_id, caller)
         if not created:
@@ -236,16 +231,9 @@ class Registrations:
         refused; one running at this clerk's center is taken up again."""
         checked = validate_profile(profile, datetime.now(UTC).date())
         person, contact = validate_registration_start(checked.surname, checked.name, phone, email)
-        if self._limits is not None and caller is not None:
-            await self._limits.on_start(caller, contact_digest(self._secret, contact))
-        if await repository.find_account_by_contact(self._engine, contact) is not None:
-            raise StepRefused(
-                Refusal.ALREADY_FINISHED,
-                "An account with this phone or e-mail exists already: the citizen can log in",
-            )
         # While no code may be sent, a running registration is still found (and taken up, or
         # refused as running elsewhere); only a new one waits.
-        blocked = await self._limits.next_code_at(contact) if self._limits is not None else None
+        blocked = await self._admit(contact, caller)
         started = CounterStart(clerk=clerk, profile=checked)
         registration_id, created = await self._start_or_join(person, contact, blocked, started)
         if not created:
@@ -263,6 +251,18 @@ class Registrations:
                     details={"stage": Stage.CONTACT if running is None else running.stage},
                 )
         return CounterStarted(registration_id=registration_id, created=created)
+
+    async def _admit(self, contact: Contact, caller: Caller | None) -> datetime | None:
+        """Count a start against its limits and refuse a contact that has an account; when
+        no code may be sent to the contact before a moment, that moment."""
+        if self._limits is not None and caller is not None:
+            await self._limits.on_start(caller, contact_digest(self._secret, contact))
+        if await repository.find_account_by_contact(self._engine, contact) is not None:
+            raise StepRefused(
+                Refusal.ALREADY_FINISHED,
+                "An account with this phone or e-mail exists already: log in instead",
+            )
+        return await self._limits.next_code_at(contact) if self._limits is not None else None
 
     async def _start_or_join(
         self,
@@ -756,11 +756,16 @@ class Registrations:
     async def explain(
         self, registration_id: str, *, actor: str, reveal: bool = False
     ) -> explaining.Story:
-        """The registration's life in plain words (`service.explain`), for `actor` (support).
-        `RegistrationNotFound` when Temporal knows no such registration."""
+        """The registration's life in plain words (`service.explain`), for `actor` (support);
+        naming the person only when `reveal`, which is recorded in `staff_events` before the
+        story is told. `RegistrationNotFound` when Temporal knows no such registration."""
         story = await explaining.explain(self._client, registration_id, reveal=reveal)
         if story is None:
             raise RegistrationNotFound(registration_id)
+        if reveal:
+            await staff_events.record(
+                self._engine, REVEALED, actor, registration_id=registration_id, seen="explain"
+            )
         return story
 
     async def audit_trail(

@@ -12,9 +12,10 @@ so racing sign-ins cannot both use one code or lose a failure.
   absolute and an idle expiry). A session names its clerk as the identity provider did, so
   that a provider other than the local accounts can open sessions too; a session of a local
   account that has been disabled is refused.
-- `clerk_events`: what clerks did at the console that no registration records (signing in and
-  out, lock-outs, searches), append-only. Never personal data: no login typed, no document
-  searched for, only which kind of search and how many were found.
+- what clerks did at the console that no registration records (signing in and out,
+  lock-outs, searches) goes to `staff_events` (`store.staff_events`), append-only. Never
+  personal data: no login typed, no document searched for, only which kind of search and
+  how many were found.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     ColumnElement,
-    Identity,
     case,
     delete,
     exists,
@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registration.callers import Principal, Role
+from store import staff_events
 from store.browser_sessions import SessionColumns, Sessions
 from store.schema import Base
 
@@ -77,20 +78,6 @@ class ClerkSession(SessionColumns, Base):
     clerk_id: Mapped[str] = mapped_column(index=True)
     clerk_name: Mapped[str]
     service_center_id: Mapped[str]
-
-
-class ClerkEvent(Base):
-    """One line of what clerks did at the console."""
-
-    __tablename__ = "clerk_events"
-
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    recorded_at: Mapped[datetime] = mapped_column(server_default=func.now())
-    event: Mapped[str]
-    clerk_id: Mapped[str | None] = mapped_column(index=True)
-    """None when nobody could be named (a sign-in with an unknown login)."""
-    service_center_id: Mapped[str | None]
-    details: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
 
 
 SESSIONS = Sessions(ClerkSession, prefix="gcs_")
@@ -352,26 +339,27 @@ async def record_event(
     service_center_id: str | None,
     **details: Any,
 ) -> None:
-    """Append a line to `clerk_events`; `details` must hold no personal data."""
+    """Append a line about a clerk to `staff_events`; `details` must hold no personal data."""
     async with engine.begin() as connection:
         await _record(connection, event, clerk_id, service_center_id, **details)
 
 
 async def list_events(engine: AsyncEngine, clerk_id: str) -> list[ClerkEventRecord]:
     """The clerk's lines, oldest first."""
-    async with engine.connect() as connection:
-        rows = await connection.execute(
-            select(
-                ClerkEvent.recorded_at,
-                ClerkEvent.event,
-                ClerkEvent.clerk_id,
-                ClerkEvent.service_center_id,
-                ClerkEvent.details,
-            )
-            .where(ClerkEvent.clerk_id == clerk_id)
-            .order_by(ClerkEvent.id)
+    return [
+        ClerkEventRecord(
+            recorded_at=line.recorded_at,
+            event=line.event,
+            clerk_id=clerk_id,
+            service_center_id=line.service_center_id,
+            details=line.details,
         )
-        return [ClerkEventRecord(**row._asdict()) for row in rows]
+        for line in await staff_events.list_events(engine, actor=clerk_actor(clerk_id))
+    ]
+
+
+def clerk_actor(clerk_id: str) -> str:
+    return f"{Role.CLERK.value}:{clerk_id}"
 
 
 async def _record(
@@ -381,8 +369,5 @@ async def _record(
     center: str | None,
     **details: Any,
 ) -> None:
-    await connection.execute(
-        insert(ClerkEvent).values(
-            event=event, clerk_id=clerk_id, service_center_id=center, details=details
-        )
-    )
+    actor = clerk_actor(clerk_id) if clerk_id is not None else None
+    await staff_events.record_in(connection, event, actor, service_center_id=center, **details)

@@ -343,7 +343,7 @@ async def test_the_totp_secret_is_stored_encrypted_and_bound_to_its_account(
 async def test_the_clerks_trail_cannot_be_changed(clerk: Clerk, store_engine: AsyncEngine) -> None:
     with pytest.raises(DBAPIError, match="append-only"):
         async with store_engine.begin() as connection:
-            await connection.execute(text("DELETE FROM clerk_events"))
+            await connection.execute(text("DELETE FROM staff_events"))
 
 
 # --- another identity provider ----------------------------------------------------------------

@@ -41,7 +41,7 @@ TABLES = {
     "password_links",
     "clerk_accounts",
     "clerk_sessions",
-    "clerk_events",
+    "staff_events",
 }
 
 

@@ -1,4 +1,5 @@
-"""Clerk accounts, console sessions and the clerks' own events; indexes for the clerk's desk.
+"""Clerk accounts, console sessions and what staff did (`staff_events`); indexes for the
+clerk's desk.
 
 Revision ID: 0009
 Revises: 0008
@@ -61,20 +62,22 @@ def upgrade() -> None:
     op.create_index("ix_clerk_sessions_clerk_id", "clerk_sessions", ["clerk_id"])
 
     op.create_table(
-        "clerk_events",
+        "staff_events",
         sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False),
         sa.Column(
             "recorded_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
         ),
         sa.Column("event", sa.Text(), nullable=False),
-        sa.Column("clerk_id", sa.Text(), nullable=True),
+        sa.Column("actor", sa.Text(), nullable=True),
         sa.Column("service_center_id", sa.Text(), nullable=True),
+        sa.Column("registration_id", sa.Text(), nullable=True),
         sa.Column(
             "details", postgresql.JSONB(), server_default=sa.text("'{}'::jsonb"), nullable=False
         ),
-        sa.PrimaryKeyConstraint("id", name="pk_clerk_events"),
+        sa.PrimaryKeyConstraint("id", name="pk_staff_events"),
     )
-    op.create_index("ix_clerk_events_clerk_id", "clerk_events", ["clerk_id"])
+    op.create_index("ix_staff_events_actor", "staff_events", ["actor"])
+    op.create_index("ix_staff_events_registration_id", "staff_events", ["registration_id"])
     # Evidence, like the audit trail: once written, a line can be neither changed nor removed.
     # The function names its table, so another append-only table can use it as it is.
     op.execute(
@@ -92,7 +95,7 @@ def upgrade() -> None:
         ("no_truncate", "TRUNCATE", "STATEMENT"),
     ):
         op.execute(
-            f"CREATE TRIGGER clerk_events_{trigger} BEFORE {when} ON clerk_events "
+            f"CREATE TRIGGER staff_events_{trigger} BEFORE {when} ON staff_events "
             f"FOR EACH {each} EXECUTE FUNCTION append_only()"
         )
 
@@ -112,7 +115,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_audit_events_service_center", table_name="audit_events")
     op.drop_index("ix_accounts_passport", table_name="accounts")
-    op.drop_table("clerk_events")
+    op.drop_table("staff_events")
     op.execute("DROP FUNCTION append_only()")
     op.drop_table("clerk_sessions")
     op.drop_table("clerk_accounts")
