@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast, get_type_hints
@@ -528,13 +529,12 @@ class Registrations:
     ) -> StepDone:
         """A (corrected) profile from the citizen (`session_id`), or from a clerk of the
         center that registers the person (`counter`)."""
-        if self._limits is not None:
-            await self._limits.on_profile(registration_id)
         return await self._update(
             registration_id,
             RegistrationWorkflow.submit_profile,
             SubmitProfile(profile=profile, session_id=session_id, counter=counter),
             step_id=step_id,
+            count=self._limits.on_profile if self._limits is not None else None,
         )
 
     async def set_password_by_link(
@@ -581,13 +581,12 @@ class Registrations:
         step_id: str | None = None,
         session_id: str | None = None,
     ) -> MethodChosen:
-        if self._limits is not None:
-            await self._limits.on_method(registration_id)
         return await self._update(
             registration_id,
             RegistrationWorkflow.choose_method,
             ChooseMethod(method=method, address=address, session_id=session_id),
             step_id=step_id,
+            count=self._limits.on_method if self._limits is not None else None,
         )
 
     async def submit_letter_code(
@@ -803,12 +802,14 @@ class Registrations:
         update: UpdateMethodMultiParam[[RegistrationWorkflow, Arg], R],
         arg: Arg,
         step_id: str | None = None,
+        count: Callable[[str], Awaitable[None]] | None = None,
     ) -> R:
         """Run an update. The same `step_id` (the caller's idempotency key) is the same step:
         applied once, and a retry gets the first answer — kept in the store (`step_outcomes`),
         because Temporal remembers an update id within one run only and a registration may
         have continued as new since. A step refused as "not applied, try again" (`RETRYABLE`)
-        is tried again by a retry."""
+        is tried again by a retry. `count` (a per-registration limit) counts the step only
+        when it is to be applied: a retry answered from the store is not counted again."""
         handle = self._handle(registration_id)
         # Named after the handler method: one key on two steps is two steps.
         name = getattr(update, "__name__", "update")
@@ -821,6 +822,8 @@ class Registrations:
                     answer_type = get_type_hints(update)["return"]
                     return cast(R, answer_type.model_validate(answered))
                 update_id = await self._step_update_id(handle, name, step_id)
+            if count is not None:
+                await count(registration_id)
             result = await handle.execute_update(
                 update, arg, id=update_id, rpc_timeout=UPDATE_TIMEOUT
             )
