@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -121,16 +122,24 @@ async def stack_worker(
 ) -> AsyncIterator[None]:
     """The worker as worker.py runs it: it takes only signals and updates our services proved,
     and refuses payloads it cannot decrypt."""
-    key = attestation_key(stack_settings.code_secret_bytes)
     async with build_activities(stack_settings, store_engine) as activities:
-        async with Worker(
-            stack_client(dev_server, stack_settings, worker=True),
-            task_queue=stack_settings.temporal_task_queue,
-            workflows=WORKFLOWS,
-            activities=activities,
-            interceptors=[VerifyingWorker(key)],
-        ):
+        client = stack_client(dev_server, stack_settings, worker=True)
+        async with worker_of(client, stack_settings, activities):
             yield
+
+
+def worker_of(
+    client: Client, settings: Settings, activities: Sequence[Callable[..., Any]]
+) -> Worker:
+    """A worker as worker.py builds it, on `settings`' task queue with `client`: the real
+    workflows, `activities`, and the check of our services' proofs."""
+    return Worker(
+        client,
+        task_queue=settings.temporal_task_queue,
+        workflows=WORKFLOWS,
+        activities=activities,
+        interceptors=[VerifyingWorker(attestation_key(settings.code_secret_bytes))],
+    )
 
 
 def stack_client(

@@ -15,11 +15,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.contrib.opentelemetry import create_tracer_provider
-from temporalio.worker import Worker
 
 from activities import build_activities
 from api.app import create_app
-from service.attestation import VerifyingWorker, attestation_key
 from service.temporal import connect
 from service.tracing import Tracing, configured
 from serving import ServerThread
@@ -27,8 +25,8 @@ from settings import Settings
 from simulators.control import SimulatorControl
 from tests.api.conftest import Tokens, tokens
 from tests.citizens import bearer
+from tests.conftest import worker_of
 from tests.data import new_phone
-from workflows import WORKFLOWS
 
 __all__ = ["tokens"]
 
@@ -72,13 +70,7 @@ async def test_a_code_submission_is_one_trace_from_the_api_route_to_the_activity
     phone = new_phone()
     async with (
         build_activities(settings, store_engine, instrument_http=tracing.instrument_http) as acts,
-        Worker(
-            client,
-            task_queue=settings.temporal_task_queue,
-            workflows=WORKFLOWS,
-            activities=acts,
-            interceptors=[VerifyingWorker(attestation_key(settings.code_secret_bytes))],
-        ),
+        worker_of(client, settings, acts),
     ):
         with ServerThread(create_app(settings, tracing), name="traced-api", lifespan="on") as api:
             async with httpx.AsyncClient(base_url=api.url, timeout=30) as http:

@@ -14,20 +14,18 @@ from contextlib import AsyncExitStack
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.worker import Worker
 
 from activities import build_activities
 from api.app import create_app
 from registration.journey import Stage
-from service.attestation import VerifyingWorker, attestation_key
 from service.temporal import connect
 from serving import ServerThread
 from settings import Settings
 from simulators.control import SimulatorControl
 from tests.api.conftest import Tokens, tokens
 from tests.citizens import Citizen, bearer
+from tests.conftest import worker_of
 from tests.data import PROFILE
-from workflows import WORKFLOWS
 
 __all__ = ["tokens"]
 CITIZENS = 6
@@ -39,19 +37,11 @@ async def deployment(
 ) -> AsyncIterator[list[httpx.AsyncClient]]:
     """Two workers on a queue of their own and two APIs in front of it: the APIs' clients."""
     settings = stack_settings.model_copy(update={"temporal_task_queue": f"two-{uuid.uuid4()}"})
-    key = attestation_key(settings.code_secret_bytes)
     async with AsyncExitStack() as stack:
         for _ in range(2):
             client = await connect(settings, worker=True)
             activities = await stack.enter_async_context(build_activities(settings, store_engine))
-            worker = Worker(
-                client,
-                task_queue=settings.temporal_task_queue,
-                workflows=WORKFLOWS,
-                activities=activities,
-                interceptors=[VerifyingWorker(key)],
-            )
-            await stack.enter_async_context(worker)
+            await stack.enter_async_context(worker_of(client, settings, activities))
         apis = []
         for number in range(2):
             server = stack.enter_context(
