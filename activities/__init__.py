@@ -91,6 +91,7 @@ ACTIVITIES: dict[type, tuple[Callable[..., Any], ...]] = {
     StoreActivities: (
         StoreActivities.open_registration,
         StoreActivities.record_audit,
+        StoreActivities.record_audits,
         StoreActivities.activate_password,
         StoreActivities.open_counter_account,
         StoreActivities.bind_session,

@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 from metrics import journey
 from registration.activity_messages import (
     ActivatePassword,
+    AuditBatch,
     AuditEntry,
     BindSession,
     CloseRegistration,
@@ -61,42 +62,72 @@ class StoreActivities:
         self._engine = engine
 
     @activity.defn(name="open_registration")
-    async def open_registration(self, step: OpenRegistration) -> None:
+    async def open_registration(self, step: OpenRegistration) -> AuditEntry:
         """Fails with `ContactAlreadyRegistered` (non-retryable); then no row was written."""
-        await self._apply(repository.open_registration, step, step.audit)
+        return await self._apply(repository.open_registration, step, step.audit)
 
     @activity.defn(name="record_audit")
-    async def record_audit(self, entry: AuditEntry) -> None:
-        await self._apply(repository.record_audit, entry, entry)
+    async def record_audit(self, entry: AuditEntry) -> AuditEntry:
+        return await self._apply(repository.record_audit, entry, entry)
+
+    @activity.defn(name="record_audits")
+    async def record_audits(self, batch: AuditBatch) -> AuditBatch:
+        """`record_audit` for a batch of lines, in one transaction."""
+        try:
+            recorded = await repository.record_audits(self._engine, batch.entries)
+        except SQLAlchemyError as error:
+            raise _database_fault(error) from None
+        for entry in recorded:
+            journey.observe_step(entry)
+        if len(recorded) < len(batch.entries):
+            activity.logger.info(
+                "%d of %d audit lines recorded before",
+                len(batch.entries) - len(recorded),
+                len(batch.entries),
+            )
+        return batch
 
     @activity.defn(name="activate_password")
-    async def activate_password(self, step: ActivatePassword) -> None:
+    async def activate_password(self, step: ActivatePassword) -> AuditEntry:
         """Fails with `PasswordNotStaged` or `ContactAlreadyRegistered` (non-retryable)."""
-        await self._apply(repository.activate_password, step, step.audit)
+        return await self._apply(repository.activate_password, step, step.audit)
 
     @activity.defn(name="open_counter_account")
-    async def open_counter_account(self, step: OpenCounterAccount) -> None:
+    async def open_counter_account(self, step: OpenCounterAccount) -> AuditEntry:
         """Fails with `ContactAlreadyRegistered` (non-retryable)."""
-        await self._apply(repository.open_counter_account, step, step.audit)
+        return await self._apply(repository.open_counter_account, step, step.audit)
 
     @activity.defn(name="bind_session")
-    async def bind_session(self, step: BindSession) -> None:
-        await self._apply(repository.bind_session, step, step.audit)
+    async def bind_session(self, step: BindSession) -> AuditEntry:
+        return await self._apply(repository.bind_session, step, step.audit)
 
     @activity.defn(name="save_verified_profile")
-    async def save_verified_profile(self, step: SaveVerifiedProfile) -> None:
-        await self._apply(repository.save_verified_profile, step, step.audit)
+    async def save_verified_profile(self, step: SaveVerifiedProfile) -> AuditEntry:
+        return await self._apply(repository.save_verified_profile, step, step.audit)
 
     @activity.defn(name="confirm_identity")
-    async def confirm_identity(self, step: ConfirmIdentity) -> None:
-        await self._apply(repository.confirm_identity, step, step.audit)
+    async def confirm_identity(self, step: ConfirmIdentity) -> AuditEntry:
+        return await self._apply(repository.confirm_identity, step, step.audit)
 
     @activity.defn(name="close_registration")
-    async def close_registration(self, step: CloseRegistration) -> None:
-        if await self._apply(repository.close_registration, step, step.audit):
+    async def close_registration(self, step: CloseRegistration) -> AuditEntry:
+        if await self._applied(repository.close_registration, step, step.audit):
             journey.registration_ended(step.outcome)
+        return step.audit
 
     async def _apply(
+        self,
+        write: Callable[[AsyncEngine, _Step], Awaitable[bool]],
+        step: _Step,
+        audit: AuditEntry,
+    ) -> AuditEntry:
+        """Write `step`; its audit line, as the activity's result: a local activity's
+        input is not in history, its result is, and support's story reads it there
+        (`service.explain`)."""
+        await self._applied(write, step, audit)
+        return audit
+
+    async def _applied(
         self,
         write: Callable[[AsyncEngine, _Step], Awaitable[bool]],
         step: _Step,

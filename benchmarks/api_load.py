@@ -12,25 +12,33 @@ as a portal would:
 
     POST /v1/registrations → the SMS code from the simulators' outbox
     → POST …/contact-code → PUT …/password → PUT …/profile
-    → GET …/{registration_id} until `identity_confirmation`
+    → the portal's webhook says `identity_confirmation`
     → a clerk: POST /v1/clerk/registrations/search and POST …/in-person-confirmation
       (or, with `--method letter`, the citizen: PUT …/confirmation-method with an address →
       the letter's code from the simulators' outbox → POST …/letter-code)
-    → GET …/{registration_id} until `confirmed`
+    → the portal's webhook says `confirmed`
+
+It learns a stage change as a portal does: the benchmark is the portal's webhook receiver
+(`benchmarks.portal`, signatures checked), and nothing polls the registration's state.
 
 The agencies' own time is excluded: for the run the Pension Fund, MVD and FNS simulators answer
 with no delay (their previous delays are restored afterwards). Agency checks retry with the
 backoff of the policy of the process that starts registrations (the API), 10 s at first by
 default, so start the stack for benchmarking with a short one:
 
+    export GOSREG_PORTAL_WEBHOOK_URL=http://127.0.0.1:8090/events
+    export GOSREG_PORTAL_WEBHOOK_SECRET=$(python -c \
+        'from registration.webhooks import new_secret; print(new_secret())')
     GOSREG_POLICY='{"agency_initial_backoff": "PT0.2S", "agency_max_backoff": "PT1S"}' gosreg stack
 
-then, from the project's root in another terminal (`. .venv/bin/activate` first):
+then, from the project's root in another terminal (`. .venv/bin/activate` first, and the same
+GOSREG_PORTAL_WEBHOOK_SECRET exported: the receiver listens on `--webhook-port`, 8090):
 
     python -m benchmarks.api_load --citizens 50 --concurrency 10
     python -m benchmarks.api_load --citizens 200 --concurrency 20
 
-or let it start a stack of its own on free ports (a fresh data directory, the short backoff):
+or let it start a stack of its own on free ports (a fresh data directory, the short backoff,
+its webhooks sent to the benchmark):
 
     python -m benchmarks.api_load --own-stack --citizens 50 --concurrency 10 --method letter
 
@@ -67,6 +75,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from benchmarks.portal import DeadEnd, PortalReceiver, serving
 from registration.callers import Role
 from registration.documents import snils_check_digits
 from registration.journey import Stage
@@ -78,7 +87,6 @@ from simulators.rules import UNKNOWN_SUBSCRIBER_SUFFIX
 # --- the endpoints, as route templates --------------------------------------------------------
 
 START = "/v1/registrations"
-STATE = "/v1/registrations/{registration_id}"
 CONTACT_CODE = "/v1/registrations/{registration_id}/contact-code"
 PASSWORD = "/v1/registrations/{registration_id}/password"
 PROFILE = "/v1/registrations/{registration_id}/profile"
@@ -92,7 +100,6 @@ ENDPOINT_ORDER = [
     f"POST {CONTACT_CODE}",
     f"PUT {PASSWORD}",
     f"PUT {PROFILE}",
-    f"GET {STATE}",
     f"POST {CLERK_LOOKUP}",
     f"POST {CLERK_CONFIRM}",
     f"PUT {METHOD}",
@@ -103,8 +110,9 @@ PASSWORD_TEXT = "Zvezda#Polar7"
 SERVICE_CENTER = "mfc-77-001"
 AGENCY_DELAYS = ("pension_fund_delay_seconds", "mvd_delay_seconds", "fns_delay_seconds")
 # Test data the simulators answer with a scripted failure (simulators/__init__.py).
-# Stages a citizen waiting for a later stage must never see: the journey went wrong.
-DEAD_ENDS = frozenset({Stage.PROFILE, Stage.CANCELLED, Stage.EXPIRED, Stage.REFUSED})
+# Stages a citizen waiting for a later stage must never reach: the journey went wrong. (Sent
+# back to the profile is a stage seen before too; the citizen's deadline catches it.)
+DEAD_ENDS = frozenset({Stage.CANCELLED, Stage.EXPIRED, Stage.REFUSED})
 
 END_TO_END = "end to end (start → `confirmed` seen)"
 SMS = "SMS (start answered → code in outbox)"
@@ -134,7 +142,12 @@ class Options:
     portal_tokens: int = 1
     portal_token: list[str] = field(default_factory=list)
     clerk_token: str | None = None
-    poll_interval: float = 0.1
+    webhook_port: int = 8090
+    """Where the benchmark's portal takes the stack's webhooks (`GOSREG_PORTAL_WEBHOOK_URL`)."""
+    webhook_secret: str = field(
+        default_factory=lambda: os.environ.get("GOSREG_PORTAL_WEBHOOK_SECRET", "")
+    )
+    """What they are signed with (`GOSREG_PORTAL_WEBHOOK_SECRET`)."""
     request_timeout: float = 30.0
     citizen_timeout: float = 120.0
     run_timeout: float = 600.0
@@ -161,7 +174,11 @@ def parse_options(argv: list[str] | None = None) -> tuple[Options, bool]:
     )
     parser.add_argument("--clerk-token", help="use this clerk token")
     parser.add_argument(
-        "--poll-interval", type=float, default=0.1, help="seconds between GET state polls"
+        "--webhook-port",
+        type=int,
+        default=8090,
+        help="the benchmark's portal takes the stack's webhooks here (default 8090); the "
+        "secret is GOSREG_PORTAL_WEBHOOK_SECRET",
     )
     parser.add_argument("--request-timeout", type=float, default=30.0)
     parser.add_argument("--citizen-timeout", type=float, default=120.0)
@@ -192,16 +209,13 @@ def check_options(options: Options) -> str | None:
     """What is wrong with `options`, or None."""
     if options.citizens < 1 or options.concurrency < 1 or options.portal_tokens < 1:
         return "--citizens, --concurrency and --portal-tokens must be at least 1"
-    if (
-        min(
-            options.poll_interval,
-            options.request_timeout,
-            options.citizen_timeout,
-            options.run_timeout,
+    if min(options.request_timeout, options.citizen_timeout, options.run_timeout) <= 0:
+        return "timeouts must be positive"
+    if not options.webhook_secret.startswith("whsec_"):
+        return (
+            "GOSREG_PORTAL_WEBHOOK_SECRET (the stack's webhook secret, whsec_…) is not set: "
+            "the benchmark is the portal that receives the stack's webhooks"
         )
-        <= 0
-    ):
-        return "intervals and timeouts must be positive"
     for url in (options.api_url, options.simulators_url):
         if not is_loopback(url):
             return f"{url} is not on loopback: this benchmark runs against the local stack only"
@@ -343,14 +357,20 @@ class Citizen:
     """One person's journey to `confirmed`, through the portal's token and a clerk's."""
 
     def __init__(
-        self, api: Api, outbox: SimulatorControl, person: Person, portal: str, clerk: str
+        self,
+        api: Api,
+        outbox: SimulatorControl,
+        receiver: PortalReceiver,
+        person: Person,
+        portal: str,
+        clerk: str,
     ) -> None:
-        self.api, self.outbox, self.person = api, outbox, person
+        self.api, self.outbox, self.receiver, self.person = api, outbox, receiver, person
         self.portal, self.clerk = portal, clerk
         self.id = ""
         self.session = ""
 
-    async def register(self, poll_interval: float, method: str = "clerk") -> float:
+    async def register(self, method: str = "clerk") -> float:
         """Go from start to `confirmed`, the identity confirmed by `method`; the seconds it
         took."""
         began = time.perf_counter()
@@ -358,15 +378,16 @@ class Citizen:
         await self.confirm_contact(code)
         await self.set_password_and_profile()
         verifying = time.perf_counter()
-        await self.wait_for(Stage.IDENTITY, poll_interval)
+        await self.wait_for(Stage.IDENTITY)
         self.api.recorder.phase(VERIFICATION, since(verifying))
         confirming = time.perf_counter()
         if method == "letter":
             await self.confirm_by_letter()
         else:
             await self.clerk_confirms()
-        await self.wait_for(Stage.CONFIRMED, poll_interval)
+        await self.wait_for(Stage.CONFIRMED)
         self.api.recorder.phase(LETTER if method == "letter" else CONFIRMATION, since(confirming))
+        self.receiver.forget(self.id)
         return since(began)
 
     async def start(self) -> str:
@@ -416,14 +437,13 @@ class Citizen:
         verdict = await self.call("POST", LETTER_CODE, {"code": code})
         expect(verdict["accepted"] is True, f"letter code refused: {verdict}")
 
-    async def wait_for(self, stage: Stage, poll_interval: float) -> None:
-        while True:
-            state = await self.call("GET", STATE)
-            seen = Stage(state["stage"])
-            if seen is stage:
-                return
-            expect(seen not in DEAD_ENDS, f"waiting for {stage}, found {seen}")
-            await asyncio.sleep(poll_interval)
+    async def wait_for(self, stage: Stage) -> None:
+        """Until the portal's webhook says the registration reached `stage` (the citizen's
+        deadline bounds the wait)."""
+        try:
+            await self.receiver.reached(self.id, stage, DEAD_ENDS)
+        except DeadEnd as dead_end:
+            raise JourneyFailed(str(dead_end)) from None
 
     async def call(self, method: str, template: str, body: Any = None) -> dict[str, Any]:
         return await self.api.call(
@@ -452,7 +472,7 @@ class Outcome:
 
 
 async def run_citizens(
-    options: Options, tokens: Tokens, api: Api, outbox: SimulatorControl
+    options: Options, tokens: Tokens, api: Api, outbox: SimulatorControl, receiver: PortalReceiver
 ) -> Outcome:
     """Register `options.citizens` people, `options.concurrency` at a time."""
     gate = asyncio.Semaphore(options.concurrency)
@@ -462,11 +482,11 @@ async def run_citizens(
     async def one(number: int, person: Person) -> None:
         nonlocal confirmed
         portal = tokens.portal[number % len(tokens.portal)]
-        citizen = Citizen(api, outbox, person, portal, tokens.clerk)
+        citizen = Citizen(api, outbox, receiver, person, portal, tokens.clerk)
         async with gate:
             try:
                 async with asyncio.timeout(options.citizen_timeout):
-                    seconds = await citizen.register(options.poll_interval, options.method)
+                    seconds = await citizen.register(options.method)
                 recorder.phase(END_TO_END, seconds)
                 confirmed += 1
             except JourneyFailed as failure:
@@ -549,22 +569,28 @@ async def benchmark_tokens(options: Options) -> AsyncIterator[Tokens]:
 
 @dataclass(frozen=True)
 class Session:
-    """What runs of citizens share: the API client, the simulators' outbox and the tokens."""
+    """What runs of citizens share: the API client, the simulators' outbox, the portal's
+    webhook receiver and the tokens."""
 
     http: httpx.AsyncClient
     outbox: SimulatorControl
+    receiver: PortalReceiver
     tokens: Tokens
 
     async def run(self, options: Options, recorder: Recorder) -> Outcome:
-        return await run_citizens(options, self.tokens, Api(self.http, recorder), self.outbox)
+        api = Api(self.http, recorder)
+        return await run_citizens(options, self.tokens, api, self.outbox, self.receiver)
 
 
 @asynccontextmanager
 async def session(options: Options) -> AsyncIterator[Session]:
-    """Connect to the API (ready) and the simulators, take tokens and set the agencies'
-    delays to 0; undo all of it at the end. Used by the other benchmarks too."""
+    """Take the stack's webhooks, connect to the API (ready) and the simulators, take tokens
+    and set the agencies' delays to 0; undo all of it at the end. Used by the other
+    benchmarks too."""
     limits = httpx.Limits(max_connections=options.concurrency * 2)
+    receiver = PortalReceiver(options.webhook_secret)
     async with (
+        serving(receiver, options.webhook_port),
         httpx.AsyncClient(
             base_url=options.api_url, timeout=options.request_timeout, limits=limits
         ) as http,
@@ -572,7 +598,7 @@ async def session(options: Options) -> AsyncIterator[Session]:
     ):
         await check_ready(http)
         async with benchmark_tokens(options) as tokens, agencies_without_delay(outbox):
-            yield Session(http, outbox, tokens)
+            yield Session(http, outbox, receiver, tokens)
 
 
 async def benchmark(options: Options) -> None:
@@ -581,6 +607,15 @@ async def benchmark(options: Options) -> None:
         print_header(options, running.tokens)
         outcome = await running.run(options, recorder)
     print_report(options, recorder, outcome)
+    say(webhooks_seen(running.receiver))
+
+
+def webhooks_seen(receiver: PortalReceiver) -> str:
+    seen = receiver.deliveries
+    return (
+        f"webhooks: {seen.applied} events applied, {seen.repeated} repeated deliveries, "
+        f"{seen.refused} refused"
+    )
 
 
 # --- the report -------------------------------------------------------------------------------
@@ -607,8 +642,8 @@ def print_header(options: Options, tokens: Tokens) -> None:
     )
     say(
         f"run: {options.citizens} citizens, concurrency {options.concurrency}, "
-        f"{len(tokens.portal)} portal token(s), GET state polled every "
-        f"{options.poll_interval:g} s, identity confirmed by {options.method}"
+        f"{len(tokens.portal)} portal token(s), stage changes learnt from the portal's "
+        f"webhooks (nothing polls), identity confirmed by {options.method}"
     )
     say(
         "agency time excluded: the Pension Fund, MVD and FNS simulators answer without delay; "
@@ -657,7 +692,7 @@ def main(argv: list[str] | None = None) -> None:
 
         with local_stack() as stack:
             stack.apply_settings()  # the tokens are created in this stack's store
-            here = replace(options, api_url=stack.api_url, simulators_url=stack.simulators_url)
+            here = replace(options, **stack.client_options())
             asyncio.run(benchmark(here))
     except KeyboardInterrupt:
         sys.exit(130)

@@ -25,8 +25,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from ops.stack import ROOT, env_on_free_ports
+from ops.stack import ROOT, env_on_free_ports, free_port
+from registration.webhooks import new_secret
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # A short agency backoff: agency time is excluded (the simulators answer at once), so a check
@@ -209,7 +211,20 @@ class BenchStack:
     api_url: str
     simulators_url: str
     temporal_address: str
+    webhook_port: int
+    """Where the stack sends the portal's webhooks: the benchmark's portal (`benchmarks.portal`)
+    listens there."""
+    webhook_secret: str
     namespace: str = "registrations"
+
+    def client_options(self) -> dict[str, Any]:
+        """`benchmarks.api_load.Options` fields that point a load at this stack."""
+        return {
+            "api_url": self.api_url,
+            "simulators_url": self.simulators_url,
+            "webhook_port": self.webhook_port,
+            "webhook_secret": self.webhook_secret,
+        }
 
     @property
     def temporal_db(self) -> Path:
@@ -253,8 +268,14 @@ def local_stack(
     temporary = data_dir is None
     folder = Path(tempfile.mkdtemp(prefix="gosreg-bench-")) if data_dir is None else data_dir
     folder.mkdir(parents=True, exist_ok=True)
-    # The benchmark's portal starts citizens by the hundred: the real portal's raised budget.
-    extra = env_on_free_ports(folder, policy) | {"GOSREG_STARTS_PER_CLIENT_PER_MINUTE": "100000"}
+    webhook_port = free_port()
+    extra = env_on_free_ports(folder, policy) | {
+        # The benchmark's portal starts citizens by the hundred: the real portal's raised budget.
+        "GOSREG_STARTS_PER_CLIENT_PER_MINUTE": "100000",
+        # …and takes the webhooks itself (`benchmarks.portal`).
+        "GOSREG_PORTAL_WEBHOOK_URL": f"http://127.0.0.1:{webhook_port}/events",
+        "GOSREG_PORTAL_WEBHOOK_SECRET": new_secret(),
+    }
     env = {**os.environ, **extra}
     log = folder / "stack.log"
     with log.open("ab") as output:
@@ -274,6 +295,8 @@ def local_stack(
         api_url=f"http://127.0.0.1:{extra['GOSREG_API_PORT']}",
         simulators_url=extra["GOSREG_SIMULATORS_URL"],
         temporal_address=extra["GOSREG_TEMPORAL_ADDRESS"],
+        webhook_port=webhook_port,
+        webhook_secret=extra["GOSREG_PORTAL_WEBHOOK_SECRET"],
     )
     try:
         deadline = time.monotonic() + startup_timeout

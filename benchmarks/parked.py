@@ -260,8 +260,7 @@ async def measure_level(
     probe = api_load.Options(
         citizens=options.probe,
         concurrency=1,
-        api_url=stack.api_url,
-        simulators_url=stack.simulators_url,
+        **stack.client_options(),
         run_timeout=max(600.0, options.probe * 60.0),
     )
     level.load = load_average()
@@ -372,7 +371,7 @@ async def measure(options: Options, stack: BenchStack) -> list[Level]:
     people = new_people(max(options.levels) + options.concurrency)
     deadline = time.monotonic() + options.max_minutes * 60
     levels: list[Level] = []
-    probe = api_load.Options(api_url=stack.api_url, simulators_url=stack.simulators_url)
+    probe = api_load.Options(**stack.client_options())
     try:
         async with api_load.session(probe) as session:
             # Warm up the API, worker and store once, unmeasured.

@@ -161,8 +161,7 @@ class Bench:
         return api_load.Options(
             citizens=citizens,
             concurrency=self.options.concurrency,
-            api_url=self.stack.api_url,
-            simulators_url=self.stack.simulators_url,
+            **self.stack.client_options(),
         )
 
     async def run(self, variant: str, citizens: int, sampled: Mapping[str, int]) -> Measured:
@@ -448,8 +447,7 @@ async def measure(options: Options, stack: BenchStack, profile_dir: Path) -> lis
         product = api_load.Options(
             citizens=options.citizens,
             concurrency=options.concurrency,
-            api_url=stack.api_url,
-            simulators_url=stack.simulators_url,
+            **stack.client_options(),
         )
         async with api_load.session(product) as session:
             bench = Bench(options, stack, clients, pids, session, profile_dir)

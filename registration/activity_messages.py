@@ -131,6 +131,12 @@ class AuditEntry(Model):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+class AuditBatch(Model):
+    """Audit lines of one registration queued together, written in one transaction."""
+
+    entries: list[AuditEntry]
+
+
 class OpenRegistration(Model):
     registration_id: str
     contact: Contact

@@ -55,6 +55,7 @@ from temporalio.worker import (
     HandleUpdateInput,
     Interceptor,
     StartActivityInput,
+    StartLocalActivityInput,
     WorkflowInboundInterceptor,
     WorkflowInterceptorClassInput,
     WorkflowOutboundInterceptor,
@@ -213,12 +214,38 @@ class _AttestingOutbound(client.OutboundInterceptor):
         self, input: client.StartWorkflowUpdateInput
     ) -> WorkflowUpdateHandle[Any]:
         input.update_id = input.update_id or str(uuid.uuid4())
-        name = _update_name(input.update, input.update_id)
-        sent_at = int(self._clock())
-        timed = proof(_timed_key(self._key), input.id, _timed_name(name, sent_at), input.args)
-        headers = _with_proof(input.headers, proof(self._key, input.id, name, input.args))
-        input.headers = _with_proof(headers, f"{sent_at}:{timed}", TIMED_HEADER)
+        input.headers = self._update_headers(
+            input.id, input.update, input.update_id, input.args, input.headers
+        )
         return await super().start_workflow_update(input)
+
+    async def start_update_with_start_workflow(
+        self, input: client.StartWorkflowUpdateWithStartInput
+    ) -> WorkflowUpdateHandle[Any]:
+        start, update = input.start_workflow_input, input.update_workflow_input
+        start.headers = _with_proof(
+            start.headers, proof(self._key, start.id, start.workflow, start.args)
+        )
+        update.update_id = update.update_id or str(uuid.uuid4())
+        update.headers = self._update_headers(
+            start.id, update.update, update.update_id, update.args, update.headers
+        )
+        return await super().start_update_with_start_workflow(input)
+
+    def _update_headers(
+        self,
+        workflow_id: str,
+        update: str,
+        update_id: str,
+        args: Sequence[Any],
+        headers: Mapping[str, Payload],
+    ) -> Mapping[str, Payload]:
+        """An update's headers with its proof, and its proof of when it was sent."""
+        name = _update_name(update, update_id)
+        sent_at = int(self._clock())
+        timed = proof(_timed_key(self._key), workflow_id, _timed_name(name, sent_at), args)
+        proven = _with_proof(headers, proof(self._key, workflow_id, name, args))
+        return _with_proof(proven, f"{sent_at}:{timed}", TIMED_HEADER)
 
 
 class VerifyingWorker(Interceptor):
@@ -374,6 +401,11 @@ class _VerifyingActivity(ActivityInboundInterceptor):
 
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         info = activity.info()
+        if info.is_local:
+            # Scheduled by a workflow task this very worker runs, for a workflow type it
+            # registered: never dispatched through the server, so no one else can ask for it
+            # or complete it, and there is nothing to prove.
+            return await super().execute_activity(input)
         name = _activity_name(info.activity_type, info.workflow_run_id or "")
         proven = _proven(self._key, info.workflow_id or "", name, input.args, input.headers)
         # Scheduled before proofs were required (in flight when the workers were upgraded).
@@ -454,6 +486,13 @@ class _AttestingWorkflow(WorkflowOutboundInterceptor):
         return workflow.payload_converter().from_payload(
             workflow.payload_converter().to_payload(signed.value), ret_type
         )
+
+    def start_local_activity(self, input: StartLocalActivityInput) -> ActivityHandle[Any]:
+        # A local activity runs in this worker for this run and needs no proof, but the run
+        # decides `SIGNED_RESULTS` before it: a patch marker after a local activity's answer in
+        # the same workflow task cannot be replayed (workflows.patches).
+        workflow.patched(SIGNED_RESULTS)
+        return super().start_local_activity(input)
 
     def continue_as_new(self, input: ContinueAsNewInput) -> NoReturn:
         info = workflow.info()

@@ -202,6 +202,11 @@ def _first_payload(event: HistoryEvent) -> Payload | None:
         found = attributes.accepted_request.input.args.payloads
     elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
         found = event.workflow_execution_completed_event_attributes.result.payloads
+    elif kind == EventType.EVENT_TYPE_MARKER_RECORDED and _local_activity(event) is not None:
+        result = event.marker_recorded_event_attributes.details.get("result")
+        if result is None:
+            return None
+        found = result.payloads
     else:
         return None
     return found[0] if found else None
@@ -293,6 +298,16 @@ class _Teller:
             line = given.get("audit", given) if kind != "record_audit" else given
             self._audited(line, at)
 
+    def local_activity(self, event: HistoryEvent, at: datetime) -> None:
+        """A store write run as a local activity: its audit lines are its result (its input
+        is not kept in history)."""
+        kind = _local_activity(event)
+        done = self.payload(event)
+        if kind is None or kind in NOT_AUDITED or not isinstance(done, dict):
+            return
+        for line in done.get("entries", [done]):
+            self._audited(line, at)
+
     def _audited(self, line: Any, at: datetime) -> None:
         if not isinstance(line, dict) or "event" not in line:
             return
@@ -381,6 +396,23 @@ class _Missing(dict[str, Any]):
         return "?"
 
 
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+
+
+def _local_activity(event: HistoryEvent) -> str | None:
+    """The activity type of a local activity's marker (a completed one); None for any other
+    marker."""
+    marker = event.marker_recorded_event_attributes
+    data = marker.details.get("data")
+    if marker.marker_name != LOCAL_ACTIVITY_MARKER or data is None or not data.payloads:
+        return None
+    try:
+        kind = json.loads(data.payloads[0].data).get("activity_type")
+    except (ValueError, AttributeError):
+        return None
+    return kind if isinstance(kind, str) else None
+
+
 _PRIVATE_DETAILS = frozenset({"session_id", "previous"})
 """Audit details support does not need to read the story (secret-adjacent ids)."""
 
@@ -388,6 +420,7 @@ _HANDLERS: dict[int, Callable[[_Teller, HistoryEvent, datetime], None]] = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: _Teller.started,
     EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: _Teller.attributes,
     EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: _Teller.scheduled,
+    EventType.EVENT_TYPE_MARKER_RECORDED: _Teller.local_activity,
     EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: _Teller.activity_started,
     EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: _Teller.completed,
     EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: _Teller.failed,

@@ -24,11 +24,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import (
     Client,
+    WithStartWorkflowOperation,
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -200,8 +202,11 @@ class Registrations:
         is entered through it (which revokes every other session)."""
         person, contact = validate_registration_start(surname, name, phone, email)
         blocked = await self._admit(contact, caller)
-        registration_id, created = await self._start_or_join(person, contact, blocked)
-        token, session_id = await self._open_session(registration_id, caller)
+        token, session_id = new_session()
+        registration_id, created, opened = await self._start_or_join(
+            person, contact, blocked, session_id=session_id
+        )
+        await self._open_session(registration_id, token, session_id, caller)
         if not created:
             try:
                 await self.request_new_code(registration_id, session_id=session_id)
@@ -210,7 +215,7 @@ class Registrations:
                     raise
         return Started(
             registration_id,
-            await self.state(registration_id, session_id=session_id),
+            opened or await self.state(registration_id, session_id=session_id),
             session=token,
             session_id=session_id,
             created=created,
@@ -236,7 +241,7 @@ class Registrations:
         # refused as running elsewhere); only a new one waits.
         blocked = await self._admit(contact, caller)
         started = CounterStart(clerk=clerk, profile=checked)
-        registration_id, created = await self._start_or_join(person, contact, blocked, started)
+        registration_id, created, _ = await self._start_or_join(person, contact, blocked, started)
         if not created:
             running = await self.opened_row(registration_id)
             if running is None or running.service_center_id != clerk.service_center_id:
@@ -271,8 +276,12 @@ class Registrations:
         contact: Contact,
         blocked: datetime | None,
         counter: CounterStart | None = None,
-    ) -> tuple[str, bool]:
-        """The contact's registration to act on, and whether this call started it: a new one,
+        *,
+        session_id: str | None = None,
+    ) -> tuple[str, bool, RegistrationView | None]:
+        """The contact's registration to act on, whether this call started it and, when it
+        did with a `session_id`, how that session sees it once opened (`_start`). A new one is
+        started
         unless one is running; one that is being closed is waited for, then followed by a new
         one (never joined). While no code may be sent to the contact (until `blocked`), only
         a running registration is joined: a new one would wait without a code."""
@@ -282,8 +291,10 @@ class Registrations:
                 registration_id = registration_id_for(self._secret, contact, attempt)
                 if blocked is None:
                     try:
-                        await self._start(registration_id, person, contact, counter)
-                        return registration_id, True
+                        opened = await self._start(
+                            registration_id, person, contact, counter, session_id
+                        )
+                        return registration_id, True, opened
                     except WorkflowAlreadyStartedError:
                         pass
                 description = await self._describe(registration_id)
@@ -307,7 +318,7 @@ class Registrations:
                         details={"registration_id": registration_id},
                     )
                 if not (await self.state(registration_id)).stage.is_final:
-                    return registration_id, False
+                    return registration_id, False, None
                 with contextlib.suppress(TimeoutError, WorkflowFailureError):
                     await asyncio.wait_for(
                         self._handle(registration_id).result(), ENDING_WAIT.total_seconds()
@@ -363,30 +374,51 @@ class Registrations:
         person: Person,
         contact: Contact,
         counter: CounterStart | None = None,
-    ) -> None:
+        session_id: str | None = None,
+    ) -> RegistrationView | None:
+        """Start the registration; raises `WorkflowAlreadyStartedError` when its id is taken.
+        With `session_id`, the start carries update `opened` (update-with-start, one round
+        trip), and the answer is the registration as that session sees it once its code is
+        on its way; without it (a counter start), None."""
         where = "" if counter is None else " at a service center"
-        await self._client.start_workflow(
-            RegistrationWorkflow.run,
-            RegistrationInput(
-                registration_id=registration_id,
-                person=person,
-                contact=contact,
-                policy=self._policy,
-                counter=counter,
-            ),
-            id=registration_id,
-            task_queue=self._task_queue,
-            static_summary=f"Citizen registration{where} by {contact.channel.value}",
-            static_details=STATIC_DETAILS,
-            # Exactly one of any number of racing starts is told it created the registration.
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            rpc_timeout=RPC_TIMEOUT,
+        input = RegistrationInput(
+            registration_id=registration_id,
+            person=person,
+            contact=contact,
+            policy=self._policy,
+            counter=counter,
         )
+        options: dict[str, Any] = {
+            "id": registration_id,
+            "task_queue": self._task_queue,
+            "static_summary": f"Citizen registration{where} by {contact.channel.value}",
+            "static_details": STATIC_DETAILS,
+            # Exactly one of any number of racing starts is told it created the registration.
+            "id_conflict_policy": WorkflowIDConflictPolicy.FAIL,
+            "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        }
+        if session_id is None:
+            await self._client.start_workflow(
+                RegistrationWorkflow.run, input, rpc_timeout=RPC_TIMEOUT, **options
+            )
+            return None
+        started = WithStartWorkflowOperation(RegistrationWorkflow.run, input, **options)
+        try:
+            return await self._client.execute_update_with_start_workflow(
+                RegistrationWorkflow.opened,
+                session_id,
+                start_workflow_operation=started,
+                rpc_timeout=UPDATE_TIMEOUT,
+            )
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            # Started (the update is accepted with its start or not at all), its code still on
+            # its way: the registration as it is now.
+            return await self.state(registration_id, session_id=session_id)
 
-    async def _open_session(self, registration_id: str, caller: Caller | None) -> tuple[str, str]:
-        """A new unproven session of the registration: its secret and its id."""
-        token, session_id = new_session()
+    async def _open_session(
+        self, registration_id: str, token: str, session_id: str, caller: Caller | None
+    ) -> None:
+        """Record a new unproven session of the registration (`new_session`)."""
         await repository.open_session(
             self._engine,
             registration_id,
@@ -394,7 +426,6 @@ class Registrations:
             session_hash(self._secret, token),
             caller.client_id if caller is not None else "service",
         )
-        return token, session_id
 
     async def session(self, registration_id: str, token: str, caller: Caller) -> SessionRecord:
         """The session of the registration that `token` opened, through `caller`'s portal. An
@@ -451,7 +482,8 @@ class Registrations:
                 details={"field": "token"},
             )
         await self._count_code_entry(registration_id, caller)
-        session, session_id = await self._open_session(registration_id, caller)
+        session, session_id = new_session()
+        await self._open_session(registration_id, session, session_id, caller)
         accepted = False
         try:
             verdict = await self._update(

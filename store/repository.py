@@ -207,6 +207,13 @@ async def record_audit(engine: AsyncEngine, entry: AuditEntry) -> bool:
         return await _begin_step(session, entry) is not None
 
 
+async def record_audits(engine: AsyncEngine, entries: list[AuditEntry]) -> list[AuditEntry]:
+    """`record_audit` for each of `entries` (oldest first), in one transaction; the entries
+    recorded now (the others had been recorded before)."""
+    async with _transaction(engine) as session:
+        return [entry for entry in entries if await _begin_step(session, entry) is not None]
+
+
 async def stage_password(
     engine: AsyncEngine, registration_id: str, password_hash: str, staged_id: str
 ) -> None:

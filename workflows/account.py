@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ledger import Ledger
     from workflows.options import INTERACTIVE, STORE
     from workflows.refusals import failure_type, refuse
+    from workflows.writes import write
 
 
 class Account:
@@ -44,7 +45,7 @@ class Account:
     async def open(self) -> bool:
         """Open the registration in the store; False if an account has the contact already."""
         try:
-            await workflow.execute_activity_method(
+            await write(
                 StoreActivities.open_registration,
                 OpenRegistration(
                     registration_id=self._id,
@@ -58,7 +59,7 @@ class Account:
                     ),
                     counter=None if self._input.counter is None else self._input.counter.clerk,
                 ),
-                **STORE,
+                STORE,
             )
         except ActivityError as error:
             if failure_type(error) != errors.CONTACT_ALREADY_REGISTERED:
@@ -75,12 +76,12 @@ class Account:
         """Create the account of a registration made at a counter, without a password; False
         if an account has the contact already (made meanwhile by another registration)."""
         try:
-            await workflow.execute_activity_method(
+            await write(
                 StoreActivities.open_counter_account,
                 OpenCounterAccount(
                     registration_id=self._id, audit=self._ledger.entry("account_opened")
                 ),
-                **STORE,
+                STORE,
             )
         except ActivityError as error:
             if failure_type(error) != errors.CONTACT_ALREADY_REGISTERED:
@@ -93,7 +94,7 @@ class Account:
         the registration): refused, binding nothing, if the store does not answer in time."""
         event = "session_bound" if previous is None else "session_taken_over"
         try:
-            await workflow.execute_activity_method(
+            await write(
                 StoreActivities.bind_session,
                 BindSession(
                     registration_id=self._id,
@@ -102,7 +103,7 @@ class Account:
                         event, "citizen", session_id=session_id, previous=previous
                     ),
                 ),
-                **INTERACTIVE,
+                INTERACTIVE,
             )
         except ActivityError:
             refuse(Refusal.UNAVAILABLE, "The account store did not answer: enter the code again")
@@ -111,7 +112,7 @@ class Account:
         """Activate the account with the password staged as `staged_id`: refused, changing
         nothing, if it was not staged, the contact has an account, or the store is down."""
         try:
-            await workflow.execute_activity_method(
+            await write(
                 StoreActivities.activate_password,
                 ActivatePassword(
                     registration_id=self._id,
@@ -120,7 +121,7 @@ class Account:
                     audit=self._ledger.entry("password_set"),
                     staged_id=staged_id,
                 ),
-                **INTERACTIVE,
+                INTERACTIVE,
             )
         except ActivityError as error:
             if failure_type(error) == errors.PASSWORD_NOT_STAGED:
@@ -130,7 +131,7 @@ class Account:
             refuse(Refusal.UNAVAILABLE, "The account store did not answer: try again")
 
     async def save_verified(self, profile: Profile, inn: InnResult) -> None:
-        await workflow.execute_activity_method(
+        await write(
             StoreActivities.save_verified_profile,
             SaveVerifiedProfile(
                 registration_id=self._id,
@@ -138,11 +139,11 @@ class Account:
                 inn=inn.inn,
                 audit=self._ledger.entry("verified", inn_found=inn.found),
             ),
-            **STORE,
+            STORE,
         )
 
     async def confirm(self, confirmation: Confirmation) -> None:
-        await workflow.execute_activity_method(
+        await write(
             StoreActivities.confirm_identity,
             ConfirmIdentity(
                 registration_id=self._id,
@@ -156,16 +157,16 @@ class Account:
                     **confirmation.details,
                 ),
             ),
-            **STORE,
+            STORE,
         )
 
     async def close(self, outcome: Stage, event: str, actor: str, **details: Any) -> None:
-        await workflow.execute_activity_method(
+        await write(
             StoreActivities.close_registration,
             CloseRegistration(
                 registration_id=self._id,
                 outcome=outcome,
                 audit=self._ledger.entry(event, actor, **details),
             ),
-            **STORE,
+            STORE,
         )

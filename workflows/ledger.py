@@ -20,12 +20,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.portal import PortalActivities
     from activities.store import StoreActivities
     from metrics.sdk import STAGE_DURATION
-    from registration.activity_messages import AuditEntry, DeliverEvents, PortalEvent
+    from registration.activity_messages import AuditBatch, AuditEntry, DeliverEvents, PortalEvent
     from registration.contact import Channel
     from registration.journey import Agency, Attention, Stage
     from registration.messages import Rejection
     from registration.policy import Policy
     from workflows import search_attributes as search
+    from workflows import writes
     from workflows.details import describe
     from workflows.options import PORTAL, STORE
     from workflows.patches import PORTAL_EVENTS, SUPPORT_VIEW
@@ -163,14 +164,19 @@ class Ledger:
         outbox.clear()
 
     async def flush(self) -> None:
-        """Hand queued events to the portal; write the queued audit lines, oldest first (each
-        leaves the queue once written)."""
+        """Hand queued events to the portal; write the queued audit lines, oldest first (the
+        lines written leave the queue; handlers may queue more meanwhile)."""
         self._deliver()
-        while self._state.audit_outbox:
-            await workflow.execute_activity_method(
-                StoreActivities.record_audit, self._state.audit_outbox[0], **STORE
-            )
-            self._state.audit_outbox.pop(0)
+        outbox = self._state.audit_outbox
+        if outbox and writes.local():
+            while outbox:
+                batch = AuditBatch(entries=list(outbox))
+                await writes.write(StoreActivities.record_audits, batch)
+                del outbox[: len(batch.entries)]
+            return
+        while outbox:  # histories from before patch LOCAL_STORE: one activity per line
+            await workflow.execute_activity_method(StoreActivities.record_audit, outbox[0], **STORE)
+            outbox.pop(0)
 
 
 def _time_in_stage(stage: Stage, seconds: float) -> None:

@@ -36,7 +36,28 @@ portal by webhook: activity `deliver_portal_events`, started as the ledger write
 before continue-as-new and the end. Registrations without it, and every history recorded
 before it, send none."""
 
+LOCAL_STORE = "local-store-1"
+"""Store writes run as local activities (`workflows.writes`): no activity task of their own on
+the server and no workflow task for their answer; and the audit lines a step queues are written
+together by one `record_audits`. Histories recorded before it ran each write as an activity and
+wrote the lines one by one (`record_audit`)."""
+
 EXACT_DEADLINE = "exact-deadline-1"
 """When Temporal stops retrying an agency early (the next backoff would pass the deadline), a
 durable timer waits for one last attempt that ends at the deadline itself. Histories recorded
 before it give up at Temporal's timeout."""
+
+CLAIMED_WITH_LOCAL_STORE = (
+    SESSIONS,
+    CONFIRMATION_LIMITS,
+    SUPPORT_VIEW,
+    SIGNATURE_CHALLENGE,
+    COUNTER,
+    PORTAL_EVENTS,
+    EXACT_DEADLINE,
+)
+"""The patches a run claims as soon as it takes `LOCAL_STORE` (`workflows.writes.local`), so
+that no patch marker of theirs follows a local activity's answer in the same workflow task:
+Temporal's core cannot replay that order ("patch marker encountered … but there is no
+corresponding change command"). A run that takes them all at once takes each as it would have
+later: the new way."""

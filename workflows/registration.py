@@ -616,6 +616,20 @@ class RegistrationWorkflow:
                 cancelling=self._cancelling,
             )
 
+    @workflow.update
+    async def opened(self, session_id: str) -> RegistrationView:
+        """The registration as `session_id` sees it once opened, its first code sent (or the
+        start refused): sent together with the start (update-with-start), so the portal's
+        start is one round trip that answers when the code is on its way."""
+        await workflow.wait_condition(lambda: self._opened)
+        return self.session_state(session_id)
+
+    @opened.validator
+    def _check_opened(self, session_id: str) -> None:
+        # Only ever read; validated so that every update passes the proof checks (attestation).
+        if not session_id:
+            raise ApplicationError("A session id is required", non_retryable=True)
+
     @workflow.query(name="state")
     def state(self) -> RegistrationView:
         return self._view()

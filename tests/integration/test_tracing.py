@@ -102,7 +102,12 @@ async def test_a_code_submission_is_one_trace_from_the_api_route_to_the_activity
     } <= names, names
     start = trace_of(spans, "POST /v1/registrations")
     start_names = {span.name for span in start}
-    assert {"StartWorkflow:Registration", "RunActivity:send_contact_code"} <= start_names
+    # One round trip: the start carries update `opened`, answered once the code is sent.
+    assert {
+        "StartUpdateWithStartWorkflow:Registration",
+        "HandleUpdate:opened",
+        "RunActivity:send_contact_code",
+    } <= start_names, start_names
     assert any(span.name == "POST" for span in start), "the call to the SMS gateway is in it"
 
     everything = texts(exporter.get_finished_spans())

@@ -18,6 +18,7 @@ from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes
 from temporalio.api.update.v1 import Request as UpdateRequest
 from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.app import create_app
 from registration.callers import Role
@@ -164,7 +165,13 @@ async def running_activity(client: Client, workflow_id: str, activity_type: str)
     who can read the namespace sees them (describe: pending activities); up to 30 s, since a
     loaded machine starts activities late."""
     for _ in range(600):
-        description = await client.get_workflow_handle(workflow_id).describe()
+        try:
+            description = await client.get_workflow_handle(workflow_id).describe()
+        except RPCError as error:  # not started yet
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            await asyncio.sleep(0.05)
+            continue
         for pending in description.raw_description.pending_activities:
             if (
                 pending.activity_type.name == activity_type

@@ -67,7 +67,13 @@ from simulators.control import SimulatorControl
 from tests.api.conftest import Tokens
 from tests.citizens import Citizen
 from tests.conftest import FAST
-from tests.security.conftest import ApiWith, audit_lines, keyless_client, support_resends_letter
+from tests.security.conftest import (
+    ApiWith,
+    accepted_update,
+    audit_lines,
+    keyless_client,
+    support_resends_letter,
+)
 from workflows import WORKFLOWS
 
 
@@ -132,7 +138,8 @@ async def test_a_copied_update_in_the_next_run_s_first_task_is_refused(
     key = attestation_key(settings.code_secret_bytes)
     hook = _RestartAtContinueAsNew(asyncio.get_running_loop())
     # Short histories stand for production's 10 000 events.
-    policy = FAST.model_copy(update={"max_history_events": 40})
+    # (Long enough that the run with the resend is still the one the noise makes continue.)
+    policy = FAST.model_copy(update={"max_history_events": 60})
 
     async with (
         build_activities(settings, store_engine) as activities,
@@ -149,24 +156,20 @@ async def test_a_copied_update_in_the_next_run_s_first_task_is_refused(
             # What the attacker lifts from history: the accepted request, headers and all.
             attacker = await keyless_client(settings)
             handle = attacker.get_workflow_handle(citizen.id)
-            run_with_resend = (await handle.describe()).run_id
-            history = await attacker.get_workflow_handle(
-                citizen.id, run_id=run_with_resend
-            ).fetch_history()
-            accepted = [
-                event.workflow_execution_update_accepted_event_attributes.accepted_request
-                for event in history.events
-                if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
-            ]
-            copy = next(request for request in accepted if request.input.name == "resend_letter")
+            # (The run that accepted it: the registration may have continued as new since.)
+            run_with_resend, copy = await accepted_update(attacker, citizen.id, "resend_letter")
 
             # The attacker grows history with signals (each is written, then dropped) until the
             # registration continues as new; the worker restarts at that moment.
             hook.armed = True
-            for _ in range(200):
+            for sent in range(200):
                 if hook.continued.is_set():
                     break
                 await handle.signal("bank_confirmation", {"noise": "x"})
+                if sent % 20 == 19:
+                    # A signal it cannot read is dropped without waking the run: the citizen's
+                    # next step (a mistyped letter code) is what finds history long.
+                    await citizen.call("POST", "/letter-code", {"code": "0000000000"})
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(hook.continued.wait(), 0.5)
             await asyncio.wait_for(hook.continued.wait(), 30)

@@ -44,6 +44,8 @@ from temporalio.api.workflowservice.v1 import RespondActivityTaskCompletedByIdRe
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from registration.contact import Channel, Contact
+from service.registrations import registration_id_for
 from settings import Settings
 from simulators.control import SimulatorControl
 from tests.citizens import Citizen
@@ -68,35 +70,42 @@ async def test_a_namespace_writer_cannot_make_a_typed_code_the_sent_one(
     fresh_portal: str,
     stack_settings: Settings,
 ) -> None:
+    """The portal's start answers only once its first code is sent (update-with-start), so
+    no session exists to type a code with while that send runs. The writer completes the
+    running send with the one ciphertext of ours this registration's history holds (the
+    start's own update), and the code the attacker then chooses is not the sent one."""
     attacker = Citizen(http, fresh_portal, outbox)  # the victim's phone, not the attacker's
     writer = await keyless_client(stack_settings)
+    contact = Contact(channel=Channel.SMS, address=attacker.phone)
+    # The id, as only the service can work it out (the writer could list running ones).
+    rid = registration_id_for(stack_settings.code_secret_bytes, contact, 1)
     # Several: a send of an earlier test's registration may take one first.
     await outbox.inject_fault("sms-gateway", "slow", count=10, delay_seconds=5)
     try:
-        assert (await attacker.start()).status_code == 201
-        run_id, activity_id = await running_activity(writer, attacker.id, "send_contact_code")
-        entry = asyncio.create_task(attacker.call("POST", "/contact-code", {"code": "000000"}))
-        typed = await _accepted_update_input(writer, attacker.id)
-        assert typed.payloads[0].metadata.get("encoding") == b"binary/encrypted"
+        starting = asyncio.create_task(attacker.start())
+        run_id, activity_id = await running_activity(writer, rid, "send_contact_code")
+        assert not starting.done(), "the start answered before its first code was sent"
+        ours = await _accepted_update_input(writer, rid)
+        assert ours.payloads[0].metadata.get("encoding") == b"binary/encrypted"
         try:
             await writer.workflow_service.respond_activity_task_completed_by_id(
                 RespondActivityTaskCompletedByIdRequest(
                     namespace=stack_settings.temporal_namespace,
-                    workflow_id=attacker.id,
+                    workflow_id=rid,
                     run_id=run_id,
                     activity_id=activity_id,
-                    result=typed,
+                    result=ours,
                     identity="namespace-writer",
                 )
             )
         except RPCError:
             pass  # refused: nothing forged
-        verdict = await entry
+        assert (await starting).status_code == 201
+        verdict = await attacker.call("POST", "/contact-code", {"code": "000000"})
     finally:
         await outbox.clear_faults("sms-gateway")
     assert verdict.status_code != 200 or verdict.json().get("accepted") is not True, (
-        "a code the attacker chose was accepted for a phone they do not hold: our own "
-        "encrypted code entry was handed back as the result of send_contact_code: " + verdict.text
+        "a code the attacker chose was accepted for a phone they do not hold: " + verdict.text
     )
     view = await attacker.call("GET", "")
     assert view.json().get("stage") == "contact_confirmation", view.text

@@ -249,6 +249,34 @@ async def test_record_audit_for_an_unknown_registration_raises_not_found(
         await repository.record_audit(store_engine, audit("reg-unknown", 1, Stage.CONTACT))
 
 
+async def test_record_audits_writes_a_batch_once_and_a_retry_only_what_is_missing(
+    store_engine: AsyncEngine,
+) -> None:
+    step = await opened(store_engine)
+    rid = step.registration_id
+    first = [audit(rid, 2, Stage.PASSWORD, "code_accepted"), audit(rid, 3, Stage.PROFILE, "set")]
+
+    assert await repository.record_audits(store_engine, first) == first
+    retried = [*first, audit(rid, 4, Stage.VERIFICATION, "profile_submitted")]
+    assert await repository.record_audits(store_engine, retried) == retried[2:]
+
+    trail = await repository.list_audit(store_engine, rid)
+    assert [line.event for line in trail] == ["opened", "code_accepted", "set", "profile_submitted"]
+    registration = await repository.get_registration(store_engine, rid)
+    assert registration is not None and registration.stage == Stage.VERIFICATION
+
+
+async def test_record_audits_is_one_transaction(store_engine: AsyncEngine) -> None:
+    step = await opened(store_engine)
+    batch = [audit(step.registration_id, 2, Stage.PASSWORD), audit("reg-unknown", 3, Stage.PROFILE)]
+
+    with pytest.raises(RegistrationNotFound):
+        await repository.record_audits(store_engine, batch)
+
+    trail = await repository.list_audit(store_engine, step.registration_id)
+    assert [line.seq for line in trail] == [OPENED]  # the first line went back with the second
+
+
 async def test_audit_trail_is_listed_in_seq_order(store_engine: AsyncEngine) -> None:
     step = await opened(store_engine)
     for seq in (7, 3, 5):

@@ -96,6 +96,7 @@ def test_activities_keep_their_registered_names(store_activities: StoreActivitie
         [
             "open_registration",
             "record_audit",
+            "record_audits",
             "activate_password",
             "open_counter_account",
             "bind_session",

@@ -19,6 +19,7 @@ from activities import ACTIVITIES
 from registration import errors
 from registration.activity_messages import (
     ActivatePassword,
+    AuditBatch,
     AgencyCheck,
     AuditEntry,
     BindSession,
@@ -209,52 +210,61 @@ class World:
 
     # --- store ------------------------------------------------------------------------
 
-    def _write(self, name: str, request: Any, audit: AuditEntry) -> None:
+    def _write(self, name: str, request: Any, audit: AuditEntry) -> AuditEntry:
+        """Keep the step once; its audit line, the result the store's activities give."""
         if audit not in self.audit:
             self.audit.append(audit)
             self.store.append((name, request))
+        return audit
 
     @activity.defn(name="open_registration")
-    async def open_registration(self, request: OpenRegistration) -> None:
+    async def open_registration(self, request: OpenRegistration) -> AuditEntry:
         if request.contact.address in self.taken_contacts:
             raise ApplicationError(
                 "taken", type=errors.CONTACT_ALREADY_REGISTERED, non_retryable=True
             )
-        self._write("open_registration", request, request.audit)
+        return self._write("open_registration", request, request.audit)
 
     @activity.defn(name="record_audit")
-    async def record_audit(self, request: AuditEntry) -> None:
+    async def record_audit(self, request: AuditEntry) -> AuditEntry:
         if request not in self.audit:
             self.audit.append(request)
+        return request
+
+    @activity.defn(name="record_audits")
+    async def record_audits(self, request: AuditBatch) -> AuditBatch:
+        for entry in request.entries:
+            await self.record_audit(entry)
+        return request
 
     @activity.defn(name="activate_password")
-    async def activate_password(self, request: ActivatePassword) -> None:
+    async def activate_password(self, request: ActivatePassword) -> AuditEntry:
         if request.registration_id not in self.staged_passwords:
             raise ApplicationError(
                 "no password", type=errors.PASSWORD_NOT_STAGED, non_retryable=True
             )
-        self._write("activate_password", request, request.audit)
+        return self._write("activate_password", request, request.audit)
 
     @activity.defn(name="open_counter_account")
-    async def open_counter_account(self, request: OpenCounterAccount) -> None:
+    async def open_counter_account(self, request: OpenCounterAccount) -> AuditEntry:
         if "counter" in self.taken_contacts:
             raise ApplicationError(
                 "taken", type=errors.CONTACT_ALREADY_REGISTERED, non_retryable=True
             )
-        self._write("open_counter_account", request, request.audit)
+        return self._write("open_counter_account", request, request.audit)
 
     @activity.defn(name="bind_session")
-    async def bind_session(self, request: BindSession) -> None:
-        self._write("bind_session", request, request.audit)
+    async def bind_session(self, request: BindSession) -> AuditEntry:
+        return self._write("bind_session", request, request.audit)
 
     @activity.defn(name="save_verified_profile")
-    async def save_verified_profile(self, request: SaveVerifiedProfile) -> None:
-        self._write("save_verified_profile", request, request.audit)
+    async def save_verified_profile(self, request: SaveVerifiedProfile) -> AuditEntry:
+        return self._write("save_verified_profile", request, request.audit)
 
     @activity.defn(name="confirm_identity")
-    async def confirm_identity(self, request: ConfirmIdentity) -> None:
-        self._write("confirm_identity", request, request.audit)
+    async def confirm_identity(self, request: ConfirmIdentity) -> AuditEntry:
+        return self._write("confirm_identity", request, request.audit)
 
     @activity.defn(name="close_registration")
-    async def close_registration(self, request: CloseRegistration) -> None:
-        self._write("close_registration", request, request.audit)
+    async def close_registration(self, request: CloseRegistration) -> AuditEntry:
+        return self._write("close_registration", request, request.audit)
