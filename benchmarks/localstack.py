@@ -278,6 +278,7 @@ def local_stack(
     }
     env = {**os.environ, **extra}
     log = folder / "stack.log"
+    seen = log.stat().st_size if log.exists() else 0  # a resumed stack's log has earlier runs
     with log.open("ab") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "ops.cli", "stack"],
@@ -300,7 +301,7 @@ def local_stack(
     )
     try:
         deadline = time.monotonic() + startup_timeout
-        while b"Registration stack is up" not in log.read_bytes():
+        while b"Registration stack is up" not in log.read_bytes()[seen:]:
             if process.poll() is not None:
                 tail = log.read_text(errors="replace")[-3000:]
                 raise SystemExit(f"the stack exited while starting:\n{tail}")
