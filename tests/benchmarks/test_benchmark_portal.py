@@ -17,7 +17,9 @@ from registration.activity_messages import PortalEvent
 from registration.journey import Level, Stage
 
 
-def delivery(secret: str, number: int, stage: Stage, rid: str = "reg-1") -> tuple[dict, bytes]:
+def delivery(
+    secret: str, number: int, stage: Stage, rid: str = "reg-1"
+) -> tuple[dict[str, str], bytes]:
     event = PortalEvent(
         id=f"{rid}/{number}",
         occurred_at=datetime.now(UTC),

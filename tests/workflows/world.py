@@ -19,8 +19,8 @@ from activities import ACTIVITIES
 from registration import errors
 from registration.activity_messages import (
     ActivatePassword,
-    AuditBatch,
     AgencyCheck,
+    AuditBatch,
     AuditEntry,
     BindSession,
     CheckResult,
