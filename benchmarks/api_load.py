@@ -57,7 +57,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import ipaddress
+import itertools
 import math
 import os
 import platform
@@ -144,6 +146,8 @@ class Options:
     clerk_token: str | None = None
     webhook_port: int = 8090
     """Where the benchmark's portal takes the stack's webhooks (`GOSREG_PORTAL_WEBHOOK_URL`)."""
+    more_api_urls: tuple[str, ...] = ()
+    """Further API instances of the same stack: calls go to each in turn."""
     webhook_secret: str = field(
         default_factory=lambda: os.environ.get("GOSREG_PORTAL_WEBHOOK_SECRET", "")
     )
@@ -262,10 +266,20 @@ def percentile(ordered: list[float], share: float) -> float:
 
 
 class Api:
-    """Calls the API, timing every answer under its endpoint's route template."""
+    """Calls the API, timing every answer under its endpoint's route template; with more
+    than one API instance, each call goes to the next (as a load balancer without affinity
+    would send them: the steps of one registration land on different instances)."""
 
-    def __init__(self, http: httpx.AsyncClient, recorder: Recorder) -> None:
-        self.http, self.recorder = http, recorder
+    def __init__(
+        self, http: httpx.AsyncClient | list[httpx.AsyncClient], recorder: Recorder
+    ) -> None:
+        self.instances = http if isinstance(http, list) else [http]
+        self.recorder = recorder
+        self._turn = itertools.count()
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self.instances[next(self._turn) % len(self.instances)]
 
     async def call(
         self,
@@ -576,9 +590,11 @@ class Session:
     outbox: SimulatorControl
     receiver: PortalReceiver
     tokens: Tokens
+    more: list[httpx.AsyncClient] = field(default_factory=list)
+    """Clients of the further API instances (`Options.more_api_urls`)."""
 
     async def run(self, options: Options, recorder: Recorder) -> Outcome:
-        api = Api(self.http, recorder)
+        api = Api([self.http, *self.more], recorder)
         return await run_citizens(options, self.tokens, api, self.outbox, self.receiver)
 
 
@@ -595,10 +611,18 @@ async def session(options: Options) -> AsyncIterator[Session]:
             base_url=options.api_url, timeout=options.request_timeout, limits=limits
         ) as http,
         SimulatorControl(options.simulators_url, timeout=options.request_timeout) as outbox,
+        contextlib.AsyncExitStack() as instances,
     ):
-        await check_ready(http)
+        more = [
+            await instances.enter_async_context(
+                httpx.AsyncClient(base_url=url, timeout=options.request_timeout, limits=limits)
+            )
+            for url in options.more_api_urls
+        ]
+        for client in (http, *more):
+            await check_ready(client)
         async with benchmark_tokens(options) as tokens, agencies_without_delay(outbox):
-            yield Session(http, outbox, receiver, tokens)
+            yield Session(http, outbox, receiver, tokens, more)
 
 
 async def benchmark(options: Options) -> None:

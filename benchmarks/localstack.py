@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -314,6 +315,77 @@ def local_stack(
         stop_stack(process)
         if temporary and not keep:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass
+class Instances:
+    """API and worker processes beside a stack's own, as more machines would run them."""
+
+    api_urls: list[str]
+    pids: dict[str, int]
+    """By name: `api#2`, `worker#2`, … (`ratio` adds them to the `api` and `worker` columns)."""
+
+
+@contextmanager
+def more_instances(stack: BenchStack, count: int, timeout: float = 60.0) -> Iterator[Instances]:
+    """`count` more API processes and as many workers, against the stack's Temporal and
+    PostgreSQL with its settings (nothing else is shared: each has its own ports); stopped with
+    SIGTERM at the end."""
+    from settings import load_settings
+    from store.embedded import database_url  # reads this process's settings: apply them first
+
+    stack.apply_settings()
+    url = database_url(load_settings())
+    base = {**os.environ, **stack.env, "GOSREG_DATABASE_URL": url}
+    found = Instances(api_urls=[], pids={})
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        for number in range(2, count + 2):
+            ports = {name: str(free_port()) for name in ("api", "worker", "wsdk", "asdk")}
+            env = base | {
+                "GOSREG_API_PORT": ports["api"],
+                "GOSREG_WORKER_PORT": ports["worker"],
+                "GOSREG_WORKER_SDK_METRICS_PORT": ports["wsdk"],
+                "GOSREG_API_SDK_METRICS_PORT": ports["asdk"],
+            }
+            for name, command in (
+                ("worker", [sys.executable, str(ROOT / "worker.py")]),
+                ("api", [sys.executable, "-m", "ops.cli", "api"]),
+            ):
+                with (stack.data_dir / f"{name}-{number}.log").open("ab") as output:
+                    child = subprocess.Popen(
+                        command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+                    )
+                children.append(child)
+                found.pids[f"{name}#{number}"] = child.pid
+            found.api_urls.append(f"http://127.0.0.1:{ports['api']}")
+            for what, port in (("API", ports["api"]), ("worker", ports["worker"])):
+                _wait_ready(f"http://127.0.0.1:{port}/health/ready", f"{what} #{number}", timeout)
+        if count:
+            say(f"{count} more API and worker instance(s): {', '.join(found.api_urls)}")
+        yield found
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def _wait_ready(url: str, what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{what} was not ready in {timeout:.0f} s ({url})")
 
 
 def stop_stack(process: subprocess.Popen[bytes]) -> None:

@@ -10,7 +10,10 @@ once with a short retry backoff) and measures, one after the other on the same d
   `confirmed` (clerk path), every step a real API call, activity, SQL statement and HTTP call
   to the simulators.
 
-Each is a closed loop of N registrations, C at a time (the same N and C for all three).
+Each is a closed loop of N registrations, C at a time (the same N and C for all three). With
+`--instances K` the product runs K API processes and K workers against the one dev server and
+PostgreSQL (`localstack.more_instances`), each API call going to the next API in turn; their
+CPU is added to the `api` and `worker` columns.
 Reported: registrations per second, the ratio product / bare (measured, and from CPU per
 registration: what both reach when they saturate the cores), the CPU seconds each process
 spent per registration (from /proc: the dev server, worker, API, PostgreSQL, simulators, the
@@ -22,6 +25,7 @@ SDK); install py-spy outside the project's venv (`pip install --target /tmp/tool
 pass `--py-spy /tmp/tools/bin/py-spy`.
 
     python -m benchmarks.ratio --citizens 200 --concurrency 20 --rounds 2
+    python -m benchmarks.ratio --citizens 100 --instances 2   # 2 API processes, 2 workers
     python -m benchmarks.ratio --citizens 200 --profile --py-spy /tmp/tools/bin/py-spy
     python -m benchmarks.ratio --read-profiles /tmp/gosreg-profile-…   # the shares, again
 
@@ -43,7 +47,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from temporalio.client import Client
@@ -56,6 +60,7 @@ from benchmarks.localstack import (
     load_average,
     local_stack,
     machine,
+    more_instances,
     wait_for_quiet,
 )
 
@@ -88,6 +93,8 @@ class Options:
     data_dir: Path | None
     keep: bool
     read_profiles: Path | None
+    instances: int = 1
+    """API processes and workers of the product (the stack's own, and more beside it)."""
 
 
 def parse_options(argv: list[str] | None = None) -> Options:
@@ -98,6 +105,12 @@ def parse_options(argv: list[str] | None = None) -> Options:
     parser.add_argument("--citizens", type=int, default=200, help="per variant (default 200)")
     parser.add_argument("--concurrency", type=int, default=20, help="at a time (default 20)")
     parser.add_argument("--rounds", type=int, default=1, help="measured rounds (default 1)")
+    parser.add_argument(
+        "--instances",
+        type=int,
+        default=1,
+        help="API processes and workers of the product (default 1); each call goes to the next",
+    )
     parser.add_argument(
         "--warmup", type=int, default=20, help="unmeasured registrations per variant first (20)"
     )
@@ -118,7 +131,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
         "--read-profiles", type=Path, help="only summarise the py-spy samples kept in this folder"
     )
     args = parser.parse_args(argv)
-    if min(args.citizens, args.concurrency, args.rounds) < 1 or args.warmup < 0:
+    if min(args.citizens, args.concurrency, args.rounds, args.instances) < 1 or args.warmup < 0:
         parser.error("--citizens, --concurrency and --rounds must be at least 1")
     if args.profile and not Path(args.py_spy).exists() and not shutil.which(args.py_spy):
         parser.error(f"--profile needs py-spy: {args.py_spy} not found (see --help)")
@@ -143,7 +156,13 @@ class Measured:
         return self.outcome.confirmed / seconds if seconds > 0 else 0.0
 
     def per_registration(self, process: str) -> float:
-        return self.cpu.used.get(process, 0.0) / max(self.outcome.confirmed, 1)
+        """CPU-s per registration of `process`, its further instances (`api#2`) included."""
+        used = sum(
+            spent
+            for name, spent in self.cpu.used.items()
+            if name == process or name.startswith(f"{process}#")
+        )
+        return used / max(self.outcome.confirmed, 1)
 
 
 @dataclass
@@ -155,14 +174,11 @@ class Bench:
     bare_clients: dict[str, tuple[Client, str]]
     pids: dict[str, int]
     session: api_load.Session
+    session_options: api_load.Options
     profile_dir: Path
 
     def product_options(self, citizens: int) -> api_load.Options:
-        return api_load.Options(
-            citizens=citizens,
-            concurrency=self.options.concurrency,
-            **self.stack.client_options(),
-        )
+        return replace(self.session_options, citizens=citizens)
 
     async def run(self, variant: str, citizens: int, sampled: Mapping[str, int]) -> Measured:
         recorder = Recorder()
@@ -402,7 +418,8 @@ def report(options: Options, quiet: str, rounds: list[list[Measured]]) -> None:
     say(f"load: {quiet}")
     say(
         f"run: {options.citizens} registrations per variant and round, concurrency "
-        f"{options.concurrency}, {options.warmup} warm-up registrations per variant first"
+        f"{options.concurrency}, {options.warmup} warm-up registrations per variant first, "
+        f"{options.instances} API process(es) and worker(s) for the product"
     )
     for number, results in enumerate(rounds, start=1):
         label = "profiled round (py-spy attached)" if results[0].profiles else f"round {number}"
@@ -444,13 +461,16 @@ async def measure(options: Options, stack: BenchStack, profile_dir: Path) -> lis
                 bare.bare_worker(address, namespace, queue, codec)
             )
             clients[variant] = (await bare.connect(address, namespace, codec), queue)
+        more = workers.enter_context(more_instances(stack, options.instances - 1))
+        pids.update(more.pids)
         product = api_load.Options(
             citizens=options.citizens,
             concurrency=options.concurrency,
+            more_api_urls=tuple(more.api_urls),
             **stack.client_options(),
         )
         async with api_load.session(product) as session:
-            bench = Bench(options, stack, clients, pids, session, profile_dir)
+            bench = Bench(options, stack, clients, pids, session, product, profile_dir)
             if options.warmup:
                 say(f"warm-up: {options.warmup} registrations per variant")
                 for variant in VARIANTS:

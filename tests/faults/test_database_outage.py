@@ -11,7 +11,6 @@ agreeing with every workflow and every audited step with its change, none applie
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 from temporalio.api.enums.v1 import EventType
@@ -19,8 +18,8 @@ from temporalio.api.enums.v1 import EventType
 from tests.faults.conftest import FaultStack
 from tests.faults.ledger import Record
 from tests.faults.population import Citizen, Milestone, Outbox, spread
+from tests.markers import local_activity
 
-LOCAL_ACTIVITY_MARKER = "core_local_activity"
 DOWN = 4.0
 """Seconds PostgreSQL stays down, at least."""
 STORE_ACTIVITIES = {
@@ -51,11 +50,8 @@ async def retried_store_writes(fault_stack: FaultStack, citizen: Citizen) -> int
             started = event.activity_task_started_event_attributes
             name = scheduled[started.scheduled_event_id]
             retried += started.attempt > 1 and name in STORE_ACTIVITIES
-        elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
-            marker = event.marker_recorded_event_attributes
-            if marker.marker_name == LOCAL_ACTIVITY_MARKER:
-                data = json.loads(marker.details["data"].payloads[0].data)
-                retried += data["attempt"] > 1 and data["activity_type"] in STORE_ACTIVITIES
+        elif (local := local_activity(event)) is not None:
+            retried += local["attempt"] > 1 and local["activity_type"] in STORE_ACTIVITIES
     return retried
 
 

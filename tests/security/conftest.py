@@ -17,7 +17,7 @@ from temporalio.api.enums.v1 import EventType, PendingActivityState, WorkflowIdR
 from temporalio.api.history.v1 import WorkflowExecutionStartedEventAttributes
 from temporalio.api.update.v1 import Request as UpdateRequest
 from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.app import create_app
@@ -26,6 +26,7 @@ from serving import ServerThread
 from settings import Settings
 from store import access
 from tests.api.conftest import Tokens, api_url, http, tokens
+from tests.markers import local_activity
 
 __all__ = [
     "Tokens",
@@ -133,6 +134,18 @@ async def support_resends_letter(
         headers={"Authorization": f"Bearer {support_token}"},
     )
     assert resent.status_code == 200, resent.text
+
+
+def activities_run(history: WorkflowHistory) -> list[str]:
+    """The activities a run scheduled, in order: regular ones (as scheduled) and local ones (as
+    their markers record them; store writes run locally since patch `local-store-1`)."""
+    names = []
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            names.append(event.activity_task_scheduled_event_attributes.activity_type.name)
+        elif (local := local_activity(event)) is not None:
+            names.append(local["activity_type"])
+    return names
 
 
 def next_registration_id(registration_id: str) -> str:

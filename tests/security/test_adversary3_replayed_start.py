@@ -39,7 +39,7 @@ from temporalio.client import WorkflowExecutionStatus
 from settings import Settings
 from simulators.control import SimulatorControl
 from tests.citizens import Citizen
-from tests.security.conftest import keyless_client, start_again
+from tests.security.conftest import activities_run, keyless_client, start_again
 
 
 async def test_a_cancelled_registration_is_not_started_again_with_its_own_start_proof(
@@ -80,11 +80,7 @@ async def test_a_cancelled_registration_is_not_started_again_with_its_own_start_
                 break
             await asyncio.sleep(0.1)
         history = await revived.fetch_history()
-        activities = [
-            event.activity_task_scheduled_event_attributes.activity_type.name
-            for event in history.events
-            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-        ]
+        activities = activities_run(history)
         # Its first activity is the store's check that refuses to reopen a closed registration;
         # nothing after it runs (no code is sent, no audit line written).
         assert status is WorkflowExecutionStatus.FAILED and activities == ["open_registration"], (
