@@ -281,10 +281,10 @@ class Registrations:
     ) -> tuple[str, bool, RegistrationView | None]:
         """The contact's registration to act on, whether this call started it and, when it
         did with a `session_id`, how that session sees it once opened (`_start`). A new one is
-        started
-        unless one is running; one that is being closed is waited for, then followed by a new
-        one (never joined). While no code may be sent to the contact (until `blocked`), only
-        a running registration is joined: a new one would wait without a code."""
+        started unless one is running; one that is being closed is waited for, then followed
+        by a new one (never joined). While no code may be sent to the contact (until
+        `blocked`), only a running registration is joined: a new one would wait without a
+        code."""
         for _ in range(3):
             first = await repository.last_closed_attempt(self._engine, contact) + 1
             for attempt in range(first, first + MAX_TAKEN_IDS + 1):
