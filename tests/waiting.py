@@ -34,3 +34,13 @@ async def wait_for(
         await pause()
         seen = await look()
     raise AssertionError(f"{what} never reached {stage}; it is at {stage_of(seen)}")
+
+
+async def eventually(condition: Callable[[], bool], what: str, looks: int = 100) -> None:
+    """Until `condition` holds, looking every 50 ms of real time (an activity's effect that
+    follows the state a test waited for, such as a notice sent after a stage change)."""
+    for _ in range(looks):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{what} did not happen")

@@ -11,6 +11,7 @@ from registration.errors import Refusal
 from registration.journey import Agency, ConfirmationMethod, Level, Notice, Stage
 from registration.messages import CounterClerk, CounterStart, RequestNewCode, SubmitProfile
 from tests.data import PROFILE
+from tests.waiting import eventually
 from tests.workflows.test_registration import Journey, start
 from tests.workflows.world import AgencyScript, World
 from workflows import RegistrationWorkflow
@@ -74,7 +75,11 @@ async def test_a_mismatch_returns_to_the_clerk_who_corrects_the_profile(counter:
     view = await counter.wait_for(Stage.PROFILE)
     assert view.last_rejection is not None and view.last_rejection.code == "passport_invalid"
     assert view.last_rejection.agency is Agency.MVD, "the clerk is told which agency"
-    assert counter.world.notices[-1].notice is Notice.VERIFICATION_FAILED
+    notices = counter.world.notices
+    await eventually(
+        lambda: bool(notices) and notices[-1].notice is Notice.VERIFICATION_FAILED,
+        "the verification-failed notice",
+    )
     entered = await counter.handle.query(RegistrationWorkflow.counter_profile)
     assert entered.profile is not None
     assert (entered.profile.surname, entered.profile.passport_number) == ("Иванова", "345678")

@@ -54,7 +54,7 @@ from registration.person import Person, Profile
 from registration.policy import Policy
 from settings import Settings
 from tests.data import ADDRESS, PROFILE
-from tests.waiting import wait_for
+from tests.waiting import eventually, wait_for
 from tests.workflows.world import AgencyScript, World, attesting
 from workflows import RegistrationWorkflow
 from workflows import search_attributes as search
@@ -550,7 +550,11 @@ async def test_agency_mismatch_returns_to_profile_and_correction_passes(journey:
     view = await journey.wait_for(Stage.PROFILE)
     assert view.last_rejection is not None and view.last_rejection.code == "passport_invalid"
     assert view.level is Level.SIMPLIFIED
-    assert journey.world.notices[-1].notice is Notice.VERIFICATION_FAILED
+    notices = journey.world.notices
+    await eventually(
+        lambda: bool(notices) and notices[-1].notice is Notice.VERIFICATION_FAILED,
+        "the verification-failed notice",
+    )
 
     journey.world.agencies[Agency.MVD] = AgencyScript()
     await journey.submit_profile(PROFILE.model_copy(update={"passport_number": "345679"}))
