@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ops import monitoring
 from ops.stack import ROOT, env_on_free_ports, free_port
 from registration.webhooks import new_secret
 
@@ -377,15 +377,10 @@ def more_instances(stack: BenchStack, count: int, timeout: float = 60.0) -> Iter
 
 def _wait_ready(url: str, what: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            pass
+    while (said := monitoring.health(url, timeout=2)) != "ok":
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{what} is not ready after {timeout:.0f} s: {said}")
         time.sleep(0.3)
-    raise SystemExit(f"{what} was not ready in {timeout:.0f} s ({url})")
 
 
 def stop_stack(process: subprocess.Popen[bytes]) -> None:

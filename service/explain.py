@@ -202,7 +202,7 @@ def _first_payload(event: HistoryEvent) -> Payload | None:
         found = attributes.accepted_request.input.args.payloads
     elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
         found = event.workflow_execution_completed_event_attributes.result.payloads
-    elif kind == EventType.EVENT_TYPE_MARKER_RECORDED and _local_activity(event) is not None:
+    elif _local_activity_type(event) is not None:
         result = event.marker_recorded_event_attributes.details.get("result")
         if result is None:
             return None
@@ -301,7 +301,7 @@ class _Teller:
     def local_activity(self, event: HistoryEvent, at: datetime) -> None:
         """A store write run as a local activity: its audit lines are its result (its input
         is not kept in history)."""
-        kind = _local_activity(event)
+        kind = _local_activity_type(event)
         done = self.payload(event)
         if kind is None or kind in NOT_AUDITED or not isinstance(done, dict):
             return
@@ -399,17 +399,24 @@ class _Missing(dict[str, Any]):
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 
-def _local_activity(event: HistoryEvent) -> str | None:
-    """The activity type of a local activity's marker (a completed one); None for any other
-    marker."""
+def local_activity(event: HistoryEvent) -> dict[str, Any] | None:
+    """What a local activity's marker records of it (`activity_type`, `attempt`, …), as
+    Temporal's core writes it; None for any other event."""
+    if event.event_type != EventType.EVENT_TYPE_MARKER_RECORDED:
+        return None
     marker = event.marker_recorded_event_attributes
     data = marker.details.get("data")
     if marker.marker_name != LOCAL_ACTIVITY_MARKER or data is None or not data.payloads:
         return None
     try:
-        kind = json.loads(data.payloads[0].data).get("activity_type")
-    except (ValueError, AttributeError):
+        found = json.loads(data.payloads[0].data)
+    except ValueError:
         return None
+    return found if isinstance(found, dict) else None
+
+
+def _local_activity_type(event: HistoryEvent) -> str | None:
+    kind = (local_activity(event) or {}).get("activity_type")
     return kind if isinstance(kind, str) else None
 
 

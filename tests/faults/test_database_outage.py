@@ -15,10 +15,10 @@ import time
 
 from temporalio.api.enums.v1 import EventType
 
+from service.explain import local_activity
 from tests.faults.conftest import FaultStack
 from tests.faults.ledger import Record
 from tests.faults.population import Citizen, Milestone, Outbox, spread
-from tests.markers import local_activity
 
 DOWN = 4.0
 """Seconds PostgreSQL stays down, at least."""

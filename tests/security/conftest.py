@@ -22,11 +22,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.app import create_app
 from registration.callers import Role
+from service.explain import local_activity
 from serving import ServerThread
 from settings import Settings
 from store import access
 from tests.api.conftest import Tokens, api_url, http, tokens
-from tests.markers import local_activity
 
 __all__ = [
     "Tokens",
