@@ -62,6 +62,8 @@ from temporalio.worker import (
 )
 from temporalio.workflow import ActivityHandle
 
+from workflows.patches import ATTESTED, ATTESTED_START, SIGNED_RESULTS, taken
+
 HEADER = "gosreg-proof"
 TIMED_HEADER = "gosreg-proof-timed"
 """An update's proof over its name, id and send time: `<unix seconds>:<hmac>`. `HEADER` still
@@ -73,10 +75,6 @@ PROOF_TTL = timedelta(minutes=10)
 """How long after it was sent an update is taken: longer than any API call waits."""
 CLOCK_SKEW = timedelta(minutes=2)
 """How far ahead of the workflow's clock a send time may be (clocks of API and server)."""
-ATTESTED = "attested-signals-1"
-"""Patch: signals without a valid proof are dropped. Histories recorded before it apply them."""
-ATTESTED_START = "attested-start-1"
-"""Patch: a run whose input has no valid proof fails at once. Runs from before it start."""
 UNATTESTED = "unattested"
 """The failure type of an update refused for want of a proof."""
 
@@ -301,7 +299,7 @@ class VerifyingWorker(Interceptor):
                     input.args,
                     input.headers,
                 )
-                if not proven and workflow.patched(ATTESTED_START):
+                if not proven and taken(ATTESTED_START):
                     raise ApplicationError(
                         "Only the registration service may start a registration",
                         type=UNATTESTED,
@@ -314,7 +312,7 @@ class VerifyingWorker(Interceptor):
             async def handle_signal(self, input: HandleSignalInput) -> None:
                 info = workflow.info()
                 proven = _proven(key, info.workflow_id, input.signal, input.args, input.headers)
-                if not proven and workflow.patched(ATTESTED):
+                if not proven and taken(ATTESTED):
                     workflow.logger.warning("signal %s without a valid proof dropped", input.signal)
                     return
                 await super().handle_signal(input)
@@ -353,9 +351,6 @@ class VerifyingWorker(Interceptor):
         return Verifying
 
 
-SIGNED_RESULTS = "signed-results-1"
-"""Patch: activities of the run sign their results, and the run takes only signed ones.
-Runs recorded before it (and their activities in flight) take results as they come."""
 SIGN_RESULT_HEADER = "gosreg-sign-result"
 """Set by a run that takes only signed results: the activity signs its result."""
 
@@ -442,7 +437,7 @@ class _AttestingWorkflow(WorkflowOutboundInterceptor):
         input.headers = _with_proof(
             input.headers, proof(self._key, info.workflow_id, name, input.args)
         )
-        if not workflow.patched(SIGNED_RESULTS):
+        if not taken(SIGNED_RESULTS):
             return super().start_activity(input)
         # Anyone who can write to the namespace can complete a running activity by its id:
         # the run takes only a result its own activity signed, under an id it chose.
@@ -490,8 +485,9 @@ class _AttestingWorkflow(WorkflowOutboundInterceptor):
     def start_local_activity(self, input: StartLocalActivityInput) -> ActivityHandle[Any]:
         # A local activity runs in this worker for this run and needs no proof, but the run
         # decides `SIGNED_RESULTS` before it: a patch marker after a local activity's answer in
-        # the same workflow task cannot be replayed (workflows.patches).
-        workflow.patched(SIGNED_RESULTS)
+        # the same workflow task cannot be replayed (workflows.patches; no marker at all since
+        # `EVERY_PATCH`).
+        taken(SIGNED_RESULTS)
         return super().start_local_activity(input)
 
     def continue_as_new(self, input: ContinueAsNewInput) -> NoReturn:

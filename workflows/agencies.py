@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from registration.policy import Policy
     from workflows import options
     from workflows.ledger import Ledger
-    from workflows.patches import EXACT_DEADLINE
+    from workflows.patches import EXACT_DEADLINE, taken
     from workflows.refusals import failure_type
     from workflows.state import RegistrationState
 
@@ -49,7 +49,7 @@ async def ask(
         if (
             error.retry_state is not RetryState.TIMEOUT
             or workflow.now() >= last_start
-            or not workflow.patched(EXACT_DEADLINE)
+            or not taken(EXACT_DEADLINE)
         ):
             raise
         await workflow.sleep(last_start - workflow.now())

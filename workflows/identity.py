@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from registration.policy import Policy
     from workflows.ledger import Ledger
     from workflows.options import INTERACTIVE, TRACKING
-    from workflows.patches import CONFIRMATION_LIMITS, SIGNATURE_CHALLENGE
+    from workflows.patches import CONFIRMATION_LIMITS, SIGNATURE_CHALLENGE, taken
     from workflows.refusals import refuse
     from workflows.state import RegistrationState
 
@@ -129,7 +129,7 @@ class Identity:
         the registration and a random nonce: a request signed once cannot be replayed on
         another registration of the same person. A registration that reached the identity
         stage before challenges gets one now (and this signature is refused)."""
-        if not workflow.patched(SIGNATURE_CHALLENGE):
+        if not taken(SIGNATURE_CHALLENGE):
             return True
         state = self._state
         if state.signature_challenge is None:
@@ -144,7 +144,7 @@ class Identity:
         self, refusal: ConfirmationRefusal, reason: str, **details: Any
     ) -> ConfirmationVerdict:
         """`reason` is what registrations from before CONFIRMATION_LIMITS answered."""
-        if not workflow.patched(CONFIRMATION_LIMITS):
+        if not taken(CONFIRMATION_LIMITS):
             return self.list_refusal(refusal, reason, "citizen")
         return self.refuse(refusal, NOT_CONFIRMED, "citizen", **details)
 

@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import writes
     from workflows.details import describe
     from workflows.options import PORTAL, STORE
-    from workflows.patches import PORTAL_EVENTS, SUPPORT_VIEW
+    from workflows.patches import PORTAL_EVENTS, SUPPORT_VIEW, taken
     from workflows.state import RegistrationState
 
 
@@ -68,7 +68,7 @@ class Ledger:
     def _announce(self) -> None:
         """Queue the stage change for the portal's webhook (patch `PORTAL_EVENTS`)."""
         state = self._state
-        if not self._policy.portal_events or not workflow.patched(PORTAL_EVENTS):
+        if not self._policy.portal_events or not taken(PORTAL_EVENTS):
             return
         state.events_sent += 1
         state.events_outbox.append(
@@ -102,7 +102,7 @@ class Ledger:
 
     def publish_change(self) -> None:
         """Publish a change between stages (registrations from before the patch did not)."""
-        if workflow.patched(SUPPORT_VIEW):
+        if taken(SUPPORT_VIEW):
             self.publish()
         else:
             self.show()

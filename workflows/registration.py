@@ -75,7 +75,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ledger import Ledger
     from workflows.messages import Messages
     from workflows.options import INTERACTIVE
-    from workflows.patches import CONFIRMATION_LIMITS, COUNTER, SESSIONS
+    from workflows.patches import CONFIRMATION_LIMITS, COUNTER, SESSIONS, decide, taken
     from workflows.refusals import as_update_failure, failure_type, refuse
     from workflows.state import RegistrationState
     from workflows.views import claim_view, full_view
@@ -126,6 +126,7 @@ class RegistrationWorkflow:
             Stage.VERIFICATION: self._verify_profile,
             Stage.IDENTITY: self._confirm_identity,
         }
+        decide()  # first thing in the first task (workflows.patches)
         try:
             if input.carried is None:
                 self._ledger.publish()
@@ -266,7 +267,7 @@ class RegistrationWorkflow:
         None for a portal registration. Not for validators, which issue no command: they
         read `self._input.counter`."""
         started = self._input.counter
-        return started if started is not None and workflow.patched(COUNTER) else None
+        return started if started is not None and taken(COUNTER) else None
 
     def _decided_or_letter_moved(self, due: datetime | None) -> Callable[[], bool]:
         """Wake the identity stage: a confirmation was decided, or the letter's next event
@@ -287,7 +288,7 @@ class RegistrationWorkflow:
             # A fast client can type before the first code's send has been recorded.
             await workflow.wait_condition(lambda: self._opened)
             self._check_contact_code(request)
-        if request.session_id is None or not workflow.patched(SESSIONS):
+        if request.session_id is None or not taken(SESSIONS):
             return self._judge_contact_code(request)
         async with self._lock:
             self._check_contact_code(request)  # again: another entry may have come first
@@ -492,7 +493,7 @@ class RegistrationWorkflow:
     def clerk_confirmation(self, seen: ClerkConfirmation) -> None:
         """`confirm_in_person` as a signal, as callers sent it before the update existed: judged
         the same way when a confirmation is due, ignored (nothing written) when not."""
-        if workflow.patched(CONFIRMATION_LIMITS):
+        if taken(CONFIRMATION_LIMITS):
             if self._confirmation_due():
                 self._identity.judge_clerk(seen)
             return
@@ -503,7 +504,7 @@ class RegistrationWorkflow:
     @workflow.signal(name="bank_confirmation")
     def bank_confirmation(self, vouched: BankConfirmation) -> None:
         """`confirm_by_bank` as a signal, as callers sent it before the update existed."""
-        if workflow.patched(CONFIRMATION_LIMITS):
+        if taken(CONFIRMATION_LIMITS):
             if self._confirmation_due():
                 self._identity.judge_bank(vouched)
             return

@@ -19,7 +19,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, RetryState, T
 
 with workflow.unsafe.imports_passed_through():
     from workflows.options import STORE, ActivityOptions
-    from workflows.patches import CLAIMED_WITH_LOCAL_STORE, LOCAL_STORE
+    from workflows.patches import CLAIMED_WITH_LOCAL_STORE, LOCAL_STORE, every
 
 _Step = TypeVar("_Step")
 _Result = TypeVar("_Result")
@@ -27,7 +27,10 @@ _Result = TypeVar("_Result")
 
 def local() -> bool:
     """Whether store writes run locally in this registration (patch `LOCAL_STORE`). The first
-    time a run takes it, it claims the other patches too (`CLAIMED_WITH_LOCAL_STORE`)."""
+    time a run recorded before `EVERY_PATCH` takes it, it claims the other patches too
+    (`CLAIMED_WITH_LOCAL_STORE`)."""
+    if every():
+        return True
     if not workflow.patched(LOCAL_STORE):
         return False
     for patch in CLAIMED_WITH_LOCAL_STORE:

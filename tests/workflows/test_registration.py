@@ -950,7 +950,7 @@ async def test_temporal_cancellation_closes_the_registration(journey: Journey) -
 async def test_continue_as_new_carries_the_state(
     env: WorkflowEnvironment, world: World, task_queue: str
 ) -> None:
-    journey = await start(env, world, task_queue, policy=Policy(max_history_events=30))
+    journey = await start(env, world, task_queue, policy=Policy(max_history_events=20))
     first_run = (await journey.handle.describe()).run_id
     await journey.confirm_contact()
     await journey.set_password()
