@@ -846,21 +846,24 @@ class Registrations:
         # Named after the handler method: one key on two steps is two steps.
         name = getattr(update, "__name__", "update")
         step = f"{name}:{step_id}" if step_id else None
+        attempt = 0
         try:
-            update_id = None
-            if step_id and step is not None:
-                answered = await idempotency.outcome(self._engine, registration_id, step)
-                if answered is not None:
+            if step is not None:
+                record = await idempotency.step_record(self._engine, registration_id, step)
+                if record.outcome is not None:
                     answer_type = get_type_hints(update)["return"]
-                    return cast(R, answer_type.model_validate(answered))
-                update_id = await self._step_update_id(handle, name, step_id)
+                    return cast(R, answer_type.model_validate(record.outcome))
+                attempt = record.refused_attempts
             if count is not None:
                 await count(registration_id)
             result = await handle.execute_update(
-                update, arg, id=update_id, rpc_timeout=UPDATE_TIMEOUT
+                update, arg, id=step_update_id(step, attempt), rpc_timeout=UPDATE_TIMEOUT
             )
         except WorkflowUpdateFailedError as error:
-            raise refusal_of(error) from error
+            refused = refusal_of(error)
+            if step is not None and refused.code in RETRYABLE:
+                await self._count_refusal(registration_id, step, attempt)
+            raise refused from error
         except RPCError as error:
             raise await self._translate(registration_id, error) from error
         except PydanticSerializationError:
@@ -876,28 +879,14 @@ class Registrations:
                 log.warning("a step's answer was not kept: %s", type(error).__name__)
         return result
 
-    async def _step_update_id(
-        self, handle: WorkflowHandle[Any, Any], name: str, step_id: str
-    ) -> str:
-        """The update id for this attempt at a step: `name:step_id`, or after attempts that
-        were refused as not applied (Temporal keeps an update id's outcome for good), the next
-        of `name:step_id:1`, `:2`, … Racing retries pick the same id and are applied once."""
-        for attempt in range(MAX_STEP_ATTEMPTS):
-            update_id = f"{name}:{step_id}" + (f":{attempt}" if attempt else "")
-            try:
-                await handle.get_update_handle(update_id).result(rpc_timeout=UPDATE_TIMEOUT)
-            except WorkflowUpdateFailedError as error:
-                if refusal_of(error).code in RETRYABLE:
-                    continue
-            except RPCError as error:
-                if error.status is not RPCStatusCode.NOT_FOUND:
-                    raise
-            return update_id
-        raise StepRefused(
-            Refusal.UNAVAILABLE,
-            f"This step was tried {MAX_STEP_ATTEMPTS} times under one Idempotency-Key: "
-            "send it with a new key",
-        )
+    async def _count_refusal(self, registration_id: str, step: str, attempt: int) -> None:
+        """A retry of the step is its next attempt, under the next update id (Temporal keeps
+        an update id's outcome for good). Not kept, the retry repeats this attempt: it gets
+        this refusal again from Temporal, and that counts it."""
+        try:
+            await idempotency.count_refusal(self._engine, registration_id, step, attempt)
+        except OperationalError as error:
+            log.warning("a step's refusal was not counted: %s", type(error).__name__)
 
     async def _translate(self, registration_id: str, error: RPCError) -> Exception:
         """NOT_FOUND means either no such registration or one that has finished."""
@@ -910,6 +899,22 @@ class Registrations:
         if description.status is WorkflowExecutionStatus.RUNNING:
             return error
         return StepRefused(Refusal.ALREADY_FINISHED, "The registration is already finished")
+
+
+def step_update_id(step: str | None, attempt: int) -> str | None:
+    """The update id of a keyed step's attempt (from 0): `name:key`, then `name:key:1`, … for
+    the attempts after ones refused as "not applied, try again". Racing retries of an attempt
+    send the same id, and Temporal applies it once. None (Temporal picks one) for a step
+    without a key."""
+    if step is None:
+        return None
+    if attempt >= MAX_STEP_ATTEMPTS:
+        raise StepRefused(
+            Refusal.UNAVAILABLE,
+            f"This step was tried {MAX_STEP_ATTEMPTS} times under one Idempotency-Key: "
+            "send it with a new key",
+        )
+    return step + (f":{attempt}" if attempt else "")
 
 
 def refusal_of(error: WorkflowUpdateFailedError) -> StepRefused:

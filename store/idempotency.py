@@ -13,18 +13,20 @@ answering it with the first request's outcome.
   `prune`.
 - `step_outcomes`: the answer of each applied keyed step, per registration and step (the
   update's name and the caller's key), so that a retry is answered with it even after the
-  registration continued as new (Temporal remembers an update id within one run only).
-  Pruned with the keys.
+  registration continued as new (Temporal remembers an update id within one run only); and
+  how many of the step's attempts were refused as "not applied, try again", which names the
+  update id of its next attempt without asking Temporal. Pruned with the keys.
 """
 
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import delete, func, literal_column, select
+from sqlalchemy import delete, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
@@ -90,36 +92,72 @@ async def forget(engine: AsyncEngine, scope: str, key: str) -> None:
 
 
 class StepOutcome(Base):
-    """The answer an applied keyed step got, to answer its retries with."""
+    """A keyed step: the answer it got once applied, to answer its retries with, and how many
+    of its attempts were refused as "not applied, try again"."""
 
     __tablename__ = "step_outcomes"
 
     registration_id: Mapped[str] = mapped_column(primary_key=True)
     step: Mapped[str] = mapped_column(primary_key=True)
-    outcome: Mapped[dict[str, Any]]
+    outcome: Mapped[dict[str, Any] | None]
+    refused_attempts: Mapped[int] = mapped_column(server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
 
 
-async def outcome(engine: AsyncEngine, registration_id: str, step: str) -> dict[str, Any] | None:
-    """The answer the applied `step` of the registration got, if it was applied."""
+@dataclass(frozen=True)
+class StepRecord:
+    outcome: dict[str, Any] | None = None
+    """The answer, once the step was applied."""
+    refused_attempts: int = 0
+    """Attempts refused as "not applied, try again" so far: the next attempt is this one."""
+
+
+async def step_record(engine: AsyncEngine, registration_id: str, step: str) -> StepRecord:
+    """What the store knows of the registration's keyed `step`: nothing for a new one."""
     async with engine.connect() as connection:
-        found: dict[str, Any] | None = await connection.scalar(
-            select(StepOutcome.outcome).where(
-                StepOutcome.registration_id == registration_id, StepOutcome.step == step
+        found = (
+            await connection.execute(
+                select(StepOutcome.outcome, StepOutcome.refused_attempts).where(
+                    StepOutcome.registration_id == registration_id, StepOutcome.step == step
+                )
             )
-        )
-    return found
+        ).first()
+    return StepRecord() if found is None else StepRecord(found.outcome, found.refused_attempts)
 
 
 async def remember_outcome(
     engine: AsyncEngine, registration_id: str, step: str, answer: dict[str, Any]
 ) -> None:
     """Keep the answer of an applied step; the first answer stays (retries got the same)."""
+    inserted = insert(StepOutcome).values(
+        registration_id=registration_id, step=step, outcome=answer
+    )
     async with engine.begin() as connection:
         await connection.execute(
-            insert(StepOutcome)
-            .values(registration_id=registration_id, step=step, outcome=answer)
-            .on_conflict_do_nothing()
+            inserted.on_conflict_do_update(
+                index_elements=[StepOutcome.registration_id, StepOutcome.step],
+                set_={"outcome": inserted.excluded.outcome},
+                where=StepOutcome.outcome.is_(None),
+            )
+        )
+
+
+async def count_refusal(engine: AsyncEngine, registration_id: str, step: str, attempt: int) -> None:
+    """Attempt number `attempt` (from 0) of the step was refused as "not applied, try again":
+    the next one is `attempt + 1`. Racing retries of one attempt count it once."""
+    inserted = insert(StepOutcome).values(
+        registration_id=registration_id, step=step, refused_attempts=attempt + 1
+    )
+    async with engine.begin() as connection:
+        await connection.execute(
+            inserted.on_conflict_do_update(
+                index_elements=[StepOutcome.registration_id, StepOutcome.step],
+                set_={
+                    "refused_attempts": func.greatest(
+                        StepOutcome.refused_attempts, inserted.excluded.refused_attempts
+                    )
+                },
+            )
         )
 
 

@@ -7,8 +7,8 @@ portal); no attacker is needed, but a dishonest partner or clerk can use it on p
 Impact: the API promises that "the same key on a retried request is the same step: it is
 applied once and the retry gets the first answer", for 30 days (`api/deps.py`,
 docs/security.md "Idempotency keys"). The key row is kept (RETRY), and `Registrations.
-_step_update_id` maps the key to the update id `name:client:key`, then asks *the current run*
-whether that update was handled. After a continue-as-new (10 000 events in production: a long
+_step_update_id` (as it was then) maps the key to the update id `name:client:key`, then asks
+*the current run* whether that update was handled. After a continue-as-new (10 000 events in production: a long
 letter wait, support's work) the new run does not know the id: within `PROOF_TTL` the worker
 refuses it as spent (the retry gets `503 unavailable` instead of the first answer), and once the
 first send is older than `PROOF_TTL` (the spent set is pruned to 10 minutes) the update is

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from store import idempotency
-from store.idempotency import IdempotencyKeyUse, KeyUse
+from store.idempotency import IdempotencyKeyUse, KeyUse, StepRecord
 
 DAY = timedelta(days=1)
 
@@ -113,10 +113,30 @@ async def test_an_applied_steps_first_answer_is_kept(
     store_engine: AsyncEngine,
 ) -> None:
     rid = f"reg-{uuid.uuid4().hex}"
-    assert await idempotency.outcome(store_engine, rid, "cancel:k") is None
+    assert await idempotency.step_record(store_engine, rid, "cancel:k") == StepRecord()
 
     await idempotency.remember_outcome(store_engine, rid, "cancel:k", {"stage": "cancelled"})
     await idempotency.remember_outcome(store_engine, rid, "cancel:k", {"stage": "other"})
 
-    assert await idempotency.outcome(store_engine, rid, "cancel:k") == {"stage": "cancelled"}
-    assert await idempotency.outcome(store_engine, rid, "cancel:other-key") is None
+    kept = await idempotency.step_record(store_engine, rid, "cancel:k")
+    assert kept == StepRecord(outcome={"stage": "cancelled"})
+    assert await idempotency.step_record(store_engine, rid, "cancel:other-key") == StepRecord()
+
+
+async def test_refused_attempts_are_counted_once_each_and_keep_the_answer_that_follows(
+    store_engine: AsyncEngine,
+) -> None:
+    rid, step = f"reg-{uuid.uuid4().hex}", "choose_method:k"
+    await idempotency.count_refusal(store_engine, rid, step, 0)
+    await idempotency.count_refusal(store_engine, rid, step, 0)  # a racing retry of attempt 0
+    assert await idempotency.step_record(store_engine, rid, step) == StepRecord(None, 1)
+
+    await idempotency.count_refusal(store_engine, rid, step, 1)
+    await idempotency.count_refusal(store_engine, rid, step, 0)  # late: counts nothing more
+    assert await idempotency.step_record(store_engine, rid, step) == StepRecord(None, 2)
+
+    await idempotency.remember_outcome(store_engine, rid, step, {"method": "letter"})
+    await idempotency.remember_outcome(store_engine, rid, step, {"method": "other"})
+    assert await idempotency.step_record(store_engine, rid, step) == StepRecord(
+        {"method": "letter"}, 2
+    )
