@@ -186,6 +186,8 @@ async def test_no_token_is_refused(codec: httpx.AsyncClient) -> None:
 @pytest.mark.parametrize(
     "authorization",
     ["Bearer garbage", f"Bearer {new_token()}", "Basic dXNlcjpwYXNz", "Bearer"],
+    # Stable ids: a new token each run would name the test differently in each xdist worker.
+    ids=["garbage", "unknown-token", "basic", "empty"],
 )
 async def test_an_unknown_token_is_refused(codec: httpx.AsyncClient, authorization: str) -> None:
     response = await codec.post(
@@ -332,7 +334,9 @@ async def test_signing_out_ends_the_session_and_clears_the_cookie(
     assert replayed.status_code == 401
 
 
-@pytest.mark.parametrize("presented", ["garbage", "", new_token()])
+@pytest.mark.parametrize(
+    "presented", ["garbage", "", new_token()], ids=["garbage", "empty", "unknown-token"]
+)
 async def test_a_wrong_token_at_sign_in_opens_no_session(
     browser: httpx.AsyncClient, presented: str
 ) -> None:

@@ -18,10 +18,10 @@ support acts only through the API, audited with the token's client id, and that 
 be taken through Temporal without our keys.
 
 Suggested fix: bind the proof to the update id (`input.id` at the client, `input.id` in
-`HandleUpdateInput` at the worker) and make the API choose it (it does already for
-idempotency: `service.registrations.step_update_id`); Temporal deduplicates an update id within a run, so a copy
-is either the same update (deduplicated) or fails the proof. For runs continued as new, keep
-the ids of handled support/confirmation updates in the carried state (bounded) or bind the
+`HandleUpdateInput` at the worker) and make the API choose it (it does already for idempotency:
+`service.registrations.step_update_id`); Temporal deduplicates an update id within a run, so a
+copy is either the same update (deduplicated) or fails the proof. For runs continued as new,
+keep the ids of handled support/confirmation updates in the carried state (bounded) or bind the
 proof to the run id as well. Signals: bind a nonce the workflow remembers, or retire them.
 """
 

@@ -4,19 +4,19 @@ time once the registration has continued as new.
 Actor: any API client that retries as the API tells it to (support's CLI, a partner, the
 portal); no attacker is needed, but a dishonest partner or clerk can use it on purpose.
 
-Impact: the API promises that "the same key on a retried request is the same step: it is
-applied once and the retry gets the first answer", for 30 days (`api/deps.py`,
-docs/security.md "Idempotency keys"). The key row is kept (RETRY), and `Registrations.
-_step_update_id` (as it was then) maps the key to the update id `name:client:key`, then asks
-*the current run* whether that update was handled. After a continue-as-new (10 000 events in production: a long
-letter wait, support's work) the new run does not know the id: within `PROOF_TTL` the worker
-refuses it as spent (the retry gets `503 unavailable` instead of the first answer), and once the
-first send is older than `PROOF_TTL` (the spent set is pruned to 10 minutes) the update is
-simply applied again. Here a support `resend-letter` retried after a lost answer orders a
-second paid registered letter (the citizen's letter code stops working) and writes a second
-`letter_resent` line; the same holds for `extend_deadline` (a deadline pushed out twice), a
-bank's or clerk's refused confirmation (counted twice toward the 24 h lock), a citizen's wrong
-letter code, a `request_new_code` (another SMS).
+Impact: the API promises that "the same key on a retried request is the same step: it is applied
+once and the retry gets the first answer", for 30 days (`api/deps.py`, docs/security.md
+"Idempotency keys"). The key row is kept (RETRY), and `Registrations._step_update_id` (as it
+was then) maps the key to the update id `name:client:key`, then asks *the current run* whether
+that update was handled. After a continue-as-new (10 000 events in production: a long letter
+wait, support's work) the new run does not know the id: within `PROOF_TTL` the worker refuses it
+as spent (the retry gets `503 unavailable` instead of the first answer), and once the first send
+is older than `PROOF_TTL` (the spent set is pruned to 10 minutes) the update is simply applied
+again. Here a support `resend-letter` retried after a lost answer orders a second paid
+registered letter (the citizen's letter code stops working) and writes a second `letter_resent`
+line; the same holds for `extend_deadline` (a deadline pushed out twice), a bank's or clerk's
+refused confirmation (counted twice toward the 24 h lock), a citizen's wrong letter code, a
+`request_new_code` (another SMS).
 
 Reproduction: `resend_letter(step_id=K)` sent 10 minutes ago (here: proven with a clock 10
 minutes back, i.e. the same request as seen by the worker), the registration continues as
