@@ -52,8 +52,12 @@ def test_histories_of_older_versions_are_kept() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[f"{p.parent.name}/{p.stem}" for p in HISTORIES])
 async def test_current_code_replays_recorded_history(path: Path) -> None:
+    # The workflow id is the file's name, not the recorded run's, so the proofs of the start,
+    # the signals and the updates (they name the workflow id) fail to check on replay, as a
+    # forged one would: the run must replay all the same (a proof patch is decided by its own
+    # marker, never anew: `workflows.patches.COVERED`). Activity results' proofs check.
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    # With the worker's interceptors, as production replays: proofs are checked again.
+    # With the worker's interceptors, as production replays.
     replayer = Replayer(
         workflows=WORKFLOWS,
         data_converter=pydantic_data_converter,
