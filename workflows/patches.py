@@ -86,20 +86,9 @@ search attribute (the SDK's core adds it), so a new registration wrote nine of e
 first workflow task; it now writes one. Histories recorded before it take each patch by its
 own marker, as they did."""
 
-COVERED = frozenset(
-    {
-        SESSIONS,
-        CONFIRMATION_LIMITS,
-        SUPPORT_VIEW,
-        SIGNATURE_CHALLENGE,
-        COUNTER,
-        PORTAL_EVENTS,
-        LOCAL_STORE,
-        EXACT_DEADLINE,
-        SIGNED_RESULTS,
-    }
-)
-"""The patches `EVERY_PATCH` takes: those that existed when it was added, and never more. A
+COVERED = frozenset({LOCAL_STORE, *CLAIMED_WITH_LOCAL_STORE, SIGNED_RESULTS})
+"""The patches `EVERY_PATCH` takes: those that existed when it was added, and never more
+(`tests/workflows/test_patches.py` pins them: `LOCAL_STORE`, those it claims, `SIGNED_RESULTS`). A
 patch added later is decided by its own marker in every run, including runs that took
 `EVERY_PATCH` (they were recorded without it): `taken` asks `workflow.patched` for it.
 
