@@ -80,7 +80,8 @@ corresponding change command"). A run that takes them all at once takes each as 
 later: the new way."""
 
 EVERY_PATCH = "every-patch-1"
-"""Every patch above (`COVERED`) taken with this one marker at the start of a run (`decide`).
+"""The patches above that `COVERED` names, taken with this one marker at the start of a run
+(`decide`).
 Each patch marker costs an event and an upsert of Temporal's own `TemporalChangeVersion`
 search attribute (the SDK's core adds it), so a new registration wrote nine of each in its
 first workflow task; it now writes one. Histories recorded before it take each patch by its
@@ -101,7 +102,7 @@ def decide() -> None:
     """Decide `EVERY_PATCH` for this run: called first thing in the run's first workflow task,
     so that a run recorded before it decides "no" while its first task replays (a marker at
     this point, or none), never later in a task that is not replayed."""
-    workflow.patched(EVERY_PATCH)
+    every()
 
 
 def every() -> bool:
